@@ -1,0 +1,88 @@
+/**
+ * A numeric backend: where tensors live and how matrices are multiplied.
+ *
+ * The executor (engine/exec) is written once over `Float64Array | Float32Array`; a backend
+ * supplies the buffers and the matrix kernel. The float64 checking path uses a plain
+ * JavaScript backend; the float32 training path uses the fastest kernel available
+ * (register-blocked JavaScript, or WebAssembly SIMD whose buffers live in the module's
+ * linear memory — hence `allocate`, which hands out every buffer of a program at once).
+ */
+
+export type DType = 'f64' | 'f32';
+export type FloatArray = Float64Array | Float32Array;
+
+export interface Backend {
+  readonly dtype: DType;
+  readonly name: string;
+  /**
+   * Allocates one zero-filled buffer per requested size and returns them, in order.
+   * Buffers from an earlier `allocate` call of the same backend may be invalidated by a later
+   * call (a WebAssembly backend may reuse or grow its memory), so a program allocates all its
+   * buffers in one call and calls it again only when its batch size changes.
+   */
+  allocate(sizes: number[]): FloatArray[];
+  /**
+   * Row-major matrix product on contiguous matrices:
+   *   C[M×N] (+)= op(A)[M×K] · op(B)[K×N]
+   * where op(A) = A (stored M×K) or Aᵀ (A stored K×M) when `transA`, and likewise for B
+   * (stored K×N, or N×K when `transB`). Offsets are in elements. With `accumulate` false,
+   * C is overwritten; with true, the product is added to C.
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    A: FloatArray,
+    aOff: number,
+    B: FloatArray,
+    bOff: number,
+    C: FloatArray,
+    cOff: number,
+    accumulate: boolean,
+  ): void;
+}
+
+/**
+ * The reference kernel: the definition of `gemm`, written as plainly as possible. Every fast
+ * kernel is tested against it.
+ */
+export function referenceGemm(
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: FloatArray,
+  aOff: number,
+  B: FloatArray,
+  bOff: number,
+  C: FloatArray,
+  cOff: number,
+  accumulate: boolean,
+): void {
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) {
+        const a = transA ? A[aOff + k * M + i] : A[aOff + i * K + k];
+        const b = transB ? B[bOff + j * K + k] : B[bOff + k * N + j];
+        s += a * b;
+      }
+      const c = cOff + i * N + j;
+      C[c] = accumulate ? C[c] + s : s;
+    }
+  }
+}
+
+/** A backend of plain typed arrays and the reference kernel. */
+export function referenceBackend(dtype: DType): Backend {
+  const Ctor = dtype === 'f64' ? Float64Array : Float32Array;
+  return {
+    dtype,
+    name: `reference-${dtype}`,
+    allocate: (sizes) => sizes.map((n) => new Ctor(n)),
+    gemm: referenceGemm,
+  };
+}
