@@ -35,10 +35,16 @@ export interface TrainProgressParams {
   runId: string;
   uri: string;
   model: string;
+  /** The epoch in progress, 1-based. */
   epoch: number;
+  /** Optimizer steps done since the start of the run (global, not reset per epoch); the
+   * loss panel's x axis. */
   step: number;
+  /** Training loss at this step (or the mean of the steps since the previous notification). */
   loss: number;
+  /** Loss on the validation split, when one was measured since the previous notification. */
   valLoss: number | null;
+  /** Fraction (0–1) of correctly classified examples, when the targets are one-hot. */
   accuracy: number | null;
   elapsedMs: number;
 }
@@ -98,3 +104,56 @@ export const ClientCommands = {
   stopTraining: 'nnlens.stopTraining',
   showLossPanel: 'nnlens.showLossPanel',
 } as const;
+
+/**
+ * Arguments of the client commands when a code lens (or anything else) invokes them with a
+ * target: `nnlens.train` and `nnlens.checkGradients` take `[uri, model?]` (a document URI
+ * string and a model name); `nnlens.stopTraining` takes `[runId?]`. Without arguments the
+ * commands act on the active editor (train: the model at the cursor, or a quick pick).
+ */
+export type TrainCommandArgs = [uri: string, model?: string];
+export type CheckGradientsCommandArgs = [uri: string, model?: string];
+export type StopTrainingCommandArgs = [runId?: string];
+
+/** The `nnlens.*` settings (VS Code sends them on `workspace/didChangeConfiguration` under
+ * `nnlens`, and answers `workspace/configuration` for section `nnlens`). */
+export interface NnLensSettings {
+  gradientCheck: {
+    /** Check gradients as the user types (debounced, in the worker). */
+    onEdit: boolean;
+    /** Default mode of the check; a `check` block in the file overrides it. */
+    mode: 'fast' | 'full';
+    /** Relative error above which a gradient is wrong; a `check` block overrides it. */
+    tolerance: number;
+    /** Central-difference step (float64); a `check` block overrides it. */
+    eps: number;
+  };
+  inlayHints: {
+    /** Show the shape of each named value (`z1 = W1 @ x + b1  : [30]`). */
+    shapes: boolean;
+    /** Show the parameter count of each `param`, `dense` layer and model. */
+    paramCounts: boolean;
+  };
+  training: {
+    /** Write `NAME.weights.json` next to the file when a run completes or is stopped. */
+    saveWeights: boolean;
+  };
+}
+
+/** `initializationOptions` the VS Code client sends in `initialize`. */
+export interface InitializationOptions {
+  /**
+   * False in an untrusted workspace (VS Code's Restricted Mode): the server must not read data
+   * files (`csv(...)`), must refuse `nnlens/train`, and should say why in the affected
+   * diagnostics. Parsing, shapes and gradient checks on synthetic data stay on.
+   */
+  workspaceTrusted: boolean;
+  settings: NnLensSettings;
+}
+
+/** Notification `nnlens/workspaceTrust` (client → server): the user granted workspace trust
+ * (VS Code never revokes trust without a restart). The server may now read data files and train. */
+export const WorkspaceTrustNotificationMethod = 'nnlens/workspaceTrust';
+export interface WorkspaceTrustParams {
+  trusted: boolean;
+}
