@@ -1,0 +1,202 @@
+/**
+ * Reductions over all axes of one example (sum, mean, max) and the last-axis normalisations
+ * (softmax, log_softmax).
+ *
+ * max: the gradient goes to the FIRST maximal element (like `torch.max(x, dim)` and
+ * `argmax`; note that PyTorch's full reduction `torch.max(x)` instead splits it evenly among
+ * ties). A NaN anywhere makes the max NaN.
+ */
+import type { OpDef, OpKernel } from '../types';
+import { nIter, stride } from '../types';
+
+export const sum: OpDef = {
+  bind(ctx) {
+    const [a] = ctx.args;
+    const { out } = ctx;
+    const nb = nIter(ctx);
+    const n = a.size;
+    const sa = stride(a);
+    const forward = () => {
+      const A = a.v;
+      for (let e = 0; e < nb; e++) {
+        let s = 0;
+        const o = e * sa;
+        for (let i = 0; i < n; i++) s += A[o + i];
+        out.v[e] = s;
+      }
+    };
+    const backward =
+      out.g && a.g
+        ? () => {
+            const GA = a.g!;
+            for (let e = 0; e < nb; e++) {
+              const g = out.g![e];
+              const o = e * sa;
+              for (let i = 0; i < n; i++) GA[o + i] += g;
+            }
+          }
+        : null;
+    return { forward, backward };
+  },
+};
+
+export const mean: OpDef = {
+  bind(ctx) {
+    const [a] = ctx.args;
+    const { out } = ctx;
+    const nb = nIter(ctx);
+    const n = a.size;
+    const sa = stride(a);
+    const forward = () => {
+      const A = a.v;
+      for (let e = 0; e < nb; e++) {
+        let s = 0;
+        const o = e * sa;
+        for (let i = 0; i < n; i++) s += A[o + i];
+        out.v[e] = s / n;
+      }
+    };
+    const backward =
+      out.g && a.g
+        ? () => {
+            const GA = a.g!;
+            for (let e = 0; e < nb; e++) {
+              const g = out.g![e] / n;
+              const o = e * sa;
+              for (let i = 0; i < n; i++) GA[o + i] += g;
+            }
+          }
+        : null;
+    return { forward, backward };
+  },
+};
+
+export const max: OpDef = {
+  bind(ctx) {
+    const [a] = ctx.args;
+    const { out } = ctx;
+    const nb = nIter(ctx);
+    const n = a.size;
+    const sa = stride(a);
+    const argmax = new Int32Array(nb);
+    const forward = () => {
+      const A = a.v;
+      for (let e = 0; e < nb; e++) {
+        const o = e * sa;
+        let m = A[o];
+        let k = 0;
+        for (let i = 1; i < n; i++) {
+          const x = A[o + i];
+          if (x > m || x !== x) {
+            m = x;
+            k = i;
+            if (x !== x) break;
+          }
+        }
+        out.v[e] = m;
+        argmax[e] = k;
+      }
+    };
+    const backward =
+      out.g && a.g
+        ? () => {
+            const GA = a.g!;
+            for (let e = 0; e < nb; e++) GA[e * sa + argmax[e]] += out.g![e];
+          }
+        : null;
+    const k: OpKernel = {
+      forward,
+      backward,
+      kink: {
+        size: nb,
+        write(codes) {
+          codes.set(argmax);
+        },
+      },
+    };
+    return k;
+  },
+};
+
+/** Softmax over the last axis (a scalar is a row of one). */
+export const softmax: OpDef = {
+  bind(ctx) {
+    const [z] = ctx.args;
+    const { out } = ctx;
+    const L = z.shape.length ? z.shape[z.shape.length - 1] : 1;
+    const rows = (nIter(ctx) * out.size) / L;
+    const forward = () => {
+      const Z = z.v;
+      const Y = out.v;
+      for (let r = 0; r < rows; r++) {
+        const o = r * L;
+        let m = -Infinity;
+        for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
+        if (m === Infinity || m !== m) m = 0; // let Inf/NaN propagate as NaN below
+        let s = 0;
+        for (let i = 0; i < L; i++) {
+          const e = Math.exp(Z[o + i] - m);
+          Y[o + i] = e;
+          s += e;
+        }
+        for (let i = 0; i < L; i++) Y[o + i] /= s;
+      }
+    };
+    // ∂z_i = y_i (g_i − Σ_j g_j y_j)
+    const backward =
+      out.g && z.g
+        ? () => {
+            const Y = out.v;
+            const G = out.g!;
+            const GZ = z.g!;
+            for (let r = 0; r < rows; r++) {
+              const o = r * L;
+              let s = 0;
+              for (let i = 0; i < L; i++) s += G[o + i] * Y[o + i];
+              for (let i = 0; i < L; i++) GZ[o + i] += Y[o + i] * (G[o + i] - s);
+            }
+          }
+        : null;
+    return { forward, backward };
+  },
+};
+
+/** log_softmax over the last axis: z − max − log Σ exp(z − max). */
+export const logSoftmax: OpDef = {
+  bind(ctx) {
+    const [z] = ctx.args;
+    const { out } = ctx;
+    const L = z.shape.length ? z.shape[z.shape.length - 1] : 1;
+    const rows = (nIter(ctx) * out.size) / L;
+    const forward = () => {
+      const Z = z.v;
+      const Y = out.v;
+      for (let r = 0; r < rows; r++) {
+        const o = r * L;
+        let m = -Infinity;
+        for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
+        if (m === Infinity || m !== m) m = 0;
+        let s = 0;
+        for (let i = 0; i < L; i++) s += Math.exp(Z[o + i] - m);
+        const lse = m + Math.log(s);
+        for (let i = 0; i < L; i++) Y[o + i] = Z[o + i] - lse;
+      }
+    };
+    // ∂z_i = g_i − softmax_i Σ_j g_j, softmax_i = exp(y_i)
+    const backward =
+      out.g && z.g
+        ? () => {
+            const Y = out.v;
+            const G = out.g!;
+            const GZ = z.g!;
+            for (let r = 0; r < rows; r++) {
+              const o = r * L;
+              let s = 0;
+              for (let i = 0; i < L; i++) s += G[o + i];
+              for (let i = 0; i < L; i++) GZ[o + i] += G[o + i] - Math.exp(Y[o + i]) * s;
+            }
+          }
+        : null;
+    return { forward, backward };
+  },
+};
