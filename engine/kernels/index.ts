@@ -1,0 +1,49 @@
+/**
+ * Numeric kernels: backends (where buffers live, how matrices are multiplied) and fused
+ * training-path operations. docs/performance.md has the measurements.
+ *
+ * Backends (all implement `Backend` from ./backend):
+ *   referenceBackend(dtype)  the definition: plain triple loop (tests compare against it)
+ *   jsBackend(dtype)         register-blocked JavaScript, 4×4 blocks, every transpose variant
+ *   wasmBackend()            float32 WebAssembly SIMD kernel; buffers live in the module's memory
+ *   bestBackend(dtype)       'f32': wasmBackend() when WebAssembly SIMD validates, else jsBackend('f32');
+ *                            'f64': jsBackend('f64')
+ * Each call returns a new backend; give each compiled program its own (see Backend.allocate).
+ *
+ * Fused kernels (./fused; plain functions, any FloatArray, offsets in elements, no allocation):
+ *
+ *   biasActivation(act: Activation, rows: number, cols: number,
+ *                  z: FloatArray, zOff: number, bias: FloatArray, biasOff: number,
+ *                  out: FloatArray, outOff: number): void
+ *     z[r,j] += bias[j] (in place); out[r,j] = act(z[r,j]). out may be z.
+ *
+ *   activationBackward(act: Activation, count: number, a: FloatArray, aOff: number,
+ *                      dA: FloatArray, dAOff: number, dZ: FloatArray, dZOff: number,
+ *                      accumulate: boolean): void
+ *     dZ (+)= dA · act'(z), act' computed from the output a.
+ *
+ *   biasGradient(rows: number, cols: number, dZ: FloatArray, dZOff: number,
+ *                dBias: FloatArray, dBiasOff: number, accumulate: boolean): void
+ *     dBias[j] (+)= Σ_r dZ[r,j].
+ *
+ *   softmaxCrossEntropy(rows: number, k: number, logits: FloatArray, lOff: number,
+ *                       targets: FloatArray, tOff: number, probs: FloatArray | null, pOff: number,
+ *                       dLogits: FloatArray | null, dOff: number, scale: number): number
+ *     Row-wise stable softmax + cross-entropy; returns Σ_r loss_r; probs ← softmax;
+ *     dLogits ← scale·(p·Σt − t) (scale = 1/rows for the batch mean).
+ *
+ *   Activation = 'identity' | 'sigmoid' | 'tanh' | 'relu'
+ */
+import { referenceBackend, referenceGemm, type Backend, type DType, type FloatArray } from './backend';
+import { blockedGemm, gemmF32, gemmF64, jsBackend } from './js';
+import { wasmBackend, wasmSimdSupported, type WasmBackend } from './wasm';
+
+export type { Backend, DType, FloatArray, WasmBackend };
+export { referenceBackend, referenceGemm, jsBackend, blockedGemm, gemmF32, gemmF64, wasmBackend, wasmSimdSupported };
+export { biasActivation, activationBackward, biasGradient, softmaxCrossEntropy, type Activation } from './fused';
+
+/** The fastest backend available here for a dtype. */
+export function bestBackend(dtype: DType): Backend {
+  if (dtype === 'f32' && wasmSimdSupported()) return wasmBackend();
+  return jsBackend(dtype);
+}

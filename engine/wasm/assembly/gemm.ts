@@ -1,0 +1,251 @@
+// WebAssembly SIMD float32 matrix product, written in AssemblyScript.
+// Compiled by scripts/gen-wasm.mjs (`asc --enable simd -O3 --runtime stub`); loaded by
+// engine/kernels/wasm.ts, which owns the memory layout.
+//
+//   C[M×N] (+)= op(A)[M×K] · op(B)[K×N]     (row-major; the contract of referenceGemm)
+//
+// Pointers are byte addresses in this module's linear memory; `scratch` points at
+// scratchBytes() bytes that the caller reserved for packing.
+//
+// The shape of the computation (a small version of the BLIS/GotoBLAS scheme):
+//   for each block of KC values of k:
+//     for each block of NC columns: pack op(B) into panels of NR = 8 columns, k-major
+//       for each block of MC rows:  pack op(A) into panels of MR = 4 rows, k-major
+//         for each 4×8 tile of C: the micro-kernel — 8 f32x4 accumulators; per k it loads
+//         8 B values (two vectors) and broadcasts 4 A values, 8 multiplies + 8 adds (64 flops).
+// Packing turns every transpose variant into the same contiguous micro-kernel input and pads
+// the edges with zeros, so the micro-kernel never branches; a partial tile at the bottom or
+// right edge goes through a small buffer and only its valid part is stored.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 1024;
+
+const PACK_A_BYTES: i32 = MC * KC * 4;
+const PACK_B_BYTES: i32 = KC * NC * 4;
+const TILE_BYTES: i32 = MR * NR * 4;
+
+/** Bytes of scratch memory `gemm` needs (packed A block, packed B block, one edge tile). */
+export function scratchBytes(): i32 {
+  return PACK_A_BYTES + PACK_B_BYTES + TILE_BYTES;
+}
+
+/** First free byte after the module's static data. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// Packs rows [i0, i0+mc) × k-range [k0, k0+kc) of op(A) into MR-row panels:
+// dst[panel][k][r] = op(A)(i0 + panel·MR + r, k0 + k), zero beyond row M.
+@inline
+function packA(transA: bool, M: i32, K: i32, a: usize, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
+  for (let p = 0; p < mc; p += MR) {
+    const rows = min(MR, mc - p);
+    const i = i0 + p;
+    if (transA) {
+      // A stored K×M: op(A)(i, k) = A[k·M + i]; four rows are adjacent in memory.
+      let src = a + (<usize>k0 * M + i) * 4;
+      if (rows == MR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(src));
+          src += <usize>M * 4;
+          dst += 16;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let r = 0; r < MR; r++) store<f32>(dst + r * 4, r < rows ? load<f32>(src + r * 4) : 0);
+          src += <usize>M * 4;
+          dst += 16;
+        }
+      }
+    } else {
+      // A stored M×K: op(A)(i, k) = A[i·K + k].
+      const src = a + (<usize>i * K + k0) * 4;
+      const ld = <usize>K * 4;
+      if (rows == MR) {
+        for (let k = 0; k < kc; k++) {
+          const s = src + k * 4;
+          store<f32>(dst, load<f32>(s));
+          store<f32>(dst, load<f32>(s + ld), 4);
+          store<f32>(dst, load<f32>(s + 2 * ld), 8);
+          store<f32>(dst, load<f32>(s + 3 * ld), 12);
+          dst += 16;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let r = 0; r < MR; r++) store<f32>(dst + r * 4, r < rows ? load<f32>(src + <usize>r * ld + <usize>k * 4) : 0);
+          dst += 16;
+        }
+      }
+    }
+  }
+}
+
+// Packs k-range [k0, k0+kc) × columns [j0, j0+nc) of op(B) into NR-column panels:
+// dst[panel][k][c] = op(B)(k0 + k, j0 + panel·NR + c), zero beyond column N.
+@inline
+function packB(transB: bool, N: i32, K: i32, b: usize, k0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  for (let q = 0; q < nc; q += NR) {
+    const cols = min(NR, nc - q);
+    const j = j0 + q;
+    if (transB) {
+      // B stored N×K: op(B)(k, j) = B[j·K + k]; walk each column's k contiguously.
+      for (let c = 0; c < NR; c++) {
+        let d = dst + c * 4;
+        if (c < cols) {
+          let s = b + (<usize>(j + c) * K + k0) * 4;
+          for (let k = 0; k < kc; k++) {
+            store<f32>(d, load<f32>(s));
+            s += 4;
+            d += NR * 4;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) {
+            store<f32>(d, 0);
+            d += NR * 4;
+          }
+        }
+      }
+      dst += <usize>kc * NR * 4;
+    } else {
+      // B stored K×N: op(B)(k, j) = B[k·N + j]; eight columns are adjacent in memory.
+      let s = b + (<usize>k0 * N + j) * 4;
+      if (cols == NR) {
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst, v128.load(s));
+          v128.store(dst, v128.load(s, 16), 16);
+          s += <usize>N * 4;
+          dst += NR * 4;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let c = 0; c < NR; c++) store<f32>(dst + c * 4, c < cols ? load<f32>(s + c * 4) : 0);
+          s += <usize>N * 4;
+          dst += NR * 4;
+        }
+      }
+    }
+  }
+}
+
+// The 4×8 micro-kernel: tile = Σ_k ap[k][0..4) ⊗ bp[k][0..8), added to or stored into C
+// (row stride ldc bytes) when the tile is whole; otherwise written to `tile` for the caller.
+@inline
+function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i32, cols: i32, add: bool, tile: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = f32x4.add(c00, f32x4.mul(a, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    a = v128.load32_splat(ap, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    ap += 16;
+    bp += 32;
+  }
+  if (rows == MR && cols == NR) {
+    if (add) {
+      v128.store(c, f32x4.add(v128.load(c), c00));
+      v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(v128.load(c), c10));
+      v128.store(c, f32x4.add(v128.load(c, 16), c11), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(v128.load(c), c20));
+      v128.store(c, f32x4.add(v128.load(c, 16), c21), 16);
+      c += ldc;
+      v128.store(c, f32x4.add(v128.load(c), c30));
+      v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
+    } else {
+      v128.store(c, c00);
+      v128.store(c, c01, 16);
+      c += ldc;
+      v128.store(c, c10);
+      v128.store(c, c11, 16);
+      c += ldc;
+      v128.store(c, c20);
+      v128.store(c, c21, 16);
+      c += ldc;
+      v128.store(c, c30);
+      v128.store(c, c31, 16);
+    }
+    return;
+  }
+  v128.store(tile, c00);
+  v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32);
+  v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64);
+  v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96);
+  v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const cr = c + <usize>r * ldc;
+    const tr = tile + r * NR * 4;
+    for (let j = 0; j < cols; j++) {
+      const v = load<f32>(tr + j * 4);
+      store<f32>(cr + j * 4, add ? load<f32>(cr + j * 4) + v : v);
+    }
+  }
+}
+
+/**
+ * C (+)= op(A)·op(B). transA: A is stored K×M; transB: B is stored N×K. With accumulate 0 the
+ * product overwrites C, else it is added to C.
+ */
+export function gemm(
+  transA: i32,
+  transB: i32,
+  M: i32,
+  N: i32,
+  K: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  accumulate: i32,
+  scratch: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  const packA_ = scratch;
+  const packB_ = scratch + PACK_A_BYTES;
+  const tile = packB_ + PACK_B_BYTES;
+  const ldc = <usize>N * 4;
+  if (K <= 0) {
+    if (!accumulate) memory.fill(c, 0, <usize>M * N * 4);
+    return;
+  }
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const add = accumulate != 0 || k0 > 0;
+    for (let j0 = 0; j0 < N; j0 += NC) {
+      const nc = min(NC, N - j0);
+      packB(transB != 0, N, K, b, k0, kc, j0, nc, packB_);
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = min(MC, M - i0);
+        packA(transA != 0, M, K, a, i0, mc, k0, kc, packA_);
+        for (let q = 0; q < nc; q += NR) {
+          const bp = packB_ + <usize>q * kc * 4;
+          const cols = min(NR, nc - q);
+          for (let p = 0; p < mc; p += MR) {
+            const ap = packA_ + <usize>p * kc * 4;
+            const rows = min(MR, mc - p);
+            micro(kc, ap, bp, c + (<usize>(i0 + p) * N + j0 + q) * 4, ldc, rows, cols, add, tile);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  bestBackend,
+  jsBackend,
+  referenceBackend,
+  referenceGemm,
+  wasmBackend,
+  wasmSimdSupported,
+  type Backend,
+  type FloatArray,
+} from '../../engine/kernels';
+import { Rng } from '../../engine/rng';
+
+const VARIANTS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
+const name = (tA: boolean, tB: boolean) => `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`;
+
+/**
+ * Runs backend.gemm and the reference (in float64, on the same rounded inputs) with offsets,
+ * and checks every element of C, including that nothing outside the target region changed.
+ */
+function check(
+  be: Backend,
+  tA: boolean,
+  tB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  accumulate: boolean,
+  rng: Rng,
+  offsets = [0, 0, 0],
+): void {
+  const [aOff, bOff, cOff] = offsets;
+  const pad = 5;
+  const [A, B, C] = be.allocate([aOff + M * K + pad, bOff + K * N + pad, cOff + M * N + pad]);
+  for (let i = 0; i < A.length; i++) A[i] = rng.range(-1, 1);
+  for (let i = 0; i < B.length; i++) B[i] = rng.range(-1, 1);
+  for (let i = 0; i < C.length; i++) C[i] = rng.range(-1, 1);
+  if (!accumulate) for (let i = cOff; i < cOff + M * N; i++) if (i % 3 === 0) C[i] = NaN; // must be overwritten
+  const A64 = Float64Array.from(A);
+  const B64 = Float64Array.from(B);
+  const C64 = Float64Array.from(C);
+  be.gemm(tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
+  referenceGemm(tA, tB, M, N, K, A64, aOff, B64, bOff, C64, cOff, accumulate);
+  // float32 sums of K products of values in [-1, 1]: error ≲ K·2⁻²⁴ per element (plus C's rounding)
+  const tol = be.dtype === 'f64' ? 1e-12 * (K + 1) : 4e-7 * (K + 2);
+  let worst = 0;
+  for (let i = 0; i < C.length; i++) {
+    const inside = i >= cOff && i < cOff + M * N;
+    if (!inside) {
+      expect(C[i], `C[${i}] outside the result was changed`).toBe(C64[i]);
+      continue;
+    }
+    worst = Math.max(worst, Math.abs(C[i] - C64[i]));
+    if (!(Math.abs(C[i] - C64[i]) <= tol)) {
+      throw new Error(
+        `${be.name} ${name(tA, tB)} M=${M} N=${N} K=${K} acc=${accumulate}: C[${i}] = ${C[i]}, reference ${C64[i]}`,
+      );
+    }
+  }
+  expect(worst).toBeLessThanOrEqual(tol);
+}
+
+const SMALL = [1, 2, 3, 4, 5, 7, 8, 9, 16, 33];
+
+function backends(): [string, () => Backend][] {
+  const list: [string, () => Backend][] = [
+    ['js-f64', () => jsBackend('f64')],
+    ['js-f32', () => jsBackend('f32')],
+  ];
+  if (wasmSimdSupported()) list.push(['wasm-simd-f32', () => wasmBackend()]);
+  return list;
+}
+
+describe.each(backends())('%s gemm', (_label, make) => {
+  for (const [tA, tB] of VARIANTS) {
+    it(`${name(tA, tB)}: every combination of small and odd sizes, accumulate on and off`, () => {
+      const be = make();
+      const rng = new Rng(17);
+      for (const M of SMALL) {
+        for (const N of SMALL) {
+          for (const K of [1, 3, 7, 33]) {
+            check(be, tA, tB, M, N, K, false, rng);
+            check(be, tA, tB, M, N, K, true, rng);
+          }
+        }
+      }
+    });
+
+    it(`${name(tA, tB)}: offsets into larger buffers`, () => {
+      const be = make();
+      const rng = new Rng(5);
+      for (const [M, N, K] of [
+        [5, 9, 7],
+        [33, 17, 3],
+        [4, 8, 16],
+      ]) {
+        check(be, tA, tB, M, N, K, false, rng, [3, 11, 1]);
+        check(be, tA, tB, M, N, K, true, rng, [1, 2, 7]);
+      }
+    });
+
+    it(`${name(tA, tB)}: workload sizes and blocking boundaries`, () => {
+      const be = make();
+      const rng = new Rng(9);
+      for (const [M, N, K] of [
+        [32, 30, 256], // W1 forward
+        [30, 256, 32], // W1 weight gradient
+        [64, 128, 784], // W2 first layer
+        [129, 9, 257], // past the wasm kernel's MC = 128 and KC = 256 blocks
+        [3, 1030, 5], // past NC = 1024
+        [1, 1, 600],
+      ]) {
+        check(be, tA, tB, M, N, K, false, rng);
+        check(be, tA, tB, M, N, K, true, rng);
+      }
+    });
+  }
+
+  it('K = 0 gives zeros, or leaves C alone when accumulating', () => {
+    const be = make();
+    const [A, B, C] = be.allocate([1, 1, 6]);
+    C.fill(3);
+    be.gemm(false, false, 2, 3, 0, A, 0, B, 0, C, 0, true);
+    expect(Array.from(C)).toEqual([3, 3, 3, 3, 3, 3]);
+    be.gemm(false, false, 2, 3, 0, A, 0, B, 0, C, 0, false);
+    expect(Array.from(C)).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('multiplies a hand-computed example', () => {
+    const be = make();
+    const [A, B, C] = be.allocate([6, 6, 4]);
+    A.set([1, 2, 3, 4, 5, 6]); // [[1,2,3],[4,5,6]]
+    B.set([7, 8, 9, 10, 11, 12]); // [[7,8],[9,10],[11,12]]
+    be.gemm(false, false, 2, 2, 3, A, 0, B, 0, C, 0, false);
+    expect(Array.from(C)).toEqual([58, 64, 139, 154]);
+    be.gemm(false, false, 2, 2, 3, A, 0, B, 0, C, 0, true);
+    expect(Array.from(C)).toEqual([116, 128, 278, 308]);
+  });
+});
+
+describe('reference backend', () => {
+  it('allocates zeroed buffers of its dtype', () => {
+    const [a, b] = referenceBackend('f32').allocate([3, 0]);
+    expect(a).toBeInstanceOf(Float32Array);
+    expect(Array.from(a)).toEqual([0, 0, 0]);
+    expect(b.length).toBe(0);
+  });
+});
+
+describe.runIf(wasmSimdSupported())('wasm backend memory', () => {
+  it('places every buffer in its memory, 64-byte aligned and zero-filled', () => {
+    const be = wasmBackend();
+    const bufs = be.allocate([10, 0, 3, 1000]);
+    bufs.forEach((b) => {
+      expect(b).toBeInstanceOf(Float32Array);
+      expect(b.buffer).toBe(be.memory.buffer);
+      expect(b.byteOffset % 64).toBe(0);
+    });
+    expect(bufs.map((b) => b.length)).toEqual([10, 0, 3, 1000]);
+    bufs[3].fill(7);
+    const again = be.allocate([10, 0, 3, 1000]);
+    expect(again[3].every((v) => v === 0)).toBe(true); // reused space is cleared
+  });
+
+  it('grows its memory before making views; earlier views are detached', () => {
+    const be = wasmBackend();
+    const [small] = be.allocate([16]);
+    const before = be.memory.buffer.byteLength;
+    const [big, other] = be.allocate([4_000_000, 5]);
+    expect(be.memory.buffer.byteLength).toBeGreaterThan(before);
+    expect(big.length).toBe(4_000_000);
+    expect(big.buffer).toBe(be.memory.buffer);
+    expect(other.buffer).toBe(be.memory.buffer);
+    expect(small.length).toBe(0); // detached by the growth
+  });
+
+  it('falls back to the JavaScript kernel for arrays outside its memory', () => {
+    const be = wasmBackend();
+    const rng = new Rng(3);
+    const A = Float32Array.from({ length: 35 }, () => rng.range(-1, 1));
+    const B = Float32Array.from({ length: 35 }, () => rng.range(-1, 1));
+    const C = new Float32Array(49);
+    be.gemm(false, true, 7, 7, 5, A, 0, B, 0, C, 0, false);
+    const R = new Float64Array(49);
+    referenceGemm(false, true, 7, 7, 5, Float64Array.from(A), 0, Float64Array.from(B), 0, R, 0, false);
+    for (let i = 0; i < 49; i++) expect(C[i]).toBeCloseTo(R[i], 5);
+    // mixed: C in memory, A outside
+    const [, , Cw] = be.allocate([1, 1, 49]);
+    be.gemm(false, true, 7, 7, 5, A, 0, B, 0, Cw, 0, false);
+    expect(Array.from(Cw)).toEqual(Array.from(C));
+  });
+
+  it('separate backends have separate memories', () => {
+    const a = wasmBackend();
+    const b = wasmBackend();
+    expect(a.memory).not.toBe(b.memory);
+    const [x] = a.allocate([4]);
+    const [y] = b.allocate([4]);
+    x.fill(1);
+    expect(Array.from(y)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('bestBackend', () => {
+  it('picks WebAssembly SIMD for float32 when it validates, JavaScript for float64', () => {
+    expect(bestBackend('f32').name).toBe(wasmSimdSupported() ? 'wasm-simd-f32' : 'js-f32');
+    expect(bestBackend('f64').name).toBe('js-f64');
+    expect(bestBackend('f64').dtype).toBe('f64');
+  });
+
+  it('Node 20 has WebAssembly SIMD', () => {
+    expect(wasmSimdSupported()).toBe(true);
+  });
+});
+
+describe('the two JavaScript kernel copies', () => {
+  it('are identical apart from their names and array types', () => {
+    const src = readFileSync(join(__dirname, '../../engine/kernels/js.ts'), 'utf8');
+    const body = (fn: string) => {
+      const start = src.indexOf(`export function ${fn}(`);
+      const end = src.indexOf('\n}\n', start);
+      expect(start).toBeGreaterThan(0);
+      return src.slice(start, end).replace(fn, 'F').replace(/Float(32|64)Array/g, 'T');
+    };
+    expect(body('gemmF32')).toBe(body('gemmF64'));
+  });
+});
+
+// keep FloatArray referenced for the type import
+export type { FloatArray };
