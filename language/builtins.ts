@@ -1,0 +1,411 @@
+/**
+ * The catalog of everything built into the language: model functions (with their shape rules),
+ * param initializers, data sources, optimizers and the options of `train` and `check`.
+ *
+ * Validators, lowering, and the language server's completion and hover all read this one table.
+ */
+import { DATA_DEFAULTS } from '../engine/data/index';
+import { DEFAULT_CHECK_OPTIONS, DEFAULT_TRAIN_OPTIONS, UNARY_FNS, type UnaryFn } from '../engine/ir';
+
+/** How a built-in model function is checked and lowered. */
+export type BuiltinKind =
+  | 'unary' // elementwise, one argument
+  | 'leaky_relu' // elementwise, (a, alpha) with alpha a compile-time number
+  | 'reduce' // sum, mean, max: -> []
+  | 'last-axis' // softmax, log_softmax: same shape, rank >= 1
+  | 'transpose'
+  | 'outer'
+  | 'dot'
+  | 'dense'
+  | 'loss'; // cross_entropy, mse, binary_cross_entropy
+
+export interface BuiltinFunction {
+  name: string;
+  /** Parameter names, in order. */
+  params: string[];
+  /** How many leading parameters are required (the rest are optional). */
+  required: number;
+  kind: BuiltinKind;
+  /** Usable inside a user `function` (elementwise over scalars). */
+  elementwise: boolean;
+  signature: string;
+  doc: string;
+  /** The shape rule, as written in the spec's table. */
+  rule: string;
+}
+
+const UNARY_DOCS: Record<UnaryFn, string> = {
+  sigmoid: 'Logistic sigmoid σ(a) = 1 / (1 + e^-a), elementwise.',
+  tanh: 'Hyperbolic tangent, elementwise.',
+  relu: 'Rectified linear unit max(a, 0), elementwise.',
+  exp: 'Exponential e^a, elementwise.',
+  log: 'Natural logarithm, elementwise.',
+  sqrt: 'Square root, elementwise.',
+  abs: 'Absolute value, elementwise.',
+  square: 'a², elementwise.',
+  softplus: 'log(1 + e^a), a smooth relu, elementwise.',
+};
+
+function fn(
+  name: string,
+  params: string[],
+  kind: BuiltinKind,
+  doc: string,
+  rule: string,
+  opts: { required?: number; elementwise?: boolean } = {},
+): BuiltinFunction {
+  const required = opts.required ?? params.length;
+  const shown = params.map((p, i) => (i < required ? p : `${p}?`));
+  return {
+    name,
+    params,
+    required,
+    kind,
+    elementwise: opts.elementwise ?? false,
+    signature: `${name}(${shown.join(', ')})`,
+    doc,
+    rule,
+  };
+}
+
+export const BUILTIN_FUNCTIONS: readonly BuiltinFunction[] = [
+  ...UNARY_FNS.map((u) => fn(u, ['a'], 'unary', UNARY_DOCS[u], 'same shape as a', { elementwise: true })),
+  fn(
+    'leaky_relu',
+    ['a', 'alpha'],
+    'leaky_relu',
+    'Leaky relu: a for a > 0, alpha·a otherwise, elementwise; alpha is a number.',
+    'same shape as a',
+    { elementwise: true },
+  ),
+  fn('sum', ['a'], 'reduce', 'Sum of all elements of one example.', '[...] -> []'),
+  fn('mean', ['a'], 'reduce', 'Mean of all elements of one example.', '[...] -> []'),
+  fn('max', ['a'], 'reduce', 'Largest element of one example.', '[...] -> []'),
+  fn('softmax', ['a'], 'last-axis', 'Softmax over the last axis: e^a / Σ e^a.', 'same shape, rank >= 1'),
+  fn(
+    'log_softmax',
+    ['a'],
+    'last-axis',
+    'log(softmax(a)) over the last axis, computed stably.',
+    'same shape, rank >= 1',
+  ),
+  fn('transpose', ['A'], 'transpose', 'Matrix transpose.', '[m,n] -> [n,m]'),
+  fn('outer', ['u', 'v'], 'outer', 'Outer product u vᵀ.', '[m], [n] -> [m,n]'),
+  fn('dot', ['u', 'v'], 'dot', 'Inner product Σ u·v.', '[n], [n] -> []'),
+  fn(
+    'dense',
+    ['a', 'n', 'act'],
+    'dense',
+    'Fully connected layer act(W a + b): creates params NAME.W: [n, d] (glorot) and NAME.b: [n] (zeros), ' +
+      'where NAME is the named value the call belongs to. act: any one-argument built-in, softmax, ' +
+      'log_softmax, or a one-argument function.',
+    '[d] -> [n]',
+    { required: 2 },
+  ),
+  fn(
+    'cross_entropy',
+    ['y', 't'],
+    'loss',
+    '-Σ t·log(y) for probabilities y (numerically stable when y is a softmax).',
+    '[k], [k] -> []',
+  ),
+  fn('mse', ['y', 't'], 'loss', 'Mean squared error mean((y - t)²) over the example.', 'equal shapes -> []'),
+  fn(
+    'binary_cross_entropy',
+    ['y', 't'],
+    'loss',
+    '-mean(t·log y + (1-t)·log(1-y)) for probabilities y.',
+    'equal shapes -> []',
+  ),
+];
+
+const BY_NAME = new Map(BUILTIN_FUNCTIONS.map((b) => [b.name, b]));
+
+export function builtinFunction(name: string): BuiltinFunction | undefined {
+  return BY_NAME.get(name);
+}
+
+export function isUnaryFn(name: string): name is UnaryFn {
+  return (UNARY_FNS as readonly string[]).includes(name);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arguments of initializers, data sources, optimizers and train/check options
+
+/** An allowed interval; bounds are inclusive unless marked open. */
+export interface Interval {
+  lo?: number;
+  loOpen?: boolean;
+  hi?: number;
+  hiOpen?: boolean;
+}
+
+export type ArgKind =
+  | 'number'
+  | 'integer'
+  | 'string'
+  | 'boolean'
+  /** csv `label`: a column name or a 0-based column index. */
+  | 'column'
+  /** One of `words`. */
+  | 'word'
+  /** `sgd(...)` / `adam(...)`. */
+  | 'optimizer';
+
+export interface ArgSpec {
+  name: string;
+  kind: ArgKind;
+  doc: string;
+  /** The value used when the argument is omitted (shown in docs and hovers). */
+  default?: number | string | boolean | null;
+  required?: boolean;
+  range?: Interval;
+  words?: readonly string[];
+}
+
+export function formatInterval(r: Interval): string {
+  const { lo, hi } = r;
+  if (lo !== undefined && hi !== undefined) {
+    return `in ${r.loOpen ? '(' : '['}${lo}, ${hi}${r.hiOpen ? ')' : ']'}`;
+  }
+  if (lo !== undefined) return r.loOpen ? `> ${lo}` : `>= ${lo}`;
+  if (hi !== undefined) return r.hiOpen ? `< ${hi}` : `<= ${hi}`;
+  return 'any number';
+}
+
+export function inInterval(v: number, r: Interval): boolean {
+  if (r.lo !== undefined && (r.loOpen ? !(v > r.lo) : !(v >= r.lo))) return false;
+  if (r.hi !== undefined && (r.hiOpen ? !(v < r.hi) : !(v <= r.hi))) return false;
+  return true;
+}
+
+/** A callable configuration item: an initializer, a data source or an optimizer. */
+export interface ConfigCallable {
+  name: string;
+  args: ArgSpec[];
+  doc: string;
+  signature: string;
+}
+
+function callable(name: string, args: ArgSpec[], doc: string): ConfigCallable {
+  const sig = args.map((a) => (a.required ? a.name : `${a.name}: ${JSON.stringify(a.default)}`));
+  return { name, args, doc, signature: `${name}(${sig.join(', ')})` };
+}
+
+export const MAX_SEED = 4294967295;
+const SEED: ArgSpec = {
+  name: 'seed',
+  kind: 'integer',
+  doc: 'Random seed (an integer from 0 to 4294967295).',
+  default: DATA_DEFAULTS.seed,
+  range: { lo: 0, hi: MAX_SEED },
+};
+
+export const INITIALIZERS: readonly ConfigCallable[] = [
+  callable('zeros', [], 'All zeros.'),
+  callable('ones', [], 'All ones.'),
+  callable('constant', [{ name: 'value', kind: 'number', doc: 'The value.', required: true }], 'Every element = value.'),
+  callable(
+    'normal',
+    [
+      { name: 'mean', kind: 'number', doc: 'Mean.', required: true },
+      { name: 'std', kind: 'number', doc: 'Standard deviation (>= 0).', required: true, range: { lo: 0 } },
+    ],
+    'Normally distributed N(mean, std²).',
+  ),
+  callable(
+    'uniform',
+    [
+      { name: 'lo', kind: 'number', doc: 'Lower bound.', required: true },
+      { name: 'hi', kind: 'number', doc: 'Upper bound (> lo).', required: true },
+    ],
+    'Uniform on [lo, hi).',
+  ),
+  callable('glorot', [], 'Glorot (Xavier) uniform: U(-√(6/(fan_in+fan_out)), +…). The default.'),
+  callable('he', [], 'He (Kaiming) normal: N(0, 2/fan_in), for relu layers.'),
+];
+
+export const DATA_SOURCE_LIMITS = {
+  maxN: 10_000_000,
+  maxDigits: 10_000,
+  maxClasses: 1000,
+} as const;
+
+export const DATA_SOURCES: readonly ConfigCallable[] = [
+  callable('xor', [], 'The 4 XOR points: [0,0]→0, [0,1]→1, [1,0]→1, [1,1]→0. Features [2], label [1].'),
+  callable(
+    'circle',
+    [
+      { name: 'n', kind: 'integer', doc: 'Number of points.', default: DATA_DEFAULTS.n, range: { lo: 1, hi: DATA_SOURCE_LIMITS.maxN } },
+      { name: 'noise', kind: 'number', doc: 'Label noise (>= 0).', default: DATA_DEFAULTS.noise, range: { lo: 0 } },
+      SEED,
+    ],
+    "TensorFlow Playground's circle: class 1 inside, class 0 on a ring. Features [2], label [1].",
+  ),
+  callable(
+    'gauss',
+    [
+      { name: 'n', kind: 'integer', doc: 'Number of points.', default: DATA_DEFAULTS.n, range: { lo: 1, hi: DATA_SOURCE_LIMITS.maxN } },
+      { name: 'noise', kind: 'number', doc: 'Spread (>= 0).', default: DATA_DEFAULTS.noise, range: { lo: 0 } },
+      SEED,
+    ],
+    "TensorFlow Playground's two Gaussian blobs. Features [2], label [1].",
+  ),
+  callable(
+    'spiral',
+    [
+      { name: 'n', kind: 'integer', doc: 'Number of points.', default: DATA_DEFAULTS.n, range: { lo: 1, hi: DATA_SOURCE_LIMITS.maxN } },
+      {
+        name: 'classes',
+        kind: 'integer',
+        doc: 'Number of arms (>= 2).',
+        default: DATA_DEFAULTS.classes,
+        range: { lo: 2, hi: DATA_SOURCE_LIMITS.maxClasses },
+      },
+      { name: 'noise', kind: 'number', doc: 'Noise (>= 0).', default: DATA_DEFAULTS.noise, range: { lo: 0 } },
+      SEED,
+    ],
+    'Interleaved spiral arms, one per class. Features [2], label one-hot [classes].',
+  ),
+  callable(
+    'digits16',
+    [
+      {
+        name: 'limit',
+        kind: 'integer',
+        doc: 'How many digits (1 to 10000).',
+        default: DATA_DEFAULTS.limit,
+        range: { lo: 1, hi: DATA_SOURCE_LIMITS.maxDigits },
+      },
+      SEED,
+    ],
+    'Real handwritten digits, 16×16 grey levels. Features [256], label one-hot [10].',
+  ),
+  callable(
+    'csv',
+    [
+      { name: 'path', kind: 'string', doc: 'File path, relative to the .nn file.', required: true },
+      {
+        name: 'label',
+        kind: 'column',
+        doc: 'The label column: a header name or a 0-based index. Default: the last column.',
+        default: null,
+      },
+      {
+        name: 'classes',
+        kind: 'integer',
+        doc: 'When set, the label is a class (index or name) turned into a one-hot vector of this size.',
+        default: null,
+        range: { lo: 2, hi: DATA_SOURCE_LIMITS.maxClasses },
+      },
+      { name: 'normalize', kind: 'boolean', doc: 'Scale each feature column to mean 0, std 1.', default: false },
+    ],
+    'Rows of a CSV file: every column but the label is a feature.',
+  ),
+];
+
+export const OPTIMIZERS: readonly ConfigCallable[] = [
+  callable(
+    'sgd',
+    [
+      {
+        name: 'lr',
+        kind: 'number',
+        doc: 'Learning rate (> 0).',
+        default: DEFAULT_TRAIN_OPTIONS.optimizer.lr,
+        range: { lo: 0, loOpen: true },
+      },
+      { name: 'momentum', kind: 'number', doc: 'Momentum in [0, 1).', default: 0, range: { lo: 0, hi: 1, hiOpen: true } },
+    ],
+    'Stochastic gradient descent, with optional momentum (PyTorch semantics).',
+  ),
+  callable(
+    'adam',
+    [
+      { name: 'lr', kind: 'number', doc: 'Learning rate (> 0).', default: 0.001, range: { lo: 0, loOpen: true } },
+      { name: 'beta1', kind: 'number', doc: 'First-moment decay in [0, 1).', default: 0.9, range: { lo: 0, hi: 1, hiOpen: true } },
+      {
+        name: 'beta2',
+        kind: 'number',
+        doc: 'Second-moment decay in [0, 1).',
+        default: 0.999,
+        range: { lo: 0, hi: 1, hiOpen: true },
+      },
+      { name: 'eps', kind: 'number', doc: 'Denominator term (> 0).', default: 1e-8, range: { lo: 0, loOpen: true } },
+    ],
+    'Adam (Kingma & Ba), PyTorch semantics.',
+  ),
+];
+
+export const TRAIN_OPTIONS: readonly ArgSpec[] = [
+  { name: 'optimizer', kind: 'optimizer', doc: 'sgd(lr, momentum) or adam(lr, beta1, beta2, eps).', default: 'sgd(lr: 0.1)' },
+  {
+    name: 'batch',
+    kind: 'integer',
+    doc: 'Examples per step.',
+    default: DEFAULT_TRAIN_OPTIONS.batch,
+    range: { lo: 1, hi: 1_000_000 },
+  },
+  {
+    name: 'epochs',
+    kind: 'integer',
+    doc: 'Passes over the training data.',
+    default: DEFAULT_TRAIN_OPTIONS.epochs,
+    range: { lo: 1, hi: 1_000_000 },
+  },
+  {
+    name: 'split',
+    kind: 'number',
+    doc: 'Fraction of the data used for training; the rest is validation. 1 = no validation.',
+    default: DEFAULT_TRAIN_OPTIONS.split,
+    range: { lo: 0, loOpen: true, hi: 1 },
+  },
+  { ...SEED, doc: 'Seed of the initial weights, shuffles and split.', default: DEFAULT_TRAIN_OPTIONS.seed },
+  {
+    name: 'gradients',
+    kind: 'word',
+    words: ['auto', 'manual'],
+    doc: 'auto: reverse-mode gradients; manual: the backward block.',
+    default: DEFAULT_TRAIN_OPTIONS.gradients,
+  },
+];
+
+export const CHECK_OPTIONS: readonly ArgSpec[] = [
+  {
+    name: 'examples',
+    kind: 'integer',
+    doc: 'How many examples the check uses.',
+    default: DEFAULT_CHECK_OPTIONS.examples,
+    range: { lo: 1, hi: 10_000 },
+  },
+  {
+    name: 'eps',
+    kind: 'number',
+    doc: 'Central-difference step, in float64.',
+    default: DEFAULT_CHECK_OPTIONS.eps,
+    range: { lo: 0, loOpen: true },
+  },
+  {
+    name: 'tolerance',
+    kind: 'number',
+    doc: 'Relative error above which a gradient is wrong.',
+    default: DEFAULT_CHECK_OPTIONS.tolerance,
+    range: { lo: 0, loOpen: true },
+  },
+  {
+    name: 'mode',
+    kind: 'word',
+    words: ['fast', 'full'],
+    doc: 'fast: random directions per tensor; full: every element.',
+    default: DEFAULT_CHECK_OPTIONS.mode,
+  },
+];
+
+export function findCallable(list: readonly ConfigCallable[], name: string): ConfigCallable | undefined {
+  return list.find((c) => c.name === name);
+}
+
+/** Names that are built into the language (never reported as unknown when called). */
+export function isBuiltinName(name: string): boolean {
+  return BY_NAME.has(name);
+}

@@ -1,0 +1,91 @@
+/**
+ * Langium's document validator with the language's codes on built-in diagnostics:
+ * lexer and parser errors get `syntax-error`, unresolved names `unknown-name` (or
+ * `unknown-grad-arg`). Names that are not declared in the file but mean something where they
+ * stand are left to the validators: built-in functions, and words in configuration positions
+ * (`zeros`, `sgd(...)`, `gradients: auto`, data sources).
+ */
+import {
+  DefaultDocumentValidator,
+  type AstNode,
+  type LangiumDocument,
+  type ParseResult,
+  type ValidationOptions,
+} from 'langium';
+import type { Diagnostic } from 'vscode-languageserver-types';
+import { isBuiltinName } from './builtins';
+import { Codes } from './codes';
+import * as ast from './generated/ast';
+
+/**
+ * True when `node` is a whole configuration value: a param's init, a data source, an option's
+ * value, or an argument of such a call (where bare words like `auto` or `zeros` are allowed).
+ */
+export function isConfigPosition(node: AstNode): boolean {
+  const c = node.$container;
+  if (!c) return false;
+  if (ast.isParamDecl(c)) return c.init === node;
+  if (ast.isDataDecl(c)) return c.source === node;
+  if (ast.isOption(c)) return c.value === node;
+  if (ast.isArgument(c) && c.value === node) {
+    const call = c.$container;
+    return ast.isCall(call) && isConfigPosition(call);
+  }
+  return false;
+}
+
+export class NnDocumentValidator extends DefaultDocumentValidator {
+  protected override processLexingErrors(parseResult: ParseResult, diagnostics: Diagnostic[], options: ValidationOptions): void {
+    const from = diagnostics.length;
+    super.processLexingErrors(parseResult, diagnostics, options);
+    for (let i = from; i < diagnostics.length; i++) diagnostics[i].code = Codes.SyntaxError;
+  }
+
+  protected override processParsingErrors(parseResult: ParseResult, diagnostics: Diagnostic[], options: ValidationOptions): void {
+    const from = diagnostics.length;
+    super.processParsingErrors(parseResult, diagnostics, options);
+    for (let i = from; i < diagnostics.length; i++) diagnostics[i].code = Codes.SyntaxError;
+  }
+
+  protected override processLinkingErrors(document: LangiumDocument, diagnostics: Diagnostic[], _options: ValidationOptions): void {
+    for (const reference of document.references) {
+      const error = reference.error;
+      if (!error) continue;
+      const container = error.info.container;
+      const name = reference.$refText;
+      if (!name) continue; // a syntax error already covers it
+      let code: string = Codes.UnknownName;
+      let message: string;
+      if (ast.isCall(container)) {
+        if (isBuiltinName(name) || isConfigPosition(container)) continue;
+        message = `unknown function '${name}'`;
+      } else if (ast.isRef(container)) {
+        if (isBuiltinName(name) || isConfigPosition(container)) continue;
+        message = `unknown name '${name}'`;
+      } else if (ast.isFunctionGrad(container)) {
+        const fn = container.$container;
+        code = Codes.UnknownGradArg;
+        message =
+          `grad ${name}: function '${fn.name}' has no argument '${name}'` +
+          (fn.params.length ? `; its arguments are ${fn.params.map((p) => p.name).join(', ')}` : '');
+      } else if (ast.isGradRef(container) || ast.isBackwardLine(container)) {
+        message = `unknown name '${name}': grad needs a param or named value of this model`;
+      } else if (ast.isTrainDecl(container) || ast.isCheckDecl(container)) {
+        message =
+          error.info.property === 'model' ? `unknown model '${name}'` : `unknown data '${name}'`;
+      } else {
+        message = `unknown name '${name}'`;
+      }
+      diagnostics.push(
+        this.toDiagnostic('error', message, {
+          node: container,
+          range: reference.$refNode?.range,
+          property: error.info.property,
+          index: error.info.index,
+          code,
+          data: { code: 'linking-error', containerType: container.$type, property: error.info.property, refText: name },
+        }),
+      );
+    }
+  }
+}
