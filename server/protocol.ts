@@ -92,6 +92,11 @@ export interface ModelInfo {
   line: number;
   params: number;
   hasTrain: boolean;
+  /** 0-based last line of the model declaration (its closing brace). Optional: without it the
+   * client takes a model to extend to the next model's line. */
+  endLine?: number;
+  /** 0-based first and last lines of the model's `train` block, if it has one. */
+  trainRange?: { line: number; endLine: number };
 }
 export interface ListModelsResult {
   models: ModelInfo[];
