@@ -95,6 +95,18 @@ export function describeSymbol(n: AstNode | undefined): string {
   return 'this';
 }
 
+/** "an input", "a param", … */
+export function kindOf(n: AstNode | undefined): string {
+  if (ast.isInputDecl(n)) return 'an input';
+  if (ast.isTargetDecl(n)) return 'a target';
+  if (ast.isParamDecl(n)) return 'a param';
+  if (ast.isValueDecl(n)) return 'a named value';
+  if (ast.isLossDecl(n)) return 'the loss';
+  if (ast.isFunctionDecl(n)) return 'a function';
+  if (ast.isFunctionParam(n)) return 'a function argument';
+  return 'not a number';
+}
+
 /** A compile-time constant number: numbers, consts, + - * / ^ and unary minus. */
 export function isConstExpr(e: AstNode): boolean {
   if (ast.isNumberLit(e)) return true;
@@ -191,7 +203,7 @@ export class DocumentAnalysis {
         const r = this.constOf(t);
         return r.ok ? r : { ok: false };
       }
-      return { ok: false, node: e, reason: `'${refName(e)}' is ${describeSymbol(t).replace(/ '.*'$/, '')}, not a const` };
+      return { ok: false, node: e, reason: `'${refName(e)}' is ${kindOf(t)}, not a const` };
     }
     if (ast.isCall(e)) return { ok: false, node: e, reason: `a call of '${e.callee.$refText}' is not a number` };
     if (ast.isStringLit(e)) return { ok: false, node: e, code: Codes.TypeError, reason: 'a string is not a number' };
@@ -1081,6 +1093,8 @@ export class ModelAnalysis {
     this.dense.set(owner as NamedValue, info);
     const wSize = units * d;
     if (wSize > MAX_PARAM_ELEMENTS) {
+      // Too large because its input already is: that one is reported.
+      if (inputInfo.tooLarge) return this.set(e, { shape: r.shape, batched: inputInfo.batched, tooLarge: true });
       this.issue(
         Codes.ModelTooLarge,
         `dense(${fmtShape(inputInfo.shape)}, ${units}) creates ${info.owner.name}.W: ${fmtShape(info.W)} with ` +

@@ -333,7 +333,7 @@ function readTable(doc: DocumentAnalysis, reader: Reader, t: ast.TableSource): {
     if (r.x.length === 0 && node.x?.values.length === 0) {
       ok = false;
       reader.err(Codes.DataError, `table row ${i + 1}: no features`, node, 'x');
-    } else if (r.x.length !== dx && ok) {
+    } else if (r.x.length !== dx) {
       ok = false;
       reader.err(
         Codes.DataError,
@@ -345,7 +345,7 @@ function readTable(doc: DocumentAnalysis, reader: Reader, t: ast.TableSource): {
     if (r.y.length === 0 && node.y?.values.length === 0) {
       ok = false;
       reader.err(Codes.DataError, `table row ${i + 1}: no label`, node, 'y');
-    } else if (r.y.length !== dy && ok) {
+    } else if (r.y.length !== dy) {
       ok = false;
       reader.err(
         Codes.DataError,

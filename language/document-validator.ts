@@ -6,13 +6,14 @@
  * (`zeros`, `sgd(...)`, `gradients: auto`, data sources).
  */
 import {
+  AstUtils,
   DefaultDocumentValidator,
   type AstNode,
   type LangiumDocument,
   type ParseResult,
   type ValidationOptions,
 } from 'langium';
-import type { Diagnostic } from 'vscode-languageserver-types';
+import type { Diagnostic } from 'vscode-languageserver';
 import { isBuiltinName } from './builtins';
 import { Codes } from './codes';
 import * as ast from './generated/ast';
@@ -68,6 +69,8 @@ export class NnDocumentValidator extends DefaultDocumentValidator {
         message =
           `grad ${name}: function '${fn.name}' has no argument '${name}'` +
           (fn.params.length ? `; its arguments are ${fn.params.map((p) => p.name).join(', ')}` : '');
+      } else if (ast.isGradRef(container) && !AstUtils.getContainerOfType(container, ast.isBackwardBlock)) {
+        continue; // grad outside a backward block: reported by the analysis
       } else if (ast.isGradRef(container) || ast.isBackwardLine(container)) {
         message = `unknown name '${name}': grad needs a param or named value of this model`;
       } else if (ast.isTrainDecl(container) || ast.isCheckDecl(container)) {

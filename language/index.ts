@@ -13,7 +13,8 @@ import { lowerDocument, type LowerResult } from './lower';
 import { createNnServices, type NnServices } from './nn-module';
 
 export { createNnServices, NnModule, type NnServices, type NnAddedServices } from './nn-module';
-export { lowerDocument, plainRange, rangeOf, nameRangeOf, type LowerResult } from './lower';
+export { lowerDocument, type LowerResult } from './lower';
+export { plainRange, rangeOf, nameRangeOf } from './ranges';
 export { Codes, CODE_INFO, type Code } from './codes';
 export {
   BUILTIN_FUNCTIONS,

@@ -11,7 +11,7 @@
  * - Nodes are in topological order: inputs, targets, params, named values and the loss, then the
  *   nodes of the backward block.
  */
-import { AstUtils, GrammarUtils, type AstNode, type LangiumDocument } from 'langium';
+import { AstUtils, type AstNode, type LangiumDocument } from 'langium';
 import type {
   IRBackwardLine,
   IRCheck,
@@ -45,32 +45,13 @@ import { builtinFunction, isUnaryFn } from './builtins';
 import { Codes } from './codes';
 import { readCheckOptions, readDataSpec, readInit, readTrainOptions } from './config';
 import * as ast from './generated/ast';
+import { nameRangeOf, plainRange, rangeOf } from './ranges';
 import { headerRange } from './validation/binding';
 
 export interface LowerResult {
   program: IRProgram;
   /** Names of the models that were not lowered because they (or what they use) have errors. */
   skippedModels: string[];
-}
-
-/** A plain copy of a CST range (JSON round-trips it unchanged). */
-export function plainRange(r: { start: { line: number; character: number }; end: { line: number; character: number } }): Range {
-  return {
-    start: { line: r.start.line, character: r.start.character },
-    end: { line: r.end.line, character: r.end.character },
-  };
-}
-
-const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-
-export function rangeOf(n: AstNode | undefined): Range {
-  const r = n?.$cstNode?.range;
-  return r ? plainRange(r) : ZERO;
-}
-
-export function nameRangeOf(n: AstNode, property = 'name'): Range {
-  const c = n.$cstNode ? GrammarUtils.findNodeForProperty(n.$cstNode, property) : undefined;
-  return c ? plainRange(c.range) : rangeOf(n);
 }
 
 function contains(outer: Range, inner: Range): boolean {

@@ -16,7 +16,7 @@ import { NnAnalysisCache } from './analysis-cache';
 import { NnDataContextProvider } from './data-context';
 import { NnDocumentValidator } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
-import { NnParserErrorMessageProvider } from './parser-messages';
+import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation } from './scope';
 import { registerValidationChecks } from './validation/nn-validator';
 
@@ -38,6 +38,7 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
   },
   parser: {
     ParserErrorMessageProvider: () => new NnParserErrorMessageProvider(),
+    LexerErrorMessageProvider: () => new NnLexerErrorMessageProvider(),
   },
   references: {
     ScopeComputation: (services) => new NnScopeComputation(services),

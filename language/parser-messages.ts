@@ -3,7 +3,7 @@
  * instead of the parser's token lists.
  */
 import type { IToken, TokenType } from 'chevrotain';
-import { LangiumParserErrorMessageProvider } from 'langium';
+import { DefaultLexerErrorMessageProvider, LangiumParserErrorMessageProvider } from 'langium';
 
 const TERMINALS: Record<string, string> = {
   ID: 'a name',
@@ -71,5 +71,12 @@ export class NnParserErrorMessageProvider extends LangiumParserErrorMessageProvi
   }): string {
     const what = ruleOf(o.ruleName) ?? alternatives(o.expectedIterationPaths);
     return `expected ${what} but found ${found(o.actual[0])}`;
+  }
+}
+
+export class NnLexerErrorMessageProvider extends DefaultLexerErrorMessageProvider {
+  override buildUnexpectedCharactersMessage(fullText: string, startOffset: number, length: number): string {
+    const text = fullText.substr(startOffset, length);
+    return `unexpected character${length === 1 ? '' : 's'} \`${text}\``;
   }
 }

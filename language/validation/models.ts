@@ -38,10 +38,18 @@ export function checkModelStructure(cache: NnAnalysisCache, m: ast.ModelDecl, ac
   const referenced = new Set(
     a.values.flatMap((v) => (v.expr ? AstUtils.streamAst(v.expr).filter(ast.isRef).toArray() : [])).map((r) => r.target.ref),
   );
+  // A duplicate declaration is an error already; its twin gets the uses.
+  const names = new Set<string>();
+  const duplicate = new Set<ast.Member>();
+  for (const x of m.members) {
+    if (!('name' in x) || typeof x.name !== 'string') continue;
+    if (names.has(x.name)) duplicate.add(x);
+    names.add(x.name);
+  }
   const why = (n: ast.ParamDecl | ast.InputDecl | ast.TargetDecl | ast.ValueDecl) =>
     referenced.has(n) ? `does not affect the loss '${loss}'` : 'is never used';
   for (const p of a.params) {
-    if (!a.reachable.has(p)) {
+    if (!a.reachable.has(p) && !duplicate.has(p)) {
       accept('warning', `param '${p.name}' ${why(p)}; it would never be trained`, {
         node: p,
         property: 'name',
@@ -50,17 +58,17 @@ export function checkModelStructure(cache: NnAnalysisCache, m: ast.ModelDecl, ac
     }
   }
   for (const i of a.inputs) {
-    if (!a.reachable.has(i)) {
+    if (!a.reachable.has(i) && !duplicate.has(i)) {
       accept('warning', `input '${i.name}' ${why(i)}`, { node: i, property: 'name', code: Codes.UnusedInput });
     }
   }
   for (const t of a.targets) {
-    if (!a.reachable.has(t)) {
+    if (!a.reachable.has(t) && !duplicate.has(t)) {
       accept('warning', `target '${t.name}' ${why(t)}`, { node: t, property: 'name', code: Codes.UnusedTarget });
     }
   }
   for (const v of a.values) {
-    if (ast.isValueDecl(v) && !a.reachable.has(v)) {
+    if (ast.isValueDecl(v) && !a.reachable.has(v) && !duplicate.has(v)) {
       const dense = a.dense.has(v) ? ` (its params ${v.name}.W and ${v.name}.b would never be trained)` : '';
       accept('warning', `value '${v.name}' ${why(v)}${dense}`, { node: v, property: 'name', code: Codes.UnusedValue });
     }
