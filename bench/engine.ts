@@ -2,7 +2,8 @@
  * The engine side of the benchmark: a workload's `.nn` model, analysed and lowered by the
  * language layer, compiled by the executor (`compileModel`) over the fastest float32 backend,
  * trained on one fixed synthetic batch. One step = forward + backward + SGD update
- * (p ← p − lr·∂L/∂p, L the batch mean), allocation-free.
+ * (p ← p − lr·∂L/∂p, L the batch mean, with the backend's `axpby` when it has one),
+ * allocation-free.
  */
 import { analyzeText } from '../language/index';
 import { compileModel } from '../engine/exec/program';
@@ -45,6 +46,7 @@ export async function engineRunner(w: Workload, backend: Backend = bestBackend('
 
   const pairs = model.params.map((q) => [p.params[q.name], p.grads[q.name]] as const);
   const lr = w.lr;
+  const axpby = backend.axpby?.bind(backend);
   return {
     backend: backend.name,
     step() {
@@ -52,7 +54,8 @@ export async function engineRunner(w: Workload, backend: Backend = bestBackend('
       p.backward();
       for (let j = 0; j < pairs.length; j++) {
         const [v, g] = pairs[j];
-        for (let i = 0; i < v.length; i++) v[i] -= lr * g[i];
+        if (axpby) axpby(v.length, -lr, g, 0, 1, v, 0);
+        else for (let i = 0; i < v.length; i++) v[i] -= lr * g[i];
       }
     },
     loss: () => p.forward(),

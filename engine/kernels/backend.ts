@@ -42,6 +42,35 @@ export interface Backend {
     cOff: number,
     accumulate: boolean,
   ): void;
+  /**
+   * Optional (optimizer updates; every backend of engine/kernels has it):
+   *   Y[yOff + i] = alpha·X[xOff + i] + beta·Y[yOff + i]   for i < n
+   * SGD is axpby(n, −lr, grad, 0, 1, param, 0); momentum: axpby(n, 1, grad, 0, μ, vel, 0), then
+   * axpby(n, −lr, vel, 0, 1, param, 0).
+   */
+  axpby?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void;
+  /**
+   * Optional: one Adam step (torch.optim.Adam without weight decay; `t` is the 1-based step count)
+   * on n parameters P with gradient G and moment buffers Mo, V (offsets in elements):
+   *   Mo = β1·Mo + (1−β1)·G;  V = β2·V + (1−β2)·G²
+   *   P −= lr/(1−β1ᵗ) · Mo / (sqrt(V/(1−β2ᵗ)) + eps)
+   */
+  adam?(
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    t: number,
+    P: FloatArray,
+    pOff: number,
+    G: FloatArray,
+    gOff: number,
+    Mo: FloatArray,
+    mOff: number,
+    V: FloatArray,
+    vOff: number,
+  ): void;
 }
 
 /**

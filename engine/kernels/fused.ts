@@ -137,3 +137,43 @@ export function softmaxCrossEntropy(
   }
   return total;
 }
+
+/** Y[yOff+i] = alpha·X[xOff+i] + beta·Y[yOff+i] for i < n (Backend.axpby in plain JavaScript). */
+export function axpby(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void {
+  if (beta === 1) {
+    for (let i = 0; i < n; i++) Y[yOff + i] += alpha * X[xOff + i];
+  } else if (beta === 0) {
+    for (let i = 0; i < n; i++) Y[yOff + i] = alpha * X[xOff + i]; // Y's old contents (even NaN) are ignored
+  } else {
+    for (let i = 0; i < n; i++) Y[yOff + i] = alpha * X[xOff + i] + beta * Y[yOff + i];
+  }
+}
+
+/** One Adam step (Backend.adam in plain JavaScript; see its documentation). */
+export function adamStep(
+  n: number,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  t: number,
+  P: FloatArray,
+  pOff: number,
+  G: FloatArray,
+  gOff: number,
+  Mo: FloatArray,
+  mOff: number,
+  V: FloatArray,
+  vOff: number,
+): void {
+  const step = lr / (1 - Math.pow(beta1, t));
+  const inv2 = 1 / (1 - Math.pow(beta2, t));
+  for (let i = 0; i < n; i++) {
+    const g = G[gOff + i];
+    const m = beta1 * Mo[mOff + i] + (1 - beta1) * g;
+    const v = beta2 * V[vOff + i] + (1 - beta2) * g * g;
+    Mo[mOff + i] = m;
+    V[vOff + i] = v;
+    P[pOff + i] -= (step * m) / (Math.sqrt(v * inv2) + eps);
+  }
+}

@@ -14,6 +14,7 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
+import { adamStep, axpby } from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -188,6 +189,8 @@ export function jsBackend(dtype: DType): Backend {
       allocate: (sizes) => sizes.map((n) => new Float64Array(n)),
       gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
         gemmF64(tA, tB, M, N, K, A as Float64Array, aOff, B as Float64Array, bOff, C as Float64Array, cOff, acc),
+      axpby,
+      adam: adamStep,
     };
   }
   return {
@@ -196,5 +199,7 @@ export function jsBackend(dtype: DType): Backend {
     allocate: (sizes) => sizes.map((n) => new Float32Array(n)),
     gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
       gemmF32(tA, tB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, acc),
+    axpby,
+    adam: adamStep,
   };
 }

@@ -18,12 +18,27 @@
  *   views) falls back to the register-blocked JavaScript kernel — correct, just slower.
  * - C must not overlap A or B (as for every backend).
  */
-import type { Backend } from './backend';
-import { GEMM_WASM_BASE64 } from '../generated/gemm-wasm';
+import type { Backend, FloatArray } from './backend';
+import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
+import { adamStep, axpby } from './fused';
 import { gemmF32 } from './js';
 
-interface GemmExports {
+interface KernelExports {
   memory: WebAssembly.Memory;
+  axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
+  adam(
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    bc1: number,
+    bc2: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+  ): void;
   heapBase(): number;
   scratchBytes(): number;
   gemm(
@@ -51,7 +66,7 @@ let compiled: WebAssembly.Module | null = null;
 let supported: boolean | null = null;
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
-  if (!bytes) bytes = new Uint8Array(Buffer.from(GEMM_WASM_BASE64, 'base64'));
+  if (!bytes) bytes = new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
   return bytes;
 }
 
@@ -78,12 +93,14 @@ export interface WasmBackend extends Backend {
   readonly memory: WebAssembly.Memory;
   /** Bytes the last `allocate` laid out (scratch included). */
   readonly usedBytes: number;
+  axpby: NonNullable<Backend['axpby']>;
+  adam: NonNullable<Backend['adam']>;
 }
 
-/** A float32 backend whose buffers live in WebAssembly memory and whose gemm uses SIMD. */
+/** A float32 backend whose buffers live in WebAssembly memory and whose kernels use SIMD. */
 export function wasmBackend(): WasmBackend {
   const instance = new WebAssembly.Instance(gemmModule(), {});
-  const ex = instance.exports as unknown as GemmExports;
+  const ex = instance.exports as unknown as KernelExports;
   const memory = ex.memory;
   const scratch = align(ex.heapBase());
   const heapStart = align(scratch + ex.scratchBytes());
@@ -97,6 +114,8 @@ export function wasmBackend(): WasmBackend {
     if (total > have) memory.grow(Math.ceil((total - have) / PAGE));
   };
   ensure(heapStart);
+
+  const inMemory = (a: FloatArray): a is Float32Array => a.buffer === memory.buffer && a instanceof Float32Array;
 
   return {
     dtype: 'f32',
@@ -120,15 +139,7 @@ export function wasmBackend(): WasmBackend {
       return sizes.map((n, i) => new Float32Array(buf, offsets[i], n));
     },
     gemm(transA, transB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate) {
-      const buf = memory.buffer;
-      if (
-        A.buffer === buf &&
-        B.buffer === buf &&
-        C.buffer === buf &&
-        A instanceof Float32Array &&
-        B instanceof Float32Array &&
-        C instanceof Float32Array
-      ) {
+      if (inMemory(A) && inMemory(B) && inMemory(C)) {
         ex.gemm(
           transA ? 1 : 0,
           transB ? 1 : 0,
@@ -157,6 +168,27 @@ export function wasmBackend(): WasmBackend {
           accumulate,
         );
       }
+    },
+    axpby(n, alpha, X, xOff, beta, Y, yOff) {
+      if (inMemory(X) && inMemory(Y)) ex.axpby(n, alpha, X.byteOffset + 4 * xOff, beta, Y.byteOffset + 4 * yOff);
+      else axpby(n, alpha, X, xOff, beta, Y, yOff);
+    },
+    adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff) {
+      if (inMemory(P) && inMemory(G) && inMemory(Mo) && inMemory(V)) {
+        ex.adam(
+          n,
+          lr,
+          beta1,
+          beta2,
+          eps,
+          1 - Math.pow(beta1, t),
+          1 - Math.pow(beta2, t),
+          P.byteOffset + 4 * pOff,
+          G.byteOffset + 4 * gOff,
+          Mo.byteOffset + 4 * mOff,
+          V.byteOffset + 4 * vOff,
+        );
+      } else adamStep(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff);
     },
   };
 }

@@ -1,0 +1,3 @@
+// The WebAssembly module's entry point: everything it exports (compiled by scripts/gen-wasm.mjs).
+export { gemm, scratchBytes, heapBase } from './gemm';
+export { axpby, adam } from './update';
