@@ -441,6 +441,23 @@ export class CompiledModel {
     for (let i = 0; i < order.length; i++) k[order[i]]!.backward!();
   }
 
+  /**
+   * Backward pass one node at a time: after each node's backward, `after(id)` is called and
+   * the pass stops when it returns true (used to find the op that first produces a
+   * non-finite gradient). Returns the id it stopped at, or -1.
+   */
+  backwardStepwise(after: (id: number) => boolean): number {
+    this.requireBatch();
+    for (const b of this.gradBuffers) b.fill(0);
+    const seed = this.slots[this.lossNode].g;
+    if (seed) seed.fill(this.batched[this.lossNode] ? 1 / this.batchSize : 1);
+    for (const id of this.backwardOrder) {
+      this.kernels[id]!.backward!();
+      if (after(id)) return id;
+    }
+    return -1;
+  }
+
   /** Switches the user-function derivatives backpropagation uses. */
   setFunctionGrads(mode: 'user' | 'true'): void {
     this.fnGrads.mode = mode;

@@ -1,0 +1,13 @@
+export {
+  checkModel,
+  type CheckRunOptions,
+  type CheckReport,
+  type ParamCheck,
+  type BackwardLineDetail,
+  type KinkDetail,
+} from './check';
+export { checkFunctionLines, checkFunctionLine, gridPoints, type FunctionLineDetail, type FunctionCheckOptions } from './functions';
+export { randomBatch, targetKind, type TargetKind } from './batch';
+export { relError, describePattern, fmtNum, fmtErr, fmtTol } from './compare';
+export { lossRoundoff, numericFloor } from './noise';
+export { FINDING_CODES, dedupeFindings, type FindingCode } from './codes';

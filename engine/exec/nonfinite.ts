@@ -1,0 +1,238 @@
+/**
+ * Finding where NaN or ±Infinity first appears: the first op (in evaluation order) whose output
+ * is non-finite while everything it reads is finite, with the example, the index and the input
+ * value that caused it (log(0), 0/0, sqrt of a negative number, an overflowing exp, …).
+ */
+import type { IRModel, Range, UnaryFn } from '../ir';
+import type { FloatArray } from '../kernels/backend';
+import type { CompiledModel } from './program';
+import { elementwiseOperand } from './ops/elementwise';
+import { formatIndex } from './shape';
+
+export interface NonFinite {
+  phase: 'forward' | 'backward';
+  /** The node that produced it. */
+  node: number;
+  /** What produced it: `log`, `cross_entropy`, a user function's name, `input x`, … */
+  opName: string;
+  range: Range;
+  /** The example (null for a value without batch axis). */
+  example: number | null;
+  /** The element, e.g. `a1[3]`. */
+  where: string;
+  value: number;
+  /** The cause in words, e.g. `log(0) = -Infinity`. */
+  cause: string;
+  /** A complete sentence for a diagnostic. */
+  message: string;
+}
+
+export function fmt(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
+  return v.toExponential(3);
+}
+
+function firstNonFinite(a: FloatArray, n: number): number {
+  for (let i = 0; i < n; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
+}
+
+function allFinite(a: FloatArray, n: number): boolean {
+  return firstNonFinite(a, n) < 0;
+}
+
+function nodeName(model: IRModel, id: number): string | null {
+  for (const v of model.values) if (v.node === id) return v.name;
+  if (model.loss.node === id) return model.loss.name;
+  return null;
+}
+
+function opName(p: CompiledModel, id: number): string {
+  const n = p.nodes[id];
+  switch (n.op) {
+    case 'unary':
+      return n.fn!;
+    case 'call':
+      return n.fn!;
+    case 'add':
+      return '+';
+    case 'sub':
+      return '-';
+    case 'mul':
+      return '*';
+    case 'div':
+      return '/';
+    case 'neg':
+      return 'negation';
+    case 'pow':
+      return '^';
+    case 'input':
+    case 'target':
+    case 'param':
+      return `${n.op} ${n.name}`;
+    default:
+      return n.op;
+  }
+}
+
+function locate(p: CompiledModel, id: number, flat: number): { example: number | null; where: string; i: number } {
+  const s = p.slot(id);
+  const example = s.batched ? Math.floor(flat / s.size) : null;
+  const i = s.batched ? flat % s.size : flat;
+  const base = nodeName(p.model, id) ?? p.nodes[id].name ?? opName(p, id);
+  return { example, where: formatIndex(base, s.shape, i), i };
+}
+
+/** Why an op produced a non-finite value at output element (e, i) from finite operands. */
+function forwardCause(p: CompiledModel, id: number, e: number, i: number, value: number): string {
+  const n = p.nodes[id];
+  const out = p.slot(id);
+  const arg = (j: number) => elementwiseOperand(out, p.slot(n.args[j]), e, i);
+  switch (n.op) {
+    case 'unary': {
+      const x = arg(0);
+      const fn = n.fn as UnaryFn;
+      if (fn === 'log' && x === 0) return `log(0) = -Infinity`;
+      if (fn === 'log' && x < 0) return `log of a negative number: log(${fmt(x)}) = NaN`;
+      if (fn === 'sqrt' && x < 0) return `sqrt of a negative number: sqrt(${fmt(x)}) = NaN`;
+      if (fn === 'exp' || fn === 'square') return `${fn}(${fmt(x)}) overflows (${fmt(value)})`;
+      return `${fn}(${fmt(x)}) = ${fmt(value)}`;
+    }
+    case 'div': {
+      const a = arg(0);
+      const b = arg(1);
+      if (b === 0) return a === 0 ? `0 / 0 = NaN` : `division by zero: ${fmt(a)} / 0 = ${fmt(value)}`;
+      return `${fmt(a)} / ${fmt(b)} overflows (${fmt(value)})`;
+    }
+    case 'pow': {
+      const x = arg(0);
+      if (x === 0 && n.p! < 0) return `0 ^ ${n.p} = ${fmt(value)}`;
+      if (x < 0 && !Number.isInteger(n.p!)) return `a negative number to a fractional power: ${fmt(x)} ^ ${n.p} = NaN`;
+      return `${fmt(x)} ^ ${n.p} overflows (${fmt(value)})`;
+    }
+    case 'add':
+    case 'sub':
+    case 'mul':
+      return `${fmt(arg(0))} ${opName(p, id)} ${fmt(arg(1))} overflows (${fmt(value)})`;
+    case 'call': {
+      const xs = n.args.map((_, j) => fmt(arg(j)));
+      return `${n.fn}(${xs.join(', ')}) = ${fmt(value)}`;
+    }
+    case 'cross_entropy': {
+      const y = p.slot(n.args[0]);
+      const t = p.slot(n.args[1]);
+      const oy = y.batched ? e * y.size : 0;
+      const ot = t.batched ? e * t.size : 0;
+      for (let k = 0; k < y.size; k++) {
+        const yk = y.v[oy + k];
+        const tk = t.v[ot + k];
+        if (tk !== 0 && !(yk > 0)) {
+          const yName = nodeName(p.model, n.args[0]) ?? 'y';
+          const tName = nodeName(p.model, n.args[1]) ?? p.nodes[n.args[1]].name ?? 't';
+          return `log(${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)} where ${formatIndex(tName, t.shape, k)} = ${fmt(tk)}: log(${fmt(yk)}) = ${yk === 0 ? '-Infinity' : 'NaN'}`;
+        }
+      }
+      return `cross_entropy overflows (${fmt(value)})`;
+    }
+    case 'binary_cross_entropy': {
+      const y = p.slot(n.args[0]);
+      const t = p.slot(n.args[1]);
+      const oy = y.batched ? e * y.size : 0;
+      const ot = t.batched ? e * t.size : 0;
+      const yName = nodeName(p.model, n.args[0]) ?? 'y';
+      for (let k = 0; k < y.size; k++) {
+        const yk = y.v[oy + k];
+        const tk = t.v[ot + k];
+        if (tk !== 0 && !(yk > 0)) return `log(${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)}: log(${fmt(yk)}) = ${yk === 0 ? '-Infinity' : 'NaN'}`;
+        if (tk !== 1 && !(yk < 1)) return `log(1 - ${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)}: log(${fmt(1 - yk)}) = ${yk === 1 ? '-Infinity' : 'NaN'}`;
+      }
+      return `binary_cross_entropy overflows (${fmt(value)})`;
+    }
+    default:
+      return `${opName(p, id)} overflows (${fmt(value)}) from finite inputs`;
+  }
+}
+
+function wrap(
+  p: CompiledModel,
+  phase: 'forward' | 'backward',
+  id: number,
+  at: number,
+  flat: number,
+  value: number,
+  cause: string,
+): NonFinite {
+  const loc = locate(p, at, flat);
+  const ex = loc.example === null ? '' : ` (example ${loc.example})`;
+  const name = opName(p, id);
+  const message =
+    phase === 'forward'
+      ? `non-finite value: ${cause} — ${name} gives ${fmt(value)} at ${loc.where}${ex}`
+      : `non-finite gradient: ${cause} — the backward of ${name} gives ${fmt(value)} for ${loc.where}${ex}`;
+  return { phase, node: id, opName: name, range: p.nodes[id].range, example: loc.example, where: loc.where, value, cause, message };
+}
+
+/** The first op of the last forward pass that produced NaN/±Infinity from finite inputs. */
+export function findNonFiniteForward(p: CompiledModel): NonFinite | null {
+  const B = p.batchSize;
+  const len = (id: number) => p.slot(id).size * (p.batched[id] ? B : 1);
+  // leaves: data or params that are already non-finite
+  for (const n of p.model.nodes) {
+    if (n.op !== 'input' && n.op !== 'target' && n.op !== 'param') continue;
+    const k = firstNonFinite(p.value(n.id), len(n.id));
+    if (k >= 0) {
+      const v = p.value(n.id)[k];
+      return wrap(p, 'forward', n.id, n.id, k, v, `${n.op} ${n.name} holds ${fmt(v)}`);
+    }
+  }
+  for (const id of p.forwardOrder) {
+    const k = firstNonFinite(p.value(id), len(id));
+    if (k < 0) continue;
+    if (!p.nodes[id].args.every((a) => allFinite(p.value(a), len(a)))) continue;
+    const s = p.slot(id);
+    const e = s.batched ? Math.floor(k / s.size) : 0;
+    const v = p.value(id)[k];
+    return wrap(p, 'forward', id, id, k, v, forwardCause(p, id, e, k % s.size, v));
+  }
+  return null;
+}
+
+/**
+ * Re-runs the backward pass one op at a time and returns the first op that wrote a non-finite
+ * gradient into an operand while its own gradient and inputs were finite.
+ */
+export function findNonFiniteBackward(p: CompiledModel): NonFinite | null {
+  const B = p.batchSize;
+  const len = (id: number) => p.slot(id).size * (p.batched[id] ? B : 1);
+  const fused = p.fusedLosses();
+  let found: NonFinite | null = null;
+  p.backwardStepwise((id) => {
+    const n = p.nodes[id];
+    const g = p.slot(id).g;
+    if (g && !allFinite(g, len(id))) return false; // not the origin
+    const targets = [...n.args];
+    const f = fused.get(id);
+    if (f) targets.push(f.z);
+    for (const a of targets) {
+      const ga = p.slot(a).g;
+      if (!ga) continue;
+      const k = firstNonFinite(ga, len(a));
+      if (k < 0) continue;
+      const x = p.value(a)[k];
+      const loc = locate(p, a, k);
+      const name = opName(p, id);
+      let cause: string;
+      if (n.op === 'unary' && (n.fn === 'sqrt' || n.fn === 'log') && x === 0)
+        cause = `the derivative of ${n.fn} at 0 is infinite`;
+      else if (n.op === 'pow' && x === 0 && n.p! < 1) cause = `the derivative of x ^ ${n.p} at 0 is infinite`;
+      else cause = `${name} has a non-finite derivative where ${loc.where} = ${fmt(x)}`;
+      found = wrap(p, 'backward', id, a, k, ga[k], cause);
+      return true;
+    }
+    return false;
+  });
+  return found;
+}
