@@ -37,6 +37,20 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+// Stores the transpose of the 4×4 block whose rows are r0..r3 as four vectors, `stride` bytes
+// apart: column q of the block (r0[q], r1[q], r2[q], r3[q]) goes to dst + q·stride.
+@inline
+function storeTransposed4(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5); // r0[0] r1[0] r0[1] r1[1]
+  const t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5); // r2[0] r3[0] r2[1] r3[1]
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7); // r0[2] r1[2] r0[3] r1[3]
+  const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7); // r2[2] r3[2] r2[3] r3[3]
+  v128.store(dst, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + stride, i32x4.shuffle(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, i32x4.shuffle(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, i32x4.shuffle(t2, t3, 2, 3, 6, 7));
+}
+
 // Packs rows [i0, i0+mc) × k-range [k0, k0+kc) of op(A) into MR-row panels:
 // dst[panel][k][r] = op(A)(i0 + panel·MR + r, k0 + k), zero beyond row M.
 @inline
@@ -65,8 +79,15 @@ function packA(transA: bool, M: i32, K: i32, a: usize, i0: i32, mc: i32, k0: i32
       const src = a + (<usize>i * K + k0) * 4;
       const ld = <usize>K * 4;
       if (rows == MR) {
-        for (let k = 0; k < kc; k++) {
-          const s = src + k * 4;
+        // four k at a time: load 4 k-values of each row, transpose the 4×4 block
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const s = src + <usize>k * 4;
+          storeTransposed4(v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld), dst, 16);
+          dst += 64;
+        }
+        for (; k < kc; k++) {
+          const s = src + <usize>k * 4;
           store<f32>(dst, load<f32>(s));
           store<f32>(dst, load<f32>(s + ld), 4);
           store<f32>(dst, load<f32>(s + 2 * ld), 8);
@@ -90,8 +111,25 @@ function packB(transB: bool, N: i32, K: i32, b: usize, k0: i32, kc: i32, j0: i32
   for (let q = 0; q < nc; q += NR) {
     const cols = min(NR, nc - q);
     const j = j0 + q;
-    if (transB) {
-      // B stored N×K: op(B)(k, j) = B[j·K + k]; walk each column's k contiguously.
+    if (transB && cols == NR) {
+      // B stored N×K: op(B)(k, j) = B[j·K + k]. Four k at a time: 4 k-values of each of the 8
+      // columns, transposed as two 4×4 blocks into rows of the panel.
+      const s = b + (<usize>j * K + k0) * 4;
+      const ld = <usize>K * 4;
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = s + <usize>k * 4;
+        storeTransposed4(v128.load(o), v128.load(o + ld), v128.load(o + 2 * ld), v128.load(o + 3 * ld), dst, NR * 4);
+        storeTransposed4(v128.load(o + 4 * ld), v128.load(o + 5 * ld), v128.load(o + 6 * ld), v128.load(o + 7 * ld), dst + 16, NR * 4);
+        dst += 4 * NR * 4;
+      }
+      for (; k < kc; k++) {
+        const o = s + <usize>k * 4;
+        for (let c = 0; c < NR; c++) store<f32>(dst + c * 4, load<f32>(o + <usize>c * ld));
+        dst += NR * 4;
+      }
+    } else if (transB) {
+      // A partial panel of B stored N×K: walk each column's k contiguously, zeros past N.
       for (let c = 0; c < NR; c++) {
         let d = dst + c * 4;
         if (c < cols) {
