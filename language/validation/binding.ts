@@ -8,6 +8,7 @@ import type { NnAnalysisCache } from '../analysis-cache';
 import { Codes } from '../codes';
 import type { NnDataContextProvider } from '../data-context';
 import * as ast from '../generated/ast';
+import { plainRange } from '../ranges';
 import { fmtShape, sameShape } from '../shape-rules';
 import { describeDecl } from './data';
 
@@ -15,7 +16,7 @@ import { describeDecl } from './data';
 export function headerRange(d: ast.TrainDecl | ast.CheckDecl): Range | undefined {
   const start = d.$cstNode?.range.start;
   const end = (d.data.$refNode ?? d.model.$refNode)?.range.end;
-  return start && end ? { start, end } : undefined;
+  return start && end ? plainRange({ start, end }) : undefined;
 }
 
 export function checkBinding(
