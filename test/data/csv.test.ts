@@ -205,6 +205,15 @@ describe('csv: errors', () => {
     expect(e.message).toBe('csv "three.csv": label: 3 is not a column index; the file has 3 columns (0..2)');
   });
 
+  it('a label name that appears twice in the header', () => {
+    file('dup.csv', 'x,y,x\n1,2,3\n');
+    const e = dataError(() => describeData(csv('dup.csv', { label: 'x' }), ctx()));
+    expect(e.message).toBe(
+      'csv "dup.csv": the column name "x" appears 2 times (columns 1, 3); name the label by its 0-based index',
+    );
+    expect(describeData(csv('dup.csv', { label: 2 }), ctx()).xShape).toEqual([2]);
+  });
+
   it('too many classes', () => {
     file('classes.csv', 'a,s\n1,x\n2,y\n3,x\n4,z\n5,w\n');
     const e = dataError(() => describeData(csv('classes.csv', { classes: 3 }), ctx()));
