@@ -129,21 +129,30 @@ async function analyzeNow(text: string, opts: AnalyzeOptions): Promise<Analysis>
   if (opts.workspaceRoot !== undefined) contexts.setWorkspaceRoot(uri.toString(), opts.workspaceRoot);
   try {
     await shared.workspace.DocumentBuilder.build([document], { validation: true });
-    const diagnostics = (document.diagnostics ?? []).map(toLangDiagnostic).sort(compareDiagnostics);
-    const { program, skippedModels }: LowerResult = lowerDocument(Nn.analysis.Cache, document);
-    const cache = Nn.analysis.Cache;
-    return {
-      diagnostics,
-      program,
-      skippedModels,
-      document,
-      services: Nn,
-      shapeOf: (node) => cache.shapeOf(node),
-    };
+    return analyzeDocument(Nn, document);
   } finally {
     contexts.setWorkspaceRoot(uri.toString(), undefined);
     if (documents.hasDocument(uri)) documents.deleteDocument(uri);
   }
+}
+
+/**
+ * The analysis of a document that is already built (parsed, linked, validated), e.g. one of
+ * the language server's workspace: its diagnostics as `LangDiagnostic`s, the lowered program,
+ * and shape queries.
+ */
+export function analyzeDocument(Nn: NnServices, document: LangiumDocument): Analysis {
+  const diagnostics = (document.diagnostics ?? []).map(toLangDiagnostic).sort(compareDiagnostics);
+  const { program, skippedModels }: LowerResult = lowerDocument(Nn, document);
+  const cache = Nn.analysis.Cache;
+  return {
+    diagnostics,
+    program,
+    skippedModels,
+    document: document as LangiumDocument<ast.Program>,
+    services: Nn,
+    shapeOf: (node) => cache.shapeOf(node),
+  };
 }
 
 /** Reads and analyzes a `.nn` file; the workspace root defaults to the file's folder. */

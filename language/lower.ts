@@ -71,7 +71,8 @@ function errorRanges(doc: LangiumDocument): Range[] {
  * out as described above; a document that was not validated is lowered as if it had no
  * diagnostics besides what the analysis finds itself.
  */
-export function lowerDocument(cache: NnAnalysisCache, doc: LangiumDocument): LowerResult {
+export function lowerDocument(services: NnAnalysisCache | { analysis: { Cache: NnAnalysisCache } }, doc: LangiumDocument): LowerResult {
+  const cache = 'analysis' in services ? services.analysis.Cache : services;
   const root = doc.parseResult.value;
   if (!ast.isProgram(root)) return { program: emptyProgram(), skippedModels: [] };
   const analysis = cache.of(root);
