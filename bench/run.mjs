@@ -1,6 +1,7 @@
 // `npm run bench [-- options]` (options: see bench/main.ts).
 // Makes sure the generated code the benchmark needs exists (Langium parser, WebAssembly kernel),
-// bundles bench/main.ts with esbuild into out/bench.js and runs it with the same arguments.
+// bundles bench/main.ts with esbuild into .cache/bench/bench.js (kept out of out/, which is what
+// the extension package ships) and runs it with the same arguments.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,10 +17,10 @@ if (existsSync('language/nn.langium') && !existsSync('language/generated/ast.ts'
 }
 run(process.execPath, ['scripts/gen-wasm.mjs']);
 
-mkdirSync('out', { recursive: true });
+mkdirSync('.cache/bench', { recursive: true });
 await esbuild.build({
   entryPoints: ['bench/main.ts'],
-  outfile: 'out/bench.js',
+  outfile: '.cache/bench/bench.js',
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -28,4 +29,4 @@ await esbuild.build({
   logLevel: 'warning',
   mainFields: ['module', 'main'],
 });
-execFileSync(process.execPath, ['--enable-source-maps', 'out/bench.js', ...process.argv.slice(2)], { stdio: 'inherit' });
+execFileSync(process.execPath, ['--enable-source-maps', '.cache/bench/bench.js', ...process.argv.slice(2)], { stdio: 'inherit' });
