@@ -330,7 +330,8 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
 }
 
 /** Reads a file already validated by `scanCsv` into a Dataset. */
-export function readCsv(file: string, scan: CsvScan, opts: CsvOptions, chunkBytes?: number): Dataset {
+export function readCsv(file: string, scan: CsvScan, opts: CsvOptions, chunkBytes?: number, where = 'csv'): Dataset {
+  const changed = () => new DataError(`${where}: the file changed while it was being read; try again`);
   const { n, features: d, labelColumn: lab, labelMode } = scan;
   const k = opts.classes ?? 1;
   const x = new Float64Array(n * d);
@@ -346,7 +347,7 @@ export function readCsv(file: string, scan: CsvScan, opts: CsvOptions, chunkByte
         header = false;
         return;
       }
-      if (i >= n) throw new DataError('the file changed while it was being read');
+      if (i >= n) throw changed();
       let o = i * d;
       for (let c = 0; c < fields.length; c++) {
         if (c === lab) continue;
@@ -356,14 +357,14 @@ export function readCsv(file: string, scan: CsvScan, opts: CsvOptions, chunkByte
       if (labelMode === 'number') y[i] = Number(s);
       else {
         const cls = labelMode === 'index' ? Number(s) : classIndex.get(s);
-        if (cls === undefined || !(cls >= 0 && cls < k)) throw new DataError('the file changed while it was being read');
+        if (cls === undefined || !(cls >= 0 && cls < k)) throw changed();
         y[i * k + cls] = 1;
       }
       i++;
     },
     chunkBytes,
   );
-  if (i !== n) throw new DataError('the file changed while it was being read');
+  if (i !== n) throw changed();
   if (opts.normalize) zScoreColumns(x, n, d);
   return {
     xShape: [d],

@@ -142,7 +142,7 @@ export function loadData(spec: DataSpec, ctx: DataContext): Dataset {
       const { file, entry } = csvEntry(spec, ctx);
       if (entry.error) throw entry.error;
       if (entry.data) return copyDataset(entry.data);
-      const data = readCsv(file, entry.scan as CsvScan, csvOptions(spec));
+      const data = readCsv(file, entry.scan as CsvScan, csvOptions(spec), undefined, csvWhere(spec));
       if (data.x.length + data.y.length <= DATA_CACHE_LIMIT) {
         entry.data = data;
         return copyDataset(data);
