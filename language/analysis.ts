@@ -79,7 +79,7 @@ export const fmtCount = (n: number): string =>
   Number.isFinite(n) && n < 1e21 ? Math.round(n).toLocaleString('en-US') : n.toExponential(2);
 
 export function refName(r: ast.Ref | ast.GradRef | ast.BackwardLine): string {
-  const base = r.target.$refText;
+  const base = r.target?.$refText ?? '';
   return r.member !== undefined ? `${base}.${r.member}` : base;
 }
 
@@ -113,7 +113,7 @@ export function isConstExpr(e: AstNode): boolean {
   if (ast.isNegExpr(e)) return isConstExpr(e.operand);
   if (ast.isBinaryExpr(e)) return e.op !== '@' && isConstExpr(e.left) && isConstExpr(e.right);
   if (ast.isPowExpr(e)) return isConstExpr(e.base) && isConstExpr(e.exponent);
-  if (ast.isRef(e)) return e.member === undefined && ast.isConstDecl(e.target.ref);
+  if (ast.isRef(e)) return e.member === undefined && ast.isConstDecl(e.target?.ref);
   return false;
 }
 
@@ -134,12 +134,12 @@ export class DocumentAnalysis {
       c.value ? AstUtils.streamAst(c.value).filter(ast.isRef).toArray() : [];
     const edges = (c: ast.ConstDecl) =>
       refsOf(c)
-        .map((r) => r.target.ref)
+        .map((r) => r.target?.ref)
         .filter(ast.isConstDecl);
     const cycles = findCycles(consts, edges);
     for (const c of consts) {
       for (const r of refsOf(c)) {
-        const t = r.target.ref;
+        const t = r.target?.ref;
         if (ast.isConstDecl(t) && cycles.inCycle(c, t)) {
           const path = cycles.path(c, t).map((d) => d.name);
           this.constIssues.push({
@@ -197,7 +197,7 @@ export class DocumentAnalysis {
       return finite(Math.pow(a.value, b.value), e);
     }
     if (ast.isRef(e)) {
-      const t = e.target.ref;
+      const t = e.target?.ref;
       if (!t) return { ok: false };
       if (ast.isConstDecl(t) && e.member === undefined) {
         const r = this.constOf(t);
@@ -205,7 +205,7 @@ export class DocumentAnalysis {
       }
       return { ok: false, node: e, reason: `'${refName(e)}' is ${kindOf(t)}, not a const` };
     }
-    if (ast.isCall(e)) return { ok: false, node: e, reason: `a call of '${e.callee.$refText}' is not a number` };
+    if (ast.isCall(e)) return { ok: false, node: e, reason: `a call of '${e.callee?.$refText ?? ''}' is not a number` };
     if (ast.isStringLit(e)) return { ok: false, node: e, code: Codes.TypeError, reason: 'a string is not a number' };
     if (ast.isBoolLit(e)) return { ok: false, node: e, code: Codes.TypeError, reason: 'a boolean is not a number' };
     if (ast.isGradRef(e)) return { ok: false, node: e, reason: `'grad ${refName(e)}' is not a number` };
@@ -225,7 +225,7 @@ export class DocumentAnalysis {
   get callCycles(): ReturnType<typeof findCycles<ast.FunctionDecl>> {
     if (!this.functionCycles) {
       const fns = this.program.declarations.filter(ast.isFunctionDecl);
-      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => c.callee.ref).filter(ast.isFunctionDecl));
+      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => c.callee?.ref).filter(ast.isFunctionDecl));
     }
     return this.functionCycles;
   }
@@ -243,10 +243,9 @@ export class DocumentAnalysis {
   functionOk(fn: ast.FunctionDecl, seen = new Set<ast.FunctionDecl>()): boolean {
     if (seen.has(fn)) return false; // recursive: reported as a cycle
     seen.add(fn);
-    const a = this.functionAnalysis(fn);
-    if (a.issues.some((i) => i.severity === 'error')) return false;
+    if (!this.functionAnalysis(fn).ok) return false;
     return callsOf(fn).every((c) => {
-      const f = c.callee.ref;
+      const f = c.callee?.ref;
       return !f || this.functionOk(f, new Set(seen));
     });
   }
@@ -366,18 +365,20 @@ function arityText(max: number, min: number): string {
 
 export class FunctionAnalysis {
   readonly issues: Issue[] = [];
+  /** Complete and free of errors (an incomplete expression is a syntax error reported elsewhere). */
+  readonly ok: boolean;
 
   constructor(
     readonly doc: DocumentAnalysis,
     readonly fn: ast.FunctionDecl,
   ) {
-    if (fn.body) this.check(fn.body);
-    for (const g of fn.grads) if (g.expr) this.check(g.expr);
+    let ok = !!fn.name && fn.params.every((p) => !!p.name) && this.check(fn.body);
+    for (const g of fn.grads) ok = this.check(g.expr) && !!g.arg?.ref && ok;
     // Duplicate grad lines
     const seen = new Map<string, ast.FunctionGrad>();
     for (const g of fn.grads) {
-      const name = g.arg.$refText;
-      if (!g.arg.ref) continue;
+      const name = g.arg?.$refText ?? '';
+      if (!g.arg?.ref) continue;
       const first = seen.get(name);
       if (first) {
         this.issues.push({
@@ -389,6 +390,7 @@ export class FunctionAnalysis {
         });
       } else seen.set(name, g);
     }
+    this.ok = ok && !this.issues.some((i) => i.severity === 'error');
   }
 
   private err(code: Code, message: string, node: AstNode, property?: string): false {
@@ -397,7 +399,8 @@ export class FunctionAnalysis {
   }
 
   /** Checks an elementwise scalar expression; false when it has an error. */
-  private check(e: ast.Expression): boolean {
+  private check(e: ast.Expression | undefined): boolean {
+    if (!e) return false;
     const fname = `function '${this.fn.name}'`;
     if (ast.isNumberLit(e)) {
       return Number.isFinite(e.value) || this.err(Codes.InvalidNumber, `${e.value} is not a finite number`, e);
@@ -430,10 +433,10 @@ export class FunctionAnalysis {
       return ok;
     }
     if (ast.isRef(e)) {
-      const t = e.target.ref;
+      const t = e.target?.ref;
       if (!t) {
-        if (builtinFunction(e.target.$refText)) {
-          return this.err(Codes.NotAValue, `'${e.target.$refText}' is a function; call it: ${e.target.$refText}(x)`, e);
+        if (builtinFunction(e.target?.$refText ?? '')) {
+          return this.err(Codes.NotAValue, `'${e.target?.$refText ?? ''}' is a function; call it: ${e.target?.$refText ?? ''}(x)`, e);
         }
         return false;
       }
@@ -459,8 +462,8 @@ export class FunctionAnalysis {
     }
     if (ast.isCall(e)) {
       const argsOk = e.args.map((a) => (a.value ? this.check(a.value) : false)).every((x) => x);
-      const callee = e.callee.ref;
-      const name = e.callee.$refText;
+      const callee = e.callee?.ref;
+      const name = e.callee?.$refText ?? '';
       if (callee) {
         const cyc = this.doc.callCycles;
         if (cyc.inCycle(this.fn, callee)) {
@@ -574,14 +577,14 @@ export class ModelAnalysis {
   private checkOrderAndCycles() {
     for (const v of this.values) {
       const s = new Set<AstNode>();
-      for (const r of this.refsIn(v)) if (r.target.ref) s.add(r.target.ref);
+      for (const r of this.refsIn(v)) if (r.target?.ref) s.add(r.target?.ref);
       this.deps.set(v, s);
     }
     const isNamed = (n: AstNode | undefined): n is NamedValue => ast.isValueDecl(n) || ast.isLossDecl(n);
     const cycles = findCycles(this.values, (v) => [...(this.deps.get(v) ?? [])].filter(isNamed));
     for (const v of this.values) {
       for (const r of this.refsIn(v)) {
-        const t = r.target.ref;
+        const t = r.target?.ref;
         if (!isNamed(t)) continue;
         if (cycles.inCycle(v, t)) {
           const path = cycles.path(v, t).map((d) => d.name);
@@ -673,7 +676,7 @@ export class ModelAnalysis {
 
   /** The shape of `grad X` / `grad h.W`, or null. Reports invalid targets when `report`. */
   private gradTargetShape(r: ast.GradRef | ast.BackwardLine, report: boolean): Shape | null {
-    const t = r.target.ref;
+    const t = r.target?.ref;
     if (!t) return null;
     if (ast.isInputDecl(t) || ast.isTargetDecl(t)) {
       if (report) {
@@ -710,7 +713,7 @@ export class ModelAnalysis {
     const d = this.dense.get(t);
     if (!d) {
       if (report && (known || this.done.has(t))) {
-        if (!t.expr || !AstUtils.streamAst(t.expr).some((n) => ast.isCall(n) && n.callee.$refText === 'dense')) {
+        if (!t.expr || !AstUtils.streamAst(t.expr).some((n) => ast.isCall(n) && (n.callee?.$refText ?? '') === 'dense')) {
           this.issue(
             Codes.UnknownMember,
             `'${name}': '${t.name}' is not defined with dense, so it has no params .W and .b`,
@@ -733,7 +736,7 @@ export class ModelAnalysis {
     const block = this.backwards[0];
     if (!block) return;
     block.lines.forEach((line, i) => {
-      if (!line.target.ref) return;
+      if (!line.target?.ref) return;
       const key = refName(line);
       if (this.gradLines.has(key)) {
         this.issue(Codes.DuplicateGrad, `there is already a line for grad ${key} in this backward block`, line, 'target');
@@ -896,8 +899,8 @@ export class ModelAnalysis {
   }
 
   private inferRef(e: ast.Ref, ctx: Ctx): ExprInfo | null {
-    const t = e.target.ref;
-    const name = e.target.$refText;
+    const t = e.target?.ref;
+    const name = e.target?.$refText ?? '';
     if (!t) {
       if (builtinFunction(name)) {
         this.issue(Codes.NotAValue, `'${name}' is a function, not a value; call it: ${name}(…)`, e);
@@ -934,7 +937,7 @@ export class ModelAnalysis {
       this.issue(Codes.GradOutsideBackward, `'grad ${key}' can only be used inside the backward block`, e);
       return this.set(e, null);
     }
-    if (!e.target.ref) return this.set(e, null);
+    if (!e.target?.ref) return this.set(e, null);
     const shape = this.gradTargetShape(e, true);
     const at = this.gradLines.get(key);
     const line = ctx.line ?? 0;
@@ -963,8 +966,8 @@ export class ModelAnalysis {
   }
 
   private inferCall(e: ast.Call, ctx: Ctx): ExprInfo | null {
-    const callee = e.callee.ref;
-    const name = e.callee.$refText;
+    const callee = e.callee?.ref;
+    const name = e.callee?.$refText ?? '';
     const builtin = callee ? undefined : builtinFunction(name);
     if (!callee && !builtin) {
       for (const a of e.args) if (a.value) this.infer(a.value, ctx);
@@ -1117,8 +1120,8 @@ export class ModelAnalysis {
       return undefined;
     };
     if (!ast.isRef(a) || a.member !== undefined) return bad('the activation must be a function name');
-    const t = a.target.ref;
-    const name = a.target.$refText;
+    const t = a.target?.ref;
+    const name = a.target?.$refText ?? '';
     if (!t) {
       if (isUnaryFn(name)) return { kind: 'unary', fn: name };
       if (name === 'softmax' || name === 'log_softmax') return { kind: name };

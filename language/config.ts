@@ -70,7 +70,7 @@ function describeExpr(e: ast.Expression): string {
 
 /** The name of a bare word (`auto`, `zeros`, `sgd`), if the expression is one. */
 export function wordOf(e: ast.Expression | undefined): string | undefined {
-  return ast.isRef(e) && e.member === undefined ? e.target.$refText : undefined;
+  return ast.isRef(e) && e.member === undefined ? (e.target?.$refText ?? '') : undefined;
 }
 
 class Reader {
@@ -120,7 +120,7 @@ class Reader {
 
   private number(e: ast.Expression, spec: ArgSpec, what: string): Read<Value> {
     const kind = spec.kind === 'integer' ? 'an integer' : 'a number';
-    if (ast.isRef(e) && !e.target.ref && e.member === undefined) {
+    if (ast.isRef(e) && !e.target?.ref && e.member === undefined) {
       return this.err(this.codes.type, `${what} must be ${kind}, got '${refName(e)}' (not a const)`, e);
     }
     const r = this.doc.evalConst(e);
@@ -171,7 +171,7 @@ class Reader {
   }
 
   private optimizer(e: ast.Expression, what: string): Read<Value> {
-    const name = ast.isCall(e) ? e.callee.$refText : wordOf(e);
+    const name = ast.isCall(e) ? (e.callee?.$refText ?? '') : wordOf(e);
     const opt = name !== undefined ? findCallable(OPTIMIZERS, name) : undefined;
     if (!opt) {
       return this.err(
@@ -199,7 +199,7 @@ export function readInit(doc: DocumentAnalysis, p: ast.ParamDecl): { init?: Init
   const reader = new Reader(doc, INIT_CODES);
   const e = p.init;
   if (!e) return { init: { kind: 'glorot' }, issues: [] };
-  const name = ast.isCall(e) ? e.callee.$refText : wordOf(e);
+  const name = ast.isCall(e) ? (e.callee?.$refText ?? '') : wordOf(e);
   const init = name !== undefined ? findCallable(INITIALIZERS, name) : undefined;
   if (!init) {
     reader.err(
@@ -239,7 +239,7 @@ export function readDataSpec(doc: DocumentAnalysis, d: ast.DataDecl): { spec?: D
   const src = d.source;
   if (!src) return { issues: [] };
   if (ast.isTableSource(src)) return readTable(doc, reader, src);
-  const name = ast.isCall(src) ? src.callee.$refText : wordOf(src);
+  const name = ast.isCall(src) ? (src.callee?.$refText ?? '') : wordOf(src);
   const source = name !== undefined ? findCallable(DATA_SOURCES, name) : undefined;
   if (!source) {
     reader.err(

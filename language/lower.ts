@@ -97,10 +97,15 @@ export function lowerDocument(services: NnAnalysisCache | { analysis: { Cache: N
     seen.add(f);
     return AstUtils.streamAst(f)
       .filter(ast.isCall)
-      .every((c) => !c.callee.ref || usable(c.callee.ref, new Set(seen)));
+      .every((c) => !c.callee?.ref || usable(c.callee?.ref, new Set(seen)));
   };
   for (const f of okFunctions) {
-    if (usable(f)) program.functions.push(lowerFunction(analysis, f));
+    if (!usable(f)) continue;
+    try {
+      program.functions.push(lowerFunction(analysis, f));
+    } catch (e) {
+      if (!(e instanceof Skip)) throw e;
+    }
   }
   const loweredFunctions = new Set(program.functions.map((f) => f.name));
 
@@ -132,15 +137,15 @@ export function lowerDocument(services: NnAnalysisCache | { analysis: { Cache: N
 
   // Train and check blocks
   for (const t of decls.filter(ast.isTrainDecl)) {
-    const model = t.model.ref?.name;
-    const data = t.data.ref?.name;
+    const model = t.model?.ref?.name;
+    const data = t.data?.ref?.name;
     if (!model || !data || !loweredModels.has(model) || !loweredData.has(data) || hasError(t)) continue;
     const { options } = readTrainOptions(analysis, t);
     program.trains.push({ model, data, options, range: headerRange(t) ?? rangeOf(t) } satisfies IRTrain);
   }
   for (const c of decls.filter(ast.isCheckDecl)) {
-    const model = c.model.ref?.name;
-    const data = c.data.ref?.name;
+    const model = c.model?.ref?.name;
+    const data = c.data?.ref?.name;
     if (!model || !data || !loweredModels.has(model) || !loweredData.has(data) || hasError(c)) continue;
     const { options } = readCheckOptions(analysis, c);
     program.checks.push({ model, data, options, range: headerRange(c) ?? rangeOf(c) } satisfies IRCheck);
@@ -157,7 +162,8 @@ function emptyProgram(): IRProgram {
 
 function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunction {
   const params = f.params.map((p) => p.name);
-  const scalar = (e: ast.Expression): ScalarExpr => {
+  const scalar = (e: ast.Expression | undefined): ScalarExpr => {
+    if (!e) throw new Skip();
     if (isConstExpr(e)) {
       const r = analysis.evalConst(e);
       if (r.ok) return { k: 'num', value: r.value };
@@ -169,34 +175,34 @@ function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunct
     }
     if (ast.isPowExpr(e)) {
       const p = analysis.evalConst(e.exponent);
-      if (!p.ok) throw new Error('unchecked exponent');
+      if (!p.ok) throw new Skip();
       return { k: 'pow', x: scalar(e.base), p: p.value };
     }
-    if (ast.isRef(e) && ast.isFunctionParam(e.target.ref)) {
-      return { k: 'arg', index: f.params.indexOf(e.target.ref) };
+    if (ast.isRef(e) && ast.isFunctionParam(e.target?.ref)) {
+      return { k: 'arg', index: f.params.indexOf(e.target?.ref) };
     }
     if (ast.isCall(e)) {
-      const callee = e.callee.ref;
+      const callee = e.callee?.ref;
       if (callee) {
         const { bound } = bindArgs(e.args, callee.params.map((p) => p.name), callee.params.length, '', NO_CODES, e);
         return { k: 'call', fn: callee.name, args: bound.map((a) => scalar(a?.value as ast.Expression)) };
       }
-      const b = builtinFunction(e.callee.$refText);
+      const b = builtinFunction(e.callee?.$refText ?? '');
       if (b) {
         const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
         if (isUnaryFn(b.name)) return { k: 'unary', fn: b.name, x: scalar(bound[0]?.value as ast.Expression) };
         if (b.kind === 'leaky_relu') {
           const alpha = analysis.evalConst(bound[1]?.value);
-          if (!alpha.ok) throw new Error('unchecked alpha');
+          if (!alpha.ok) throw new Skip();
           return { k: 'leaky_relu', x: scalar(bound[0]?.value as ast.Expression), alpha: alpha.value };
         }
       }
     }
-    throw new Error(`cannot lower ${e.$type} in function '${f.name}'`);
+    throw new Skip(); // incomplete text: a syntax error is reported
   };
   const grads: (IRGradLine | null)[] = params.map(() => null);
   for (const g of f.grads) {
-    const i = g.arg.ref ? f.params.indexOf(g.arg.ref) : -1;
+    const i = g.arg?.ref ? f.params.indexOf(g.arg?.ref) : -1;
     if (i >= 0 && g.expr && grads[i] === null) grads[i] = { expr: scalar(g.expr), range: rangeOf(g) };
   }
   return { name: f.name, params, body: scalar(f.body), grads, range: nameRangeOf(f) };
@@ -307,7 +313,7 @@ class ModelLowerer {
     const block = m.backwards[0];
     if (block) {
       backward = block.lines.map((line) => {
-        const t = line.target.ref;
+        const t = line.target?.ref;
         if (!t || !line.expr) throw new Skip();
         const uses: string[] = [];
         const node = this.expr(line.expr, true, uses);
@@ -347,7 +353,7 @@ class ModelLowerer {
       return this.add('pow', [this.expr(e.base, backward, uses)], info, range, { p: p.value });
     }
     if (ast.isRef(e)) {
-      const t = e.target.ref;
+      const t = e.target?.ref;
       const key = refName(e);
       if (e.member !== undefined || ast.isInputDecl(t) || ast.isTargetDecl(t) || ast.isParamDecl(t)) {
         const id = this.leaves.get(key);
@@ -371,14 +377,14 @@ class ModelLowerer {
   }
 
   private call(e: ast.Call, info: ExprInfo, range: Range, backward: boolean, uses: string[]): number {
-    const callee = e.callee.ref;
+    const callee = e.callee?.ref;
     if (callee) {
       if (!this.functions.has(callee.name)) throw new Skip();
       const { bound } = bindArgs(e.args, callee.params.map((p) => p.name), callee.params.length, '', NO_CODES, e);
       const args = bound.map((a) => this.expr(a?.value as ast.Expression, backward, uses));
       return this.add('call', args, info, range, { fn: callee.name });
     }
-    const b = builtinFunction(e.callee.$refText);
+    const b = builtinFunction(e.callee?.$refText ?? '');
     if (!b) throw new Skip();
     const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
     const arg = (i: number) => this.expr(bound[i]?.value as ast.Expression, backward, uses);

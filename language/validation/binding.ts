@@ -15,7 +15,7 @@ import { describeDecl } from './data';
 /** From the `train`/`check` keyword to the data name: "the train line". */
 export function headerRange(d: ast.TrainDecl | ast.CheckDecl): Range | undefined {
   const start = d.$cstNode?.range.start;
-  const end = (d.data.$refNode ?? d.model.$refNode)?.range.end;
+  const end = (d.data?.$refNode ?? d.model?.$refNode)?.range.end;
   return start && end ? plainRange({ start, end }) : undefined;
 }
 
@@ -25,8 +25,8 @@ export function checkBinding(
   d: ast.TrainDecl | ast.CheckDecl,
   accept: ValidationAcceptor,
 ): void {
-  const model = d.model.ref;
-  const data = d.data.ref;
+  const model = d.model?.ref;
+  const data = d.data?.ref;
   if (!model || !data) return;
   const kw = ast.isTrainDecl(d) ? 'train' : 'check';
   const head = `${kw} ${model.name} on ${data.name}`;

@@ -36,7 +36,7 @@ export function checkModelStructure(cache: NnAnalysisCache, m: ast.ModelDecl, ac
   if (a.losses.length !== 1 || !a.infos.get(a.losses[0])) return;
   const loss = a.losses[0].name;
   const referenced = new Set(
-    a.values.flatMap((v) => (v.expr ? AstUtils.streamAst(v.expr).filter(ast.isRef).toArray() : [])).map((r) => r.target.ref),
+    a.values.flatMap((v) => (v.expr ? AstUtils.streamAst(v.expr).filter(ast.isRef).toArray() : [])).map((r) => r.target?.ref),
   );
   // A duplicate declaration is an error already; its twin gets the uses.
   const names = new Set<string>();

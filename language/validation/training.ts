@@ -13,7 +13,7 @@ import { report } from './report';
 export function checkTrain(cache: NnAnalysisCache, t: ast.TrainDecl, accept: ValidationAcceptor): void {
   const { issues, manual } = readTrainOptions(cache.of(t), t);
   report(accept, issues);
-  const model = t.model.ref;
+  const model = t.model?.ref;
   if (!manual || !model) return;
   const a = cache.of(model).modelAnalysis(model);
   const params = [
@@ -49,7 +49,7 @@ export function checkBlocksPerModel(p: ast.Program, accept: ValidationAcceptor):
   const checks = new Map<ast.ModelDecl, ast.CheckDecl>();
   for (const d of p.declarations) {
     if (!ast.isTrainDecl(d) && !ast.isCheckDecl(d)) continue;
-    const m = d.model.ref;
+    const m = d.model?.ref;
     if (!m) continue;
     const seen: Map<ast.ModelDecl, ast.TrainDecl | ast.CheckDecl> = ast.isTrainDecl(d) ? trains : checks;
     const first = seen.get(m);
