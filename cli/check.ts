@@ -1,0 +1,87 @@
+/** `nnlens check FILE [--json] [--mode fast|full]` (§8). */
+import { dirname, resolve } from 'node:path';
+import type { Shape } from '../engine';
+import { checkProgramModel, collectFindings, type ModelCheckResult, type ModelSummary } from '../server/pipeline';
+import { countBySeverity, formatDiagnostic, sortDiagnostics, toCliDiagnostic, type CliDiagnostic } from './diagnostics';
+import { analyzeCliFile } from './load';
+import { fmtShape } from './tensorJson';
+
+/** Above this many parameters, a model is checked in fast mode unless `--mode full` is given. */
+export const FULL_CHECK_PARAM_LIMIT = 200_000;
+
+export interface CheckOutput {
+  file: string;
+  diagnostics: CliDiagnostic[];
+  models: Record<string, ModelSummary>;
+}
+
+export async function runCheck(
+  file: string,
+  opts: { json: boolean; mode?: 'fast' | 'full'; workspaceRoot?: string },
+): Promise<number> {
+  const analysis = await analyzeCliFile(file, opts.workspaceRoot);
+  const ctx = { baseDir: dirname(resolve(file)), workspaceRoot: opts.workspaceRoot };
+  const results: ModelCheckResult[] = [];
+  const notes: string[] = [];
+  for (const model of analysis.program.models) {
+    const size = model.params.reduce((s, p) => s + p.size, 0);
+    // The check block's mode applies unless the command line says otherwise; the CLI's own
+    // default is a full check, except for very large models.
+    const block = analysis.program.checks.find((c) => c.model === model.name)?.options.mode;
+    let mode = opts.mode ?? block ?? 'full';
+    if (!opts.mode && !block && size > FULL_CHECK_PARAM_LIMIT) {
+      mode = 'fast';
+      notes.push(`${model.name}: ${size.toLocaleString('en-US')} parameters, checked in fast mode (--mode full checks every element)`);
+    }
+    results.push(checkProgramModel({ program: analysis.program, model: model.name, ctx, mode }));
+  }
+  const diagnostics = sortDiagnostics([
+    ...analysis.diagnostics.map(toCliDiagnostic),
+    ...collectFindings(results).map(toCliDiagnostic),
+  ]);
+  const models: Record<string, ModelSummary> = {};
+  for (const r of results) models[r.model] = r.summary;
+  const counts = countBySeverity(diagnostics);
+
+  if (opts.json) {
+    const out: CheckOutput = { file, diagnostics, models };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+    for (const d of diagnostics) console.log(formatDiagnostic(file, d, colour));
+    if (diagnostics.length) console.log('');
+    for (const r of results) console.log(describeModel(r));
+    for (const n of notes) console.log(`note: ${n}`);
+    for (const m of analysis.skippedModels) console.log(`${m}: not checked (it has errors)`);
+    console.log(
+      `${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}` +
+        (counts.info + counts.hint ? `, ${counts.info + counts.hint} note${counts.info + counts.hint === 1 ? '' : 's'}` : ''),
+    );
+  }
+  return counts.error > 0 ? 1 : 0;
+}
+
+function describeModel(r: ModelCheckResult): string {
+  const rep = r.report;
+  const size = Object.values(rep.params).reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+  const lines = [
+    `${r.model}: loss ${fmtNumber(rep.loss)} on ${rep.examples} example${rep.examples === 1 ? '' : 's'} ` +
+      `(${r.source === 'random' ? 'random data' : `data ${r.source}`}), ${rep.options.mode} check of ` +
+      `${size.toLocaleString('en-US')} parameters, ${rep.forwardPasses.toLocaleString('en-US')} loss evaluations`,
+  ];
+  const names = Object.keys(rep.params);
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const shapeWidth = Math.max(0, ...names.map((n) => fmtShape(rep.params[n].shape as Shape).length));
+  for (const n of names) {
+    const p = rep.params[n];
+    lines.push(
+      `  ${n.padEnd(width)}  ${fmtShape(p.shape).padEnd(shapeWidth)}  max relative error ` +
+        `${Number.isFinite(p.maxRelError) ? p.maxRelError.toExponential(1) : 'n/a'}  ${p.status}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function fmtNumber(x: number): string {
+  return Number.isFinite(x) ? (Math.abs(x) >= 1e-3 && Math.abs(x) < 1e5 ? x.toFixed(4) : x.toExponential(3)) : String(x);
+}

@@ -1,0 +1,113 @@
+/**
+ * `nnlens`: the command-line face of the language and the engine (spec §8).
+ * Exit status: 0 when there is no error, 1 when the file has errors, 2 on unusable arguments.
+ */
+import { parseArgs, stringFlag, type ParsedArgs } from './args';
+import { runCheck } from './check';
+import { runGrad } from './grad';
+import { UsageError } from './tensorJson';
+
+declare const NNLENS_VERSION: string | undefined;
+
+export const HELP = `nnlens — neural networks in .nn files: shapes checked, gradients checked, models trained
+
+Usage:
+  nnlens check FILE [--json] [--mode fast|full] [--workspace DIR]
+      Parse, type-check and gradient-check every model. Exit 0 without errors,
+      1 with errors, 2 on unusable arguments. --json prints one object:
+      {"file", "diagnostics": [{severity, line, column, endLine, endColumn, code, message}],
+       "models": {NAME: {"loss", "params": {P: {"shape", "maxRelError"}}}}}
+      Default mode: the check block's, else full (fast above 200,000 parameters).
+
+  nnlens grad FILE --model NAME --params P.json --batch B.json [--json]
+      The loss and exact float64 gradients at the given parameters on the given batch:
+      {"loss": number, "grads": {"W1": nested arrays, …}}.
+      P.json: {"W1": nested arrays, …} (dense params as "h.W"); B.json: {"x": [example, …], "t": […]}.
+
+  nnlens train FILE [--model NAME] [--json]
+      Train as the file's train block says: a progress bar and a loss curve on a terminal,
+      one JSON object per line with --json. Writes NAME.weights.json next to the file.
+
+  nnlens export FILE --model NAME --to pytorch [-o OUT.py]
+      A standalone PyTorch script with the same model, initial weights and training loop.
+
+  nnlens lsp --stdio
+      The language server, for any editor that speaks LSP.
+
+  nnlens --help | --version
+`;
+
+type Command = (args: ParsedArgs) => Promise<number>;
+
+const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Command }> = {
+  check: {
+    valued: ['mode', 'workspace'],
+    boolean: ['json', 'help'],
+    run: async (a) => {
+      const file = onlyFile(a, 'check');
+      const mode = stringFlag(a, 'mode');
+      if (mode !== undefined && mode !== 'fast' && mode !== 'full') throw new UsageError(`--mode must be fast or full, not ${mode}`);
+      return runCheck(file, { json: a.flags.has('json'), mode, workspaceRoot: stringFlag(a, 'workspace') });
+    },
+  },
+  grad: {
+    valued: ['model', 'params', 'batch'],
+    boolean: ['json', 'help'],
+    run: async (a) =>
+      runGrad(onlyFile(a, 'grad'), {
+        model: stringFlag(a, 'model'),
+        params: stringFlag(a, 'params'),
+        batch: stringFlag(a, 'batch'),
+        json: a.flags.has('json'),
+      }),
+  },
+};
+
+function onlyFile(a: ParsedArgs, cmd: string): string {
+  if (a.positionals.length === 0) throw new UsageError(`nnlens ${cmd} needs a FILE`);
+  if (a.positionals.length > 1) throw new UsageError(`nnlens ${cmd} takes one FILE, got ${a.positionals.join(' ')}`);
+  return a.positionals[0];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(HELP);
+    return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    process.stdout.write(`${typeof NNLENS_VERSION === 'string' ? NNLENS_VERSION : 'dev'}\n`);
+    return 0;
+  }
+  const spec = COMMANDS[cmd];
+  if (!spec) {
+    process.stderr.write(`nnlens: unknown command ${cmd}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    const args = parseArgs(rest, spec.valued, spec.boolean);
+    if (args.flags.has('help')) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    return await spec.run(args);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`nnlens ${cmd}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`nnlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 3;
+    },
+  );
+}

@@ -1,0 +1,132 @@
+/**
+ * The engine side of checking a document: for each lowered model, pick the weights and the
+ * check batch (§7), run the gradient checker, and summarise. Pure (no LSP, no I/O except
+ * reading data files through the engine), so the CLI calls it directly and the language
+ * server's worker calls it off the main thread.
+ */
+import {
+  DEFAULT_CHECK_OPTIONS,
+  DEFAULT_TRAIN_OPTIONS,
+  DataError,
+  Rng,
+  checkModel,
+  initParams,
+  loadData,
+  randomBatch,
+  subset,
+  type Batch,
+  type CheckOptions,
+  type CheckReport,
+  type DataContext,
+  type Finding,
+  type IRModel,
+  type IRProgram,
+  type Shape,
+} from '../engine';
+
+export interface ModelSummary {
+  loss: number;
+  params: Record<string, { shape: Shape; maxRelError: number }>;
+}
+
+export interface CheckBatchChoice {
+  batch: Batch;
+  /** Where the examples came from: a data set's name, or 'random' (§7). */
+  source: string;
+}
+
+/** The options of a model's check: the `check` block's, over the defaults. */
+export function checkOptionsFor(program: IRProgram, model: string): CheckOptions {
+  const block = program.checks.find((c) => c.model === model);
+  return { ...DEFAULT_CHECK_OPTIONS, ...(block?.options ?? {}) };
+}
+
+/** The seed of a model's initial weights: its `train` block's (default 0). */
+export function trainSeedOf(program: IRProgram, model: string): number {
+  return program.trains.find((t) => t.model === model)?.options.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
+}
+
+/**
+ * The examples a check runs on (§7): the `check` block's data, else the `train` block's, else
+ * seeded random data of the right shapes. From a data set, `n` examples are drawn with the train
+ * seed. A data set that cannot be loaded (the language reports why, on its declaration) falls
+ * back to random data.
+ */
+export function checkBatchFor(program: IRProgram, model: IRModel, ctx: DataContext, n: number): CheckBatchChoice {
+  const seed = trainSeedOf(program, model.name);
+  const dataName =
+    program.checks.find((c) => c.model === model.name)?.data ?? program.trains.find((t) => t.model === model.name)?.data;
+  const decl = dataName === undefined ? undefined : program.data.find((d) => d.name === dataName);
+  if (decl && model.inputs.length === 1) {
+    try {
+      const ds = loadData(decl.spec, ctx);
+      const idx = new Uint32Array(ds.n);
+      for (let i = 0; i < ds.n; i++) idx[i] = i;
+      new Rng(seed).shuffle(idx);
+      const part = subset(ds, idx.subarray(0, Math.min(n, ds.n)));
+      const data: Batch['data'] = { [model.inputs[0].name]: part.x };
+      if (model.targets.length === 1) data[model.targets[0].name] = part.y;
+      return { batch: { n: part.n, data }, source: decl.name };
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+    }
+  }
+  return { batch: randomBatch(program, model, n, seed), source: 'random' };
+}
+
+export interface ModelCheckJob {
+  program: IRProgram;
+  model: string;
+  ctx: DataContext;
+  /** Overrides the `check` block's mode. */
+  mode?: 'fast' | 'full';
+  /** Weights to check at (default: the initial weights from the train seed). */
+  params?: Readonly<Record<string, ArrayLike<number>>>;
+  shouldStop?: () => boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ModelCheckResult {
+  model: string;
+  report: CheckReport;
+  summary: ModelSummary;
+  source: string;
+}
+
+/** Gradient-checks one model of a lowered program. */
+export function checkProgramModel(job: ModelCheckJob): ModelCheckResult {
+  const model = job.program.models.find((m) => m.name === job.model);
+  if (!model) throw new Error(`no lowered model named ${job.model}`);
+  const options = checkOptionsFor(job.program, model.name);
+  if (job.mode) options.mode = job.mode;
+  const { batch, source } = checkBatchFor(job.program, model, job.ctx, options.examples);
+  const params = job.params ?? initParams(model, trainSeedOf(job.program, model.name));
+  const report = checkModel(job.program, model, params, batch, {
+    ...options,
+    seed: trainSeedOf(job.program, model.name),
+    shouldStop: job.shouldStop,
+    onProgress: job.onProgress,
+  });
+  return { model: model.name, report, summary: summarize(report), source };
+}
+
+export function summarize(report: CheckReport): ModelSummary {
+  const params: ModelSummary['params'] = {};
+  for (const [name, p] of Object.entries(report.params)) params[name] = { shape: p.shape, maxRelError: p.maxRelError };
+  return { loss: report.loss, params };
+}
+
+/** The findings of several models' checks, without repeats (a shared function's wrong line). */
+export function collectFindings(results: readonly ModelCheckResult[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const r of results) {
+    for (const f of r.report.findings) {
+      const k = `${f.code}|${f.range.start.line}:${f.range.start.character}|${f.message}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(f);
+    }
+  }
+  return out;
+}
