@@ -230,6 +230,14 @@ export function findNonFiniteBackward(p: CompiledModel): NonFinite | null {
       else if (n.op === 'pow' && x === 0 && n.p! < 1) cause = `the derivative of x ^ ${n.p} at 0 is infinite`;
       else cause = `${name} has a non-finite derivative where ${loc.where} = ${fmt(x)}`;
       found = wrap(p, 'backward', id, a, k, ga[k], cause);
+      if (nodeName(p.model, a) === null && p.nodes[a].name === undefined) {
+        // an unnamed operand: say "its input" rather than the operand's op
+        const s = p.slot(a);
+        const i = s.batched ? k % s.size : k;
+        found.where = s.shape.length ? `its input ${formatIndex('', s.shape, i)}` : 'its input';
+        const ex = found.example === null ? '' : ` (example ${found.example})`;
+        found.message = `non-finite gradient: ${cause} — the backward of ${found.opName} gives ${fmt(ga[k])} for ${found.where}${ex}`;
+      }
       return true;
     }
     return false;

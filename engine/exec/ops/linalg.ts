@@ -16,7 +16,6 @@
  * Backward: ∂A = ∂O · Bᵀ, ∂B = Aᵀ · ∂O, folded the same way (an unbatched operand's gradient
  * accumulates the sum over the batch in the same gemm).
  */
-import type { IRNode } from '../../ir';
 import type { OpContext, OpDef, OpKernel } from '../types';
 import { nIter, stride } from '../types';
 
@@ -230,12 +229,3 @@ export const dot: OpDef = {
     return { forward, backward };
   },
 };
-
-export function matmulDims(node: IRNode, aShape: number[], bShape: number[]): { M: number; K: number; N: number } {
-  void node;
-  return {
-    M: aShape.length === 2 ? aShape[0] : 1,
-    K: aShape.length === 2 ? aShape[1] : aShape[0],
-    N: bShape.length === 2 ? bShape[1] : 1,
-  };
-}
