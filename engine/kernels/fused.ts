@@ -177,3 +177,24 @@ export function adamStep(
     P[pOff + i] -= (step * m) / (Math.sqrt(v * inv2) + eps);
   }
 }
+
+/** Y[yOff+i] = fn(X[xOff+i]) for i < n (Backend.unary in plain JavaScript; Y may be X). */
+export function unaryMap(
+  fn: 'exp' | 'sigmoid' | 'tanh',
+  n: number,
+  X: FloatArray,
+  xOff: number,
+  Y: FloatArray,
+  yOff: number,
+): void {
+  if (fn === 'exp') {
+    for (let i = 0; i < n; i++) Y[yOff + i] = Math.exp(X[xOff + i]);
+  } else if (fn === 'sigmoid') {
+    for (let i = 0; i < n; i++) {
+      const v = X[xOff + i];
+      Y[yOff + i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    }
+  } else {
+    for (let i = 0; i < n; i++) Y[yOff + i] = Math.tanh(X[xOff + i]);
+  }
+}

@@ -10,6 +10,11 @@
  *                            'f64': jsBackend('f64')
  * Each call returns a new backend; give each compiled program its own (see Backend.allocate).
  *
+ * Optional Backend members (see ./backend; every backend made here has them):
+ *   unary(fn: 'exp' | 'sigmoid' | 'tanh', n, X, xOff, Y, yOff)          Y = fn(X), SIMD in wasm
+ *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
+ *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
+ *
  * Fused kernels (./fused; plain functions, any FloatArray, offsets in elements, no allocation):
  *
  *   biasActivation(act: Activation, rows: number, cols: number,
@@ -34,13 +39,22 @@
  *
  *   Activation = 'identity' | 'sigmoid' | 'tanh' | 'relu'
  */
-import { referenceBackend, referenceGemm, type Backend, type DType, type FloatArray } from './backend';
+import { referenceBackend, referenceGemm, type Backend, type DType, type FloatArray, type MappedFn } from './backend';
 import { blockedGemm, gemmF32, gemmF64, jsBackend } from './js';
 import { wasmBackend, wasmSimdSupported, type WasmBackend } from './wasm';
 
-export type { Backend, DType, FloatArray, WasmBackend };
+export type { Backend, DType, FloatArray, MappedFn, WasmBackend };
 export { referenceBackend, referenceGemm, jsBackend, blockedGemm, gemmF32, gemmF64, wasmBackend, wasmSimdSupported };
-export { biasActivation, activationBackward, biasGradient, softmaxCrossEntropy, type Activation } from './fused';
+export {
+  biasActivation,
+  activationBackward,
+  biasGradient,
+  softmaxCrossEntropy,
+  axpby,
+  adamStep,
+  unaryMap,
+  type Activation,
+} from './fused';
 
 /** The fastest backend available here for a dtype. */
 export function bestBackend(dtype: DType): Backend {

@@ -14,7 +14,7 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
-import { adamStep, axpby } from './fused';
+import { adamStep, axpby, unaryMap } from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -191,6 +191,7 @@ export function jsBackend(dtype: DType): Backend {
         gemmF64(tA, tB, M, N, K, A as Float64Array, aOff, B as Float64Array, bOff, C as Float64Array, cOff, acc),
       axpby,
       adam: adamStep,
+      unary: unaryMap,
     };
   }
   return {
@@ -201,5 +202,6 @@ export function jsBackend(dtype: DType): Backend {
       gemmF32(tA, tB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, acc),
     axpby,
     adam: adamStep,
+    unary: unaryMap,
   };
 }

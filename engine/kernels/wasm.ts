@@ -18,14 +18,15 @@
  *   views) falls back to the register-blocked JavaScript kernel — correct, just slower.
  * - C must not overlap A or B (as for every backend).
  */
-import type { Backend, FloatArray } from './backend';
+import type { Backend, FloatArray, MappedFn } from './backend';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
-import { adamStep, axpby } from './fused';
+import { adamStep, axpby, unaryMap } from './fused';
 import { gemmF32 } from './js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
+  unary(f: number, n: number, x: number, y: number): void;
   adam(
     n: number,
     lr: number,
@@ -95,7 +96,10 @@ export interface WasmBackend extends Backend {
   readonly usedBytes: number;
   axpby: NonNullable<Backend['axpby']>;
   adam: NonNullable<Backend['adam']>;
+  unary: NonNullable<Backend['unary']>;
 }
+
+const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2 };
 
 /** A float32 backend whose buffers live in WebAssembly memory and whose kernels use SIMD. */
 export function wasmBackend(): WasmBackend {
@@ -189,6 +193,10 @@ export function wasmBackend(): WasmBackend {
           V.byteOffset + 4 * vOff,
         );
       } else adamStep(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff);
+    },
+    unary(fn, n, X, xOff, Y, yOff) {
+      if (inMemory(X) && inMemory(Y)) ex.unary(UNARY_CODE[fn], n, X.byteOffset + 4 * xOff, Y.byteOffset + 4 * yOff);
+      else unaryMap(fn, n, X, xOff, Y, yOff);
     },
   };
 }
