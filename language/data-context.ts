@@ -2,7 +2,7 @@
  * Where a document's data files live: `csv` paths are relative to the `.nn` file and must stay
  * inside the workspace root (by default the file's own folder; an editor or the CLI can set one).
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { LangiumDocument, LangiumSharedCoreServices } from 'langium';
 import { URI } from 'langium';
 import type { DataContext } from '../engine/data/types';
@@ -38,9 +38,9 @@ export class NnDataContextProvider {
     let best: string | undefined;
     for (const f of folders) {
       const dir = URI.parse(f.uri).fsPath;
-      if ((path === dir || path.startsWith(dir.endsWith('/') ? dir : dir + '/')) && (!best || dir.length > best.length)) {
-        best = dir;
-      }
+      const rel = relative(dir, path);
+      const inside = rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+      if (inside && (!best || dir.length > best.length)) best = dir;
     }
     return best;
   }

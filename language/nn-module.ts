@@ -3,7 +3,7 @@
  * default core + LSP modules, and ours. The language server adds its own services (hover,
  * inlay hints, …) on top; the CLI uses the same services without a connection.
  */
-import { EmptyFileSystem, inject, type Module } from 'langium';
+import { EmptyFileSystem, inject, type DeepPartial, type Module } from 'langium';
 import {
   createDefaultModule,
   createDefaultSharedModule,
@@ -50,20 +50,27 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
 
 /**
  * Creates the shared and language services. Pass `{ connection, ...NodeFileSystem }` for a
- * language server, `NodeFileSystem` or `EmptyFileSystem` (the default) without one. Extra modules
- * (the server's hover, inlay hints, …) are merged last.
+ * language server, `NodeFileSystem` or `EmptyFileSystem` (the default) without one.
+ *
+ * `extra` is merged last: a module that adds services (type `E`, e.g. the server's hover and
+ * inlay hints) and/or overrides default ones.
  */
-export function createNnServices(
+export function createNnServices<E extends object = object>(
   context: DefaultSharedModuleContext = EmptyFileSystem,
-  ...extra: Module<NnServices, unknown>[]
-): { shared: LangiumSharedServices; Nn: NnServices } {
+  extra?: Module<NnServices & E, DeepPartial<NnServices> & E>,
+): { shared: LangiumSharedServices; Nn: NnServices & E } {
   const shared = inject(createDefaultSharedModule(context), NnGeneratedSharedModule);
-  const Nn = inject(createDefaultModule({ shared }), NnGeneratedModule, NnModule, ...(extra as Module<NnServices>[]));
+  const Nn = inject(
+    createDefaultModule({ shared }),
+    NnGeneratedModule,
+    NnModule,
+    (extra ?? {}) as Module<NnServices & E, E>,
+  ) as NnServices & E;
   shared.ServiceRegistry.register(Nn);
   registerValidationChecks(Nn);
   if (!context.connection) {
-    // Without an LSP client the workspace is never initialized; there is nothing to index.
-    shared.workspace.ConfigurationProvider.initialized({});
+    // Without an LSP client nobody sends `initialized`; resolve the configuration ourselves.
+    void shared.workspace.ConfigurationProvider.initialized({});
   }
   return { shared, Nn };
 }

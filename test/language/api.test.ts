@@ -5,7 +5,7 @@
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AstUtils, EmptyFileSystem } from 'langium';
+import { AstUtils, EmptyFileSystem, URI, type LangiumDocument } from 'langium';
 import { expectError, expectGoToDefinition, expectNoIssues, validationHelper } from 'langium/test';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { UNARY_FNS, type Op } from '../../engine/ir';
@@ -20,6 +20,7 @@ import {
   DATA_SOURCES,
   INITIALIZERS,
   NnAst as ast,
+  NnDataContextProvider,
   OPTIMIZERS,
   TRAIN_OPTIONS,
 } from '../../language/index';
@@ -74,6 +75,13 @@ describe('analyzeText / analyzeFile', () => {
     expect(outside.program.trains).toEqual([]);
   });
 
+  test('an unsaved document cannot resolve csv paths; generated data needs no file', async () => {
+    const a = await analyzeText('data d = csv("p.csv")\ndata e = circle(n: 10)', { uri: 'untitled:Untitled-1' });
+    expect(a.diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([['data-error', 0]]);
+    expect(a.diagnostics[0].message).toContain('save the file first');
+    expect(a.program.data.map((d) => d.name)).toEqual(['e']);
+  });
+
   test('a wrong label column is a data-error naming the column', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nn-csv-'));
     writeFileSync(join(dir, 'p.csv'), 'a,b,y\n1,2,0\n');
@@ -124,6 +132,15 @@ describe('services with langium/test', () => {
     expectNoIssues(r);
   });
 
+  test('an extra module adds services and overrides defaults', () => {
+    type Extra = { extra: { Answer: { value: number } } };
+    const { Nn } = createNnServices<Extra>(EmptyFileSystem, { extra: { Answer: () => ({ value: 42 }) } });
+    expect(Nn.extra.Answer.value).toBe(42);
+    expect(Nn.analysis.Cache).toBeDefined();
+    expect(Nn.LanguageMetaData.languageId).toBe('nn');
+    expect(Nn.LanguageMetaData.fileExtensions).toEqual(['.nn']);
+  });
+
   test('go to definition: consts, functions, values, models', async () => {
     const gotoDef = expectGoToDefinition(services.Nn);
     const text =
@@ -134,6 +151,29 @@ describe('services with langium/test', () => {
     await gotoDef({ text, index: 1, rangeIndex: 1 });
     await gotoDef({ text, index: 2, rangeIndex: 3 });
     await gotoDef({ text, index: 3, rangeIndex: 2 });
+  });
+});
+
+describe('data context', () => {
+  const doc = (path: string) => ({ uri: URI.file(path) }) as unknown as LangiumDocument;
+  const stub = (folders: string[]) =>
+    ({ workspace: { WorkspaceManager: { workspaceFolders: folders.map((f) => ({ uri: URI.file(f).toString(), name: f })) } } }) as never;
+
+  test('the innermost workspace folder containing the file is the root', () => {
+    const p = new NnDataContextProvider(stub(['/ws', '/ws/inner', '/other']));
+    expect(p.contextFor(doc('/ws/inner/a/m.nn'))).toEqual({ baseDir: '/ws/inner/a', workspaceRoot: '/ws/inner' });
+    expect(p.contextFor(doc('/ws/m.nn'))).toEqual({ baseDir: '/ws', workspaceRoot: '/ws' });
+    expect(p.contextFor(doc('/wsx/m.nn'))).toEqual({ baseDir: '/wsx', workspaceRoot: '/wsx' });
+  });
+
+  test('a root set for a document wins; without folders the file folder is the root', () => {
+    const p = new NnDataContextProvider();
+    expect(p.contextFor(doc('/a/b/m.nn'))).toEqual({ baseDir: '/a/b', workspaceRoot: '/a/b' });
+    p.setWorkspaceRoot(URI.file('/a/b/m.nn').toString(), '/a');
+    expect(p.contextFor(doc('/a/b/m.nn'))).toEqual({ baseDir: '/a/b', workspaceRoot: '/a' });
+    p.defaultWorkspaceRoot = '/';
+    expect(p.contextFor(doc('/c/m.nn'))).toEqual({ baseDir: '/c', workspaceRoot: '/' });
+    expect(p.contextFor({ uri: URI.parse('untitled:Untitled-1') } as unknown as LangiumDocument)).toBeUndefined();
   });
 });
 
