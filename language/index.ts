@@ -105,8 +105,9 @@ export function analysisServices(): NnServices {
 
 function toUri(uri: string | undefined): URI {
   if (uri === undefined) return URI.file(resolve(process.cwd(), `untitled-${++untitled}.nn`));
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(uri) && !/^[a-zA-Z]:[\\/]/.test(uri)) return URI.parse(uri);
-  return URI.file(resolve(uri));
+  const u = /^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(uri) && !/^[a-zA-Z]:[\\/]/.test(uri) ? URI.parse(uri) : URI.file(resolve(uri));
+  // Langium picks the language by extension; the folder (for data paths) stays the same.
+  return u.path.endsWith('.nn') ? u : u.with({ path: `${u.path}.nn` });
 }
 
 /** Parses, links, validates and lowers a `.nn` text. */
