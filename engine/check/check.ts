@@ -619,9 +619,9 @@ function checkParam(
     if (!(rUsed <= tol)) usedMismatch = true;
   };
 
-  const evalAt = (): number => {
+  const evalAt = (index?: number): number => {
     passes++;
-    const l = p.forwardAffected(name);
+    const l = p.forwardAffected(name, index);
     if (!watch.empty) watch.crossed(crossedNow);
     return l;
   };
@@ -637,16 +637,17 @@ function checkParam(
         const central = (h: number) => {
           buf[i] = x + h;
           const xp = buf[i];
-          const lp = evalAt();
+          const lp = evalAt(i);
           buf[i] = x - h;
           const xm = buf[i];
-          const lm = evalAt();
+          const lm = evalAt(i);
           buf[i] = x;
           return (lp - lm) / (xp - xm);
         };
         crossedNow.clear();
         const num = central(eps);
         record(formatIndex(name, shape, i), used[i], truth[i], num, () => central(2 * eps));
+        p.settleElement(name, i);
       }
       ctx.progress(n % 64);
     } else {

@@ -101,7 +101,7 @@ export class CompiledModel {
   private readonly extraSizes: number[];
   private gradBuffers: FloatArray[] = [];
   private backwardOrder: number[] = [];
-  private readonly affected = new Map<string, number[]>();
+  private readonly affected = new Map<string, { nodes: number[]; direct: number[] }>();
   private readonly lineFor = new Map<string, IRBackwardLine>();
   private readonly paramNode = new Map<string, number>();
   private readonly dataNode = new Map<string, number>();
@@ -470,23 +470,50 @@ export class CompiledModel {
   /**
    * Re-evaluates only the forward nodes that depend on the given param and returns the loss.
    * The other values must be those of a complete forward pass at the current inputs (the
-   * gradient checker perturbs one param at a time).
+   * gradient checker perturbs one param at a time). With `index`, only that element of the
+   * param changed since the last evaluation (see `settleElement`), and ops that can (matmul)
+   * recompute only the outputs that element feeds.
    */
-  forwardAffected(param: string): number {
-    let list = this.affected.get(param);
-    if (!list) {
+  forwardAffected(param: string, index?: number): number {
+    let plan = this.affected.get(param);
+    if (!plan) {
       const dep: boolean[] = [];
       for (const n of this.model.nodes) if (n.op === 'param' && n.name === param) dep[n.id] = true;
-      list = this.forwardOrder.filter((k) => {
-        const d = this.nodes[k].args.some((a) => dep[a]);
+      const direct: number[] = [];
+      const nodes = this.forwardOrder.filter((k) => {
+        const args = this.nodes[k].args;
+        const uses = args.filter((a) => dep[a] && this.nodes[a].op === 'param');
+        const d = args.some((a) => dep[a]);
         if (d) dep[k] = true;
+        // a direct consumer reading the param through exactly one operand and nothing else changed
+        const only = uses.length === 1 && args.every((a) => !dep[a] || this.nodes[a].op === 'param');
+        direct.push(only && this.kernels[k]!.perturbed ? args.indexOf(uses[0]) : -1);
         return d;
       });
-      this.affected.set(param, list);
+      plan = { nodes, direct: direct.filter((_, i) => dep[this.forwardOrder[i]]) };
+      this.affected.set(param, plan);
     }
     const k = this.kernels;
-    for (let i = 0; i < list.length; i++) k[list[i]]!.forward();
+    const { nodes, direct } = plan;
+    for (let i = 0; i < nodes.length; i++) {
+      const kernel = k[nodes[i]]!;
+      if (index !== undefined && direct[i] >= 0) kernel.perturbed!(direct[i], index);
+      else kernel.forward();
+    }
     return this.loss();
+  }
+
+  /**
+   * After `forwardAffected(param, index)` evaluations, once element `index` has its final
+   * value again: recomputes the outputs the partially recomputing ops left at a perturbed
+   * value, so that the next element can be perturbed. (Nodes further downstream are always
+   * recomputed in full.)
+   */
+  settleElement(param: string, index: number): void {
+    const plan = this.affected.get(param);
+    if (!plan) return;
+    for (let i = 0; i < plan.nodes.length; i++)
+      if (plan.direct[i] >= 0) this.kernels[plan.nodes[i]]!.perturbed!(plan.direct[i], index);
   }
 
   // ---- the backward block -----------------------------------------------------------------------

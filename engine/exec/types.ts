@@ -63,6 +63,12 @@ export interface OpKernel {
    * gradient checker compares codes between perturbed evaluations to detect kink crossings.
    */
   kink?: { size: number; write(out: Int32Array): void };
+  /**
+   * Optional: recomputes only the outputs that depend on element `index` of operand `arg`,
+   * after that one element changed (the other outputs keep their values). The gradient
+   * checker's element-wise central differences use it; the result equals `forward()`.
+   */
+  perturbed?(arg: number, index: number): void;
 }
 
 export interface OpDef {

@@ -289,3 +289,47 @@ describe('graph edge cases', () => {
     expect(() => compileModel(program([m]), m, referenceBackend('f64'))).toThrow(/shape \[2\]/);
   });
 });
+
+describe('partial recomputation for one perturbed element', () => {
+  it('forwardAffected(param, index) gives exactly the loss of a full forward pass, in every matmul form', () => {
+    const b = new ModelBuilder();
+    const x = b.input('x', [3]);
+    const X = b.input('X', [3, 2]);
+    const A = b.param('A', [4, 3]); // A @ x (foldB) and A @ X (loop)
+    const V = b.param('V', [3, 2]); // x @ V (foldA, V as B)
+    const u = b.param('u', [4]); // u @ A (single: both unbatched; A as B)
+    const z1 = b.op('sum', [b.unary('tanh', b.matmul(A, x))]);
+    const z2 = b.op('sum', [b.unary('tanh', b.matmul(A, X))]);
+    const z3 = b.op('sum', [b.unary('tanh', b.matmul(x, V))]);
+    const z4 = b.op('sum', [b.unary('tanh', b.matmul(u, A))]);
+    b.loss('C', b.add(b.add(z1, z2), b.add(z3, b.mul(z4, b.op('sum', [x])))));
+    const m = b.model();
+    for (const backend of [jsBackend('f64'), referenceBackend('f64')]) {
+      // p recomputes partially (as the checker does: perturb, evaluate, restore, settle);
+      // q recomputes everything
+      const [p, q] = [0, 1].map(() => {
+        const r = compileModel(program([m]), m, backend);
+        r.setBatchSize(3);
+        const rng = new Rng(8);
+        for (const k of Object.keys(r.params)) r.params[k].set(randn(rng, r.params[k].length));
+        for (const k of Object.keys(r.data)) r.data[k].set(randn(rng, r.data[k].length));
+        r.forward();
+        return r;
+      });
+      for (const name of ['A', 'V', 'u']) {
+        for (let i = 0; i < p.params[name].length; i++) {
+          const v = p.params[name][i];
+          for (const h of [0.37, -0.37]) {
+            p.params[name][i] = v + h;
+            q.params[name][i] = v + h;
+            expect(p.forwardAffected(name, i)).toBe(q.forward());
+          }
+          p.params[name][i] = v;
+          q.params[name][i] = v;
+          p.settleElement(name, i);
+        }
+        p.forwardAffected(name);
+      }
+    }
+  });
+});

@@ -95,7 +95,35 @@ export const matmul: OpDef = {
           break;
       }
     }
-    return { forward, backward };
+    // One element of an unbatched operand changed: recompute the row (of A) or column (of B)
+    // of every example's product it feeds, summing over k in the order the gemm kernels do.
+    const perturbed = (arg: number, index: number) => {
+      const A = a.v;
+      const Bv = b.v;
+      const O = out.v;
+      // per-example strides in the M×K / K×N / M×N views
+      const oa = a.batched ? M * K : 0;
+      const ob = b.batched ? K * N : 0;
+      const oo = out.batched ? M * N : 0;
+      if (arg === 0) {
+        const i = Math.floor(index / K);
+        for (let n = 0; n < nb; n++)
+          for (let j = 0; j < N; j++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += A[n * oa + i * K + k] * Bv[n * ob + k * N + j];
+            O[n * oo + i * N + j] = s;
+          }
+      } else {
+        const j = index % N;
+        for (let n = 0; n < nb; n++)
+          for (let i = 0; i < M; i++) {
+            let s = 0;
+            for (let k = 0; k < K; k++) s += A[n * oa + i * K + k] * Bv[n * ob + k * N + j];
+            O[n * oo + i * N + j] = s;
+          }
+      }
+    };
+    return { forward, backward, perturbed };
   },
 };
 
