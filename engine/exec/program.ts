@@ -4,6 +4,7 @@
  * Lifecycle
  *   const p = compileModel(program, model, backend, opts);   // analyse the graph, once
  *   p.setBatchSize(32);       // ONE backend.allocate call for every buffer; binds the kernels
+ *                             // (a smaller size later reuses the buffers: no allocation)
  *   p.params.W1.set(...);     // params, inputs/targets, grads are plain typed arrays, in place
  *   p.data.x.set(...);
  *   const loss = p.forward(); // no allocation, no graph work, per step
@@ -87,7 +88,7 @@ export class CompiledModel {
   params: Record<string, FloatArray> = {};
   /** ∂L/∂param by name, L = mean over the batch of the per-example losses. */
   grads: Record<string, FloatArray> = {};
-  /** Inputs and targets by name, [B, ...shape], example-major. */
+  /** Inputs and targets by name, [B, ...shape], example-major (views of exactly B examples). */
   data: Record<string, FloatArray> = {};
   /** The extra buffers requested by `CompileOptions.extraBuffers`. */
   extra: FloatArray[] = [];
@@ -100,6 +101,9 @@ export class CompiledModel {
   private readonly fnGrads: { mode: 'user' | 'true' };
   private readonly extraSizes: number[];
   private gradBuffers: FloatArray[] = [];
+  private capacity = 0;
+  private scratch: FloatArray[][] = [];
+  private dataFull: Record<string, FloatArray> = {};
   private backwardOrder: number[] = [];
   private readonly affected = new Map<string, { nodes: number[]; direct: number[] }>();
   private readonly lineFor = new Map<string, IRBackwardLine>();
@@ -252,12 +256,25 @@ export class CompiledModel {
   // ---- buffers ---------------------------------------------------------------------------------
 
   /**
-   * Sets the batch size: allocates every buffer of the program (values, gradients, scratch, the
-   * backward block, the extra buffers) in ONE `backend.allocate` call and binds the kernels.
-   * Params and extra buffers keep their values; inputs/targets and everything else start at 0.
+   * Sets the batch size. The first time, and whenever B exceeds the capacity allocated so far,
+   * allocates every buffer of the program (values, gradients, scratch, the backward block, the
+   * extra buffers) in ONE `backend.allocate` call; a smaller B reuses the buffers (a training
+   * loop's last, shorter batch costs no allocation). Then binds the kernels for B.
+   * Params and extra buffers keep their values; after an allocation, inputs/targets and
+   * everything else start at 0. Re-read `params`, `grads`, `data`, `extra` after calling it.
    */
   setBatchSize(B: number): void {
     if (!Number.isInteger(B) || B < 1) throw new Error(`batch size must be a positive integer, got ${B}`);
+    if (B > this.capacity) this.allocateFor(B);
+    this.bindFor(B);
+  }
+
+  /** The largest batch size the current buffers hold. */
+  get batchCapacity(): number {
+    return this.capacity;
+  }
+
+  private allocateFor(B: number): void {
     // keep params and extra buffers (their old memory may be invalidated by allocate)
     const keptParams = new Map<string, Float64Array>();
     for (const [k, v] of Object.entries(this.params)) keptParams.set(k, Float64Array.from(v));
@@ -348,8 +365,9 @@ export class CompiledModel {
     if (bufs.length !== sizes.length) throw new Error(`backend ${this.backend.name} returned ${bufs.length} buffers for ${sizes.length}`);
     bufs.forEach((b, i) => assign[i](b));
 
-    this.batchSize = B;
+    this.capacity = B;
     this.gradBuffers = gradBufs;
+    this.scratch = scratch;
     this.extra = extra;
     keptExtra.forEach((k, i) => {
       if (i < extra.length) extra[i].set(k.subarray(0, extra[i].length));
@@ -364,14 +382,21 @@ export class CompiledModel {
       const kept = keptParams.get(p.name);
       if (kept) this.params[p.name].set(kept);
     }
-    this.data = {};
+    this.dataFull = {};
     for (const d of [...this.model.inputs, ...this.model.targets]) {
       const e = shared.get(`input:${d.name}`) ?? shared.get(`target:${d.name}`);
-      if (e) this.data[d.name] = e.v!;
+      if (e) this.dataFull[d.name] = e.v!;
     }
     for (const n of this.model.nodes) if (n.op === 'const') this.slots[n.id].v[0] = n.value!;
+  }
 
-    // bind kernels
+  private bindFor(B: number): void {
+    this.batchSize = B;
+    this.data = {};
+    for (const d of [...this.model.inputs, ...this.model.targets]) {
+      const full = this.dataFull[d.name];
+      if (full) this.data[d.name] = full.subarray(0, B * sizeOf(d.shape));
+    }
     this.kernels = [];
     for (const id of [...this.forwardOrder, ...this.backwardBlockOrder]) {
       const n = this.nodes[id];
@@ -384,7 +409,7 @@ export class CompiledModel {
         node: n,
         out: this.slots[id],
         args: n.args.map((a) => this.slots[a]),
-        scratch: scratch[id],
+        scratch: this.scratch[id],
         backend: this.backend,
         lib: this.lib,
         fnGrads: this.fnGrads,
@@ -423,7 +448,7 @@ export class CompiledModel {
 
   /** Per-example losses of the last forward pass ([B], or [1] for a loss without batch axis). */
   losses(): FloatArray {
-    return this.slots[this.lossNode].v;
+    return this.slots[this.lossNode].v.subarray(0, this.batched[this.lossNode] ? this.batchSize : 1);
   }
 
   /**

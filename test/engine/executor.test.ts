@@ -81,6 +81,37 @@ describe('buffers', () => {
     expect(p.data.x.length).toBe(7 * 6);
   });
 
+  it('a smaller batch reuses the buffers and computes exactly what a program of that size does', () => {
+    const { m, prog } = digitsLike();
+    const { be, calls } = spy(referenceBackend('f64'));
+    const p = compileModel(prog, m, be);
+    p.setBatchSize(8);
+    const rng = new Rng(12);
+    for (const k of Object.keys(p.params)) p.params[k].set(randn(rng, p.params[k].length));
+    const x = randn(rng, 3 * 6);
+    const t = new Float64Array(9).fill(0);
+    t[0] = t[4] = t[8] = 1;
+    p.setBatch({ n: 3, data: { x, t } });
+    expect(calls.allocate).toBe(1);
+    expect(p.batchCapacity).toBe(8);
+    expect(p.data.x.length).toBe(18);
+    expect(p.losses().length).toBe(3);
+    const loss = p.forward();
+    p.backward();
+    const q = compileModel(prog, m, referenceBackend('f64'));
+    q.setBatchSize(3);
+    q.setParams(p.params);
+    q.setBatch({ n: 3, data: { x, t } });
+    expect(loss).toBe(q.forward());
+    q.backward();
+    for (const k of Object.keys(p.grads)) expect(Array.from(p.grads[k])).toEqual(Array.from(q.grads[k]));
+    p.setBatchSize(8);
+    expect(calls.allocate).toBe(1);
+    p.setBatchSize(9);
+    expect(calls.allocate).toBe(2);
+    expect(Array.from(p.params.W2)).toEqual(Array.from(q.params.W2));
+  });
+
   it('W @ x with W unbatched and x batched is one gemm x[B,n]·Wᵀ (forward), two in backward', () => {
     const { m, prog } = digitsLike();
     const { be, calls } = spy(referenceBackend('f64'));
