@@ -108,9 +108,10 @@ export interface CheckReport {
 class Cancelled extends Error {}
 
 /**
- * Checks every gradient of `model` at `params` on `batch` (float64). Never throws for a problem
- * of the model (those are findings); throws only for unusable arguments (missing params or
- * data, a non-float64 backend).
+ * Checks every gradient of `model` at `params` on `batch` (float64). With `examples` smaller
+ * than the batch, only its first `examples` examples are used. Never throws for a problem of
+ * the model (those are findings); throws only for unusable arguments (missing params or data,
+ * a non-float64 backend).
  */
 export function checkModel(
   program: IRProgram,
@@ -119,8 +120,9 @@ export function checkModel(
   batch: Batch,
   options: CheckRunOptions = {},
 ): CheckReport {
+  if (options.examples !== undefined && options.examples >= 1 && options.examples < batch.n) batch = firstExamples(program, model, batch, options.examples);
   const opts: CheckOptions = {
-    examples: options.examples ?? batch.n,
+    examples: batch.n,
     eps: options.eps ?? DEFAULT_CHECK_OPTIONS.eps,
     tolerance: options.tolerance ?? DEFAULT_CHECK_OPTIONS.tolerance,
     mode: options.mode ?? DEFAULT_CHECK_OPTIONS.mode,
@@ -278,6 +280,17 @@ export function checkModel(
     report.cancelled = true;
   }
   return report;
+}
+
+/** The first n examples of a batch. */
+function firstExamples(program: IRProgram, model: IRModel, batch: Batch, n: number): Batch {
+  void program;
+  const data: Batch['data'] = {};
+  for (const d of [...model.inputs, ...model.targets]) {
+    const src = batch.data[d.name];
+    if (src) data[d.name] = Array.prototype.slice.call(src, 0, n * sizeOf(d.shape)) as number[];
+  }
+  return { n, data };
 }
 
 // ---- per-example true gradients -----------------------------------------------------------------

@@ -12,8 +12,8 @@
  * i.e. the error a central difference D of step h = eps · max(1, |x_j|) can have, divided by the
  * tolerance: neither roundoff nor truncation alone can exceed the tolerance.
  */
-import type { Finding, Range } from '../ir';
-import type { CompiledFunction, FunctionLib } from '../functions';
+import type { Finding, IRFunction, Range } from '../ir';
+import { compileFunctions, type CompiledFunction, type FunctionLib } from '../functions';
 import { Rng } from '../rng';
 import { describePattern, fmtErr, fmtNum, fmtTol, relError } from './compare';
 
@@ -210,4 +210,16 @@ export function checkFunctionLines(
     });
   }
   return { details, findings };
+}
+
+/**
+ * Checks the grad lines of every function of a program on the spread of points alone (for
+ * functions no model calls; `checkModel` checks the others at the model's points too).
+ */
+export function checkFunctions(
+  program: { functions: readonly IRFunction[] },
+  opts: Omit<FunctionCheckOptions, 'actual'>,
+  lib: FunctionLib = compileFunctions(program.functions),
+): { details: FunctionLineDetail[]; findings: Finding[] } {
+  return checkFunctionLines(lib, opts);
 }

@@ -6,7 +6,7 @@ export {
   type BackwardLineDetail,
   type KinkDetail,
 } from './check';
-export { checkFunctionLines, checkFunctionLine, gridPoints, type FunctionLineDetail, type FunctionCheckOptions } from './functions';
+export { checkFunctions, checkFunctionLines, checkFunctionLine, gridPoints, type FunctionLineDetail, type FunctionCheckOptions } from './functions';
 export { randomBatch, targetKind, type TargetKind } from './batch';
 export { relError, describePattern, fmtNum, fmtErr, fmtTol } from './compare';
 export { lossRoundoff, numericFloor } from './noise';

@@ -271,6 +271,109 @@ model K {
   }
 });
 
+describe('other kinks', () => {
+  const cases: [string, string, string, string][] = [
+    [
+      'a tie of max',
+      `model T {
+  input x: [3]
+  target t: [1]
+  param W: [2, 3] = ones
+  m = max(W @ x)
+  loss C = mean((m - t)^2)
+}`,
+      'm = max',
+      'max has a tie',
+    ],
+    [
+      // exactly at 0 a central difference of abs agrees with abs'(0) = 0 (it is symmetric);
+      // just beside 0, within the step, it does not
+      'abs within the step of 0',
+      `model A {
+  input x: [3]
+  target t: [2]
+  param W: [2, 3] = zeros
+  param b: [2] = constant(1e-7)
+  h = abs(W @ x + b)
+  loss C = mse(h, t)
+}`,
+      'h = abs',
+      "abs'(0) = 0",
+    ],
+    [
+      'leaky_relu at 0',
+      `model L {
+  input x: [3]
+  target t: [2]
+  param W: [2, 3] = zeros
+  h = leaky_relu(W @ x, 0.1)
+  loss C = mse(h, t)
+}`,
+      'h = leaky_relu',
+      "leaky_relu'(0) = alpha",
+    ],
+    [
+      'a user function with a relu inside',
+      `function hinge(z) = relu(1 - z) + z * 0.5
+model U {
+  input x: [3]
+  target t: [2]
+  param W: [2, 3] = zeros
+  param b: [2] = ones
+  h = hinge(W @ x + b)
+  loss C = mse(h, t)
+}`,
+      'h = hinge',
+      'hinge has a kink',
+    ],
+  ];
+  for (const [name, src, at, text] of cases) {
+    it(`${name}: a grad-kink hint on the op, no error`, async () => {
+      const prog = await lower(src);
+      const r = check(prog, prog.models[0], { mode: 'full' });
+      expect(problems(r.findings)).toEqual([]);
+      const hints = r.findings.filter((f) => f.code === 'grad-kink');
+      expect(hints.length).toBe(1);
+      expect(hints[0].range.start.line).toBe(lineOf(src, at));
+      expect(hints[0].message).toContain(text);
+    });
+  }
+});
+
+describe('check options', () => {
+  it('uses the first `examples` examples of a larger batch', async () => {
+    const prog = await lower(BYHAND);
+    const m = prog.models[0];
+    const params = initParams(m, 0);
+    const big = randomBatch(prog, m, 10, 0);
+    const r = checkModel(prog, m, params, big, { examples: 3 });
+    expect(r.examples).toBe(3);
+    const small = { n: 3, data: { x: Array.from(big.data.x).slice(0, 6), t: Array.from(big.data.t).slice(0, 3) } };
+    expect(r.loss).toBe(checkModel(prog, m, params, small).loss);
+  });
+
+  it('checks the grad lines of functions no model calls', async () => {
+    const { checkFunctions } = await import('../../engine/check/functions');
+    const prog = await lower(`
+function sq(u) = u * u
+  grad u = u
+function ok(u) = exp(u)
+  grad u = exp(u)
+model M {
+  input x: [2]
+  target t: [2]
+  loss C = mse(x, t)
+}`);
+    const r = checkFunctions(prog, { eps: 1e-6, tolerance: 1e-6 });
+    expect(r.details.map((d) => [d.function, d.status])).toEqual([
+      ['sq', 'wrong'],
+      ['ok', 'ok'],
+    ]);
+    expect(r.findings.length).toBe(1);
+    expect(r.findings[0].message).toContain('off by a factor 0.50');
+  });
+});
+
 describe('non-finite values', () => {
   it('log(0) is reported on the log, naming it and the input', async () => {
     const src = `
