@@ -539,6 +539,7 @@ export class ModelAnalysis {
 
   private readonly order = new Map<AstNode, number>();
   private readonly inProgress = new Set<NamedValue>();
+  private readonly truncated = new Set<NamedValue>();
   private readonly done = new Set<NamedValue>();
   /** backward line keys (`z1`, `h.W`) -> index of the first line. */
   readonly gradLines = new Map<string, number>();
@@ -556,6 +557,12 @@ export class ModelAnalysis {
     this.losses = m.filter(ast.isLossDecl);
     this.backwards = m.filter(ast.isBackwardBlock);
 
+    // `y = W x` parses as `y = W` and a stray `x`: y's text is cut short, so its value is unknown
+    // (the syntax error says why) and nothing that uses it gets a follow-up error.
+    m.forEach((x, i) => {
+      const next = m[i + 1];
+      if ((ast.isValueDecl(x) || ast.isLossDecl(x)) && ast.isValueDecl(next) && !next.expr) this.truncated.add(x);
+    });
     this.checkOrderAndCycles();
     for (const d of [...this.inputs, ...this.targets, ...this.params]) this.declShape(d);
     for (const v of this.values) this.inferDecl(v);
@@ -653,7 +660,8 @@ export class ModelAnalysis {
     if (this.done.has(v)) return this.infos.get(v) ?? null;
     if (this.inProgress.has(v) || !v.expr) return null;
     this.inProgress.add(v);
-    const info = this.infer(v.expr, { mode: 'forward', owner: v });
+    const inferred = this.infer(v.expr, { mode: 'forward', owner: v });
+    const info = this.truncated.has(v) ? null : inferred;
     this.inProgress.delete(v);
     this.done.add(v);
     this.infos.set(v, info);

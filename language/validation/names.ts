@@ -77,8 +77,17 @@ function topLevelValues(p: ast.Program): Map<string, Named> {
   return m;
 }
 
+/** A member the parser only partly recovered (`y = W x` leaves a bare `x`): a syntax error covers it. */
+function incomplete(x: ast.Member): boolean {
+  if (ast.isValueDecl(x) || ast.isLossDecl(x)) return !x.expr;
+  if (ast.isInputDecl(x) || ast.isTargetDecl(x) || ast.isParamDecl(x)) return !x.shape;
+  return false;
+}
+
 export function checkModelNames(m: ast.ModelDecl, accept: ValidationAcceptor): void {
-  const members = m.members.filter((x): x is ast.Member & Named => 'name' in x && typeof x.name === 'string');
+  const members = m.members.filter(
+    (x): x is ast.Member & Named => 'name' in x && typeof x.name === 'string' && !incomplete(x),
+  );
   checkUnique(members, accept, topLevelValues(m.$container), ` in model '${m.name}'`);
 }
 
