@@ -16,7 +16,7 @@ import { jsBackend } from './kernels/js';
 import { compileFunctions, type FunctionLib } from './functions';
 import { compileModel, type Batch, type CompiledModel } from './exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, type NonFinite } from './exec/nonfinite';
-import { sizeOf } from './exec/shape';
+import { backwardLineValues, nodeOfName, PerExampleGrads } from './exec/examples';
 
 export interface EvaluateOptions {
   /** A float64 backend (default: the register-blocked JavaScript one). */
@@ -50,7 +50,7 @@ export interface LineValues {
   written: Float64Array | null;
   /** The line with the true gradients in place of its `grad Y` references. */
   givenTrue: Float64Array;
-  /** The true per-example gradient of X (for a param: B copies of ∂Cⁿ/∂X, per example). */
+  /** The per-example gradient ∂Cⁿ/∂X (with this evaluation's functionGrads). */
   truth: Float64Array;
 }
 
@@ -65,8 +65,8 @@ export class Evaluation {
   /** NaN/Infinity found in the forward or backward pass, if any. */
   readonly nonFinite: NonFinite | null;
 
-  private perParam = new Map<string, Float64Array>();
   private single: CompiledModel | null = null;
+  private readonly perExample: PerExampleGrads;
 
   constructor(
     readonly program: IRProgram,
@@ -77,6 +77,7 @@ export class Evaluation {
     private readonly lib: FunctionLib,
     private readonly backend: Backend,
   ) {
+    this.perExample = new PerExampleGrads(p, batch, () => this.singleProgram());
     this.loss = p.forward();
     const nfF = findNonFiniteForward(p);
     p.backward();
@@ -153,30 +154,13 @@ export class Evaluation {
 
   /** ∂Cⁿ/∂param for every example n, [B, ...shape] (one pass per example). */
   perExampleParamGrad(name: string): Float64Array {
-    let out = this.perParam.get(name);
-    if (out) return out;
-    const q = this.model.params.find((x) => x.name === name);
-    if (!q) throw new Error(`no param ${name}`);
-    const s = this.singleProgram();
-    out = new Float64Array(this.batchSize * q.size);
-    for (let e = 0; e < this.batchSize; e++) {
-      this.loadExample(s, e);
-      s.forward();
-      s.backward();
-      out.set(s.grads[name], e * q.size);
+    const id = this.p.paramNodeId(name);
+    if (id === undefined) {
+      const q = this.model.params.find((x) => x.name === name);
+      if (!q) throw new Error(`no param ${name}`);
+      return new Float64Array(this.batchSize * q.size); // a param no node uses
     }
-    this.perParam.set(name, out);
-    return out;
-  }
-
-  private loadExample(s: CompiledModel, e: number): void {
-    for (const d of [...this.model.inputs, ...this.model.targets]) {
-      const dst = s.data[d.name];
-      if (!dst) continue;
-      const size = sizeOf(d.shape);
-      const src = this.batch.data[d.name];
-      for (let i = 0; i < size; i++) dst[i] = src[e * size + i];
-    }
+    return this.perExample.of(id);
   }
 
   /**
@@ -216,51 +200,13 @@ export class Evaluation {
   backwardLines(): LineValues[] {
     const lines = this.model.backward ?? [];
     if (!lines.length) return [];
-    const p = this.p;
-    const B = this.batchSize;
-    const truthOf = new Map<string, Float64Array>();
     const truth = (name: string): Float64Array => {
-      let t = truthOf.get(name);
-      if (t) return t;
-      if (this.model.params.some((q) => q.name === name)) t = this.perExampleParamGrad(name);
-      else {
-        const info = this.values.get(name);
-        if (!info) throw new Error(`grad ${name}: no such value`);
-        if (info.perExampleGrad) t = info.perExampleGrad;
-        else {
-          // an unbatched value: one pass per example
-          const s = this.singleProgram();
-          const size = sizeOf(info.shape);
-          t = new Float64Array(B * size);
-          for (let e = 0; e < B; e++) {
-            this.loadExample(s, e);
-            s.forward();
-            s.backward();
-            const g = s.grad(info.node);
-            if (g) t.set(g.subarray(0, size), e * size);
-          }
-        }
-      }
-      truthOf.set(name, t);
-      return t;
+      const id = nodeOfName(this.p, this.model, name);
+      if (id === undefined) throw new Error(`grad ${name}: no such value`);
+      return this.perExample.of(id);
     };
-    const expand = (id: number) => {
-      const s = p.slot(id);
-      const out = new Float64Array(B * s.size);
-      if (s.batched) out.set(s.v.subarray(0, B * s.size));
-      else for (let e = 0; e < B; e++) out.set(s.v.subarray(0, s.size), e * s.size);
-      return out;
-    };
-    p.evalBackwardBlock((name, out) => out.set(truth(name)));
-    const givenTrue = lines.map((l) => expand(l.node));
-    let written: (Float64Array | null)[] = lines.map(() => null);
-    try {
-      p.evalBackwardBlock('written');
-      written = lines.map((l) => expand(l.node));
-    } catch {
-      // a reference without a line; the language reports it
-    }
-    return lines.map((line, i) => ({ line, written: written[i], givenTrue: givenTrue[i], truth: truth(line.target) }));
+    const { givenTrue, written } = backwardLineValues(this.p, truth);
+    return lines.map((line, i) => ({ line, written: written ? written[i] : null, givenTrue: givenTrue[i], truth: truth(line.target) }));
   }
 }
 

@@ -25,6 +25,7 @@ import { compileFunctions } from '../functions';
 import { compileModel, type Batch, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
 import { broadcastMap, formatIndex, sizeOf } from '../exec/shape';
+import { backwardLineValues, meanOverExamples, nodeOfName, PerExampleGrads } from '../exec/examples';
 import { paramSeed } from '../init';
 import { Rng } from '../rng';
 import { describePattern, fmtErr, fmtNum, fmtTol, maxAbs, relError, worstOf } from './compare';
@@ -295,15 +296,8 @@ function firstExamples(program: IRProgram, model: IRModel, batch: Batch, n: numb
 
 // ---- per-example true gradients -----------------------------------------------------------------
 
-/** The node holding a name's value (param, named value, input or target). */
-function nodeOfName(p: CompiledModel, model: IRModel, name: string): number | undefined {
-  return p.paramNodeId(name) ?? model.values.find((v) => v.name === name)?.node ?? p.dataNodeId(name);
-}
-
 /**
  * ∂Cⁿ/∂X for every X the backward block names (targets and `grad Y` references), [B, ...shape].
- * Batched values: B × ∂L/∂X of the batch pass. Params and other unbatched values: one pass per
- * example with a batch of one.
  */
 function perExampleTruths(
   program: IRProgram,
@@ -316,62 +310,23 @@ function perExampleTruths(
 ): Map<string, Float64Array> {
   const out = new Map<string, Float64Array>();
   if (!model.backward) return out;
-  const B = p.batchSize;
   const names = new Set<string>();
   for (const l of model.backward) {
     names.add(l.target);
     for (const u of l.uses) names.add(u);
   }
-  const single: { name: string; id: number; buf: Float64Array }[] = [];
-  for (const name of names) {
-    const id = nodeOfName(p, model, name);
-    if (id === undefined) continue;
-    const buf = new Float64Array(B * p.slot(id).size);
-    if (p.batched[id]) p.perExampleGrad(id, buf);
-    else single.push({ name, id, buf });
-    out.set(name, buf);
-  }
-  if (single.length) {
+  const known = [...names].map((name) => ({ name, id: nodeOfName(p, model, name) })).filter((x) => x.id !== undefined);
+  const grads = new PerExampleGrads(p, batch, () => {
     const p1 = compileModel(program, model, backend, { grads: 'all', fuse: p.fuse, functionGrads: 'true', lib });
     p1.setBatchSize(1);
     p1.setParams(params);
-    for (let e = 0; e < B; e++) {
-      for (const d of [...model.inputs, ...model.targets]) {
-        const dst = p1.data[d.name];
-        if (!dst) continue;
-        const size = sizeOf(d.shape);
-        const src = batch.data[d.name];
-        for (let i = 0; i < size; i++) dst[i] = src[e * size + i];
-      }
-      p1.forward();
-      p1.backward();
-      for (const s of single) {
-        const g = p1.grad(s.id);
-        const size = p.slot(s.id).size;
-        if (g) s.buf.set(g.subarray(0, size), e * size);
-      }
-    }
-  }
+    return p1;
+  }).ofMany(known.map((x) => x.id!));
+  known.forEach((x, i) => out.set(x.name, grads[i]));
   return out;
 }
 
 // ---- backward lines -------------------------------------------------------------------------------
-
-function expand(p: CompiledModel, id: number): Float64Array {
-  const B = p.batchSize;
-  const s = p.slot(id);
-  const out = new Float64Array(B * s.size);
-  if (s.batched) out.set(s.v.subarray(0, B * s.size));
-  else for (let e = 0; e < B; e++) out.set(s.v.subarray(0, s.size), e * s.size);
-  return out;
-}
-
-function meanRows(a: Float64Array, B: number, size: number): Float64Array {
-  const m = new Float64Array(size);
-  for (let e = 0; e < B; e++) for (let i = 0; i < size; i++) m[i] += a[e * size + i];
-  for (let i = 0; i < size; i++) m[i] /= B;
-  return m;
-}
 
 function checkBackwardLines(
   p: CompiledModel,
@@ -382,20 +337,7 @@ function checkBackwardLines(
 ): { details: BackwardLineDetail[]; findings: Finding[] } {
   const lines = model.backward!;
   const B = p.batchSize;
-  // the line values given the true gradients, and as written
-  p.evalBackwardBlock((name, out) => {
-    const t = truthPE.get(name);
-    if (t) out.set(t);
-    else out.fill(NaN);
-  });
-  const givenTrue = lines.map((l) => expand(p, l.node));
-  let asWritten: Float64Array[] | null = null;
-  try {
-    p.evalBackwardBlock('written');
-    asWritten = lines.map((l) => expand(p, l.node));
-  } catch {
-    asWritten = null; // a reference without a line (the language reports it)
-  }
+  const { givenTrue, written: asWritten } = backwardLineValues(p, (name) => truthPE.get(name));
 
   interface Cmp {
     user: Float64Array;
@@ -413,7 +355,7 @@ function checkBackwardLines(
     if (l.targetKind === 'param' || p.paramNodeId(l.target) !== undefined) {
       const truth = trueGrads[l.target];
       if (!truth) return null;
-      return { user: meanRows(values, B, size), truth, floor: 0, perExample: false, shape };
+      return { user: meanOverExamples(values, B, size), truth, floor: 0, perExample: false, shape };
     }
     const truth = truthPE.get(l.target);
     if (!truth) return null;
@@ -451,7 +393,7 @@ function checkBackwardLines(
     let wW = wT;
     let userW = c.user;
     if (asWritten) {
-      userW = c.perExample ? asWritten[i] : meanRows(asWritten[i], B, c.user.length);
+      userW = c.perExample ? asWritten[i] : meanOverExamples(asWritten[i], B, c.user.length);
       wW = worstOf(userW, c.truth, c.floor);
     }
     const wrong = !(wT.relError <= tol);

@@ -163,6 +163,35 @@ model Sq {
     }
   });
 
+  it('a line may use the per-example gradient of a param', async () => {
+    const src = (factor: string) => `
+model P {
+  input x: [2]
+  target t: [2]
+  param W: [2, 2] = normal(0, 1)
+  param c: [2, 2] = normal(0, 1)
+  z = (W + c) @ x
+  loss C = mse(z, t)
+  backward {
+    grad z = (z - t)
+    grad W = ${factor}outer(grad z, x)
+    grad c = grad W
+  }
+}`;
+    const good = await lower(src(''));
+    const r = check(good, good.models[0]);
+    expect(r.findings).toEqual([]);
+    expect(r.backwardLines.map((l) => l.status)).toEqual(['ok', 'ok', 'ok']);
+    const bad = await lower(src('3 * '));
+    const s = src('3 * ');
+    const rb = check(bad, bad.models[0]);
+    expect(rb.findings.map((f) => [f.code, f.range.start.line])).toEqual([
+      ['grad-mismatch', lineOf(s, 'grad W =')],
+      ['grad-dependent', lineOf(s, 'grad c =')],
+    ]);
+    expect(rb.findings[0].message).toContain('off by a factor 3.00');
+  });
+
   it('the hover details of every line', async () => {
     const { r } = await blame('grad W2 = outer(grad z2, a1)', 'grad W2 = 2 * outer(grad z2, a1)');
     const byTarget = Object.fromEntries(r.backwardLines.map((l) => [l.target, l]));
