@@ -121,7 +121,8 @@ export function checkModel(
   batch: Batch,
   options: CheckRunOptions = {},
 ): CheckReport {
-  if (options.examples !== undefined && options.examples >= 1 && options.examples < batch.n) batch = firstExamples(program, model, batch, options.examples);
+  if (options.examples !== undefined && options.examples >= 1 && options.examples < batch.n)
+    batch = firstExamples(model, batch, options.examples);
   const opts: CheckOptions = {
     examples: batch.n,
     eps: options.eps ?? DEFAULT_CHECK_OPTIONS.eps,
@@ -219,7 +220,6 @@ export function checkModel(
       usedGrads = {};
       for (const prm of model.params) usedGrads[prm.name] = Float64Array.from(p.grads[prm.name]);
       p.setFunctionGrads('true');
-      p.backward(); // leave the true gradients in place for the readers below
     }
 
     // ---- 3. function grad lines ----------------------------------------------------------------
@@ -284,8 +284,7 @@ export function checkModel(
 }
 
 /** The first n examples of a batch. */
-function firstExamples(program: IRProgram, model: IRModel, batch: Batch, n: number): Batch {
-  void program;
+function firstExamples(model: IRModel, batch: Batch, n: number): Batch {
   const data: Batch['data'] = {};
   for (const d of [...model.inputs, ...model.targets]) {
     const src = batch.data[d.name];

@@ -18,7 +18,7 @@
  * in the backward block that reads `grad X`) have a leading batch axis at run time; params,
  * consts and values computed only from them do not.
  */
-import type { IRBackwardLine, IRModel, IRNode, IRProgram, Op } from '../ir';
+import type { IRBackwardLine, IRModel, IRNode, IRProgram } from '../ir';
 import type { Backend, FloatArray } from '../kernels/backend';
 import { compileFunctions, type FunctionLib } from '../functions';
 import { LEAF_OPS, OPS, type ComputeOp } from './ops';
@@ -125,7 +125,7 @@ export class CompiledModel {
     this.extraSizes = opts.extraBuffers ?? [];
 
     // ---- nodes by id, run-time batching, shapes --------------------------------------------
-    const maxId = Math.max(-1, ...model.nodes.map((n) => n.id));
+    const maxId = model.nodes.reduce((m, n) => Math.max(m, n.id), -1);
     const nodes: IRNode[] = new Array(maxId + 1);
     for (const n of model.nodes) {
       if (nodes[n.id]) throw new Error(`node id ${n.id} appears twice`);
@@ -669,16 +669,6 @@ export class CompiledModel {
 
   writeKink(id: number, codes: Int32Array): void {
     this.kernels[id]!.kink!.write(codes);
-  }
-
-  /** Whether the node's kernel exists and has a backward (for diagnostics). */
-  hasKernel(id: number): boolean {
-    return !!this.kernels[id];
-  }
-
-  /** The op of a node. */
-  op(id: number): Op {
-    return this.nodes[id].op;
   }
 
   /** Fused loss nodes: loss id → the probability node y and the logits z. */
