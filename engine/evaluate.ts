@@ -152,6 +152,16 @@ export class Evaluation {
     return this.single;
   }
 
+  /**
+   * ∂Cⁿ/∂X for every example n, [B, ...shape], of any param, named value, input or target
+   * (unbatched ones — params — by one pass per example).
+   */
+  perExampleGrad(name: string): Float64Array {
+    const id = nodeOfName(this.p, this.model, name);
+    if (id === undefined) return this.perExampleParamGrad(name);
+    return this.perExample.of(id);
+  }
+
   /** ∂Cⁿ/∂param for every example n, [B, ...shape] (one pass per example). */
   perExampleParamGrad(name: string): Float64Array {
     const id = this.p.paramNodeId(name);

@@ -63,8 +63,10 @@ describe('evaluateModel', () => {
     const y = ev.values.get('y')!;
     const t = ev.values.get('t')!.value;
     y.grad!.forEach((g, k) => expect(g).toBeCloseTo(t[k] === 0 ? 0 : -t[k] / y.value[k] / 5, 12));
+    expect(Array.from(ev.perExampleGrad('z1'))).toEqual(Array.from(z1.perExampleGrad!));
     // per-example param gradients average to the batch gradient
-    const per = ev.perExampleParamGrad('b1');
+    const per = ev.perExampleGrad('b1');
+    expect(per).toBe(ev.perExampleParamGrad('b1'));
     for (let i = 0; i < 30; i++) {
       let s = 0;
       for (let n = 0; n < 5; n++) s += per[n * 30 + i];
