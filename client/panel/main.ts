@@ -223,6 +223,8 @@ function makeChart(): void {
       dash: spec.metric === 'valLoss' ? [6, 4] : spec.metric === 'accuracy' ? [2, 3] : undefined,
       spanGaps: true,
       points: { show: spec.raw ? false : undefined },
+      // The faint raw line behind a smoothed one needs no legend entry of its own.
+      class: spec.raw ? 'nn-raw' : undefined,
       value: (_u, v) => (spec.metric === 'accuracy' && v !== null ? `${fmt(v * 100)}%` : fmt(v)),
     });
   }
@@ -338,7 +340,8 @@ function describe(run: RunData): string {
 function renderHeader(): void {
   const run = latestRun();
   title.textContent = run ? `Loss — ${run.model}` : 'Loss';
-  status.textContent = run ? describe(run) + (run.message && !isLive(run.status) ? ` — ${run.message}` : '') : '';
+  const note = run?.message && !isLive(run.status) && run.message.toLowerCase() !== run.status ? ` — ${run.message}` : '';
+  status.textContent = run ? describe(run) + note : '';
   const live = runs.some((r) => isLive(r.status));
   stopButton.disabled = !live;
   const anyData = runs.some((r) => r.points.step.length > 0);
@@ -412,7 +415,7 @@ function exportPng(): string | null {
   const plot = chart.ctx.canvas;
   const ratio = plot.width / Math.max(1, plot.clientWidth || plot.width);
   const lineHeight = Math.round(18 * ratio);
-  const visibleSpecs = table.specs.filter((_s, i) => chart!.series[i + 1]?.show !== false);
+  const visibleSpecs = table.specs.filter((s, i) => !s.raw && chart!.series[i + 1]?.show !== false);
   const top = Math.round(28 * ratio);
   const canvas = document.createElement('canvas');
   canvas.width = plot.width;

@@ -221,9 +221,9 @@ describe.skipIf(!hasChromium)('loss panel in Chromium', () => {
     const smooth = p.series.find((s) => s.metric === 'loss' && !s.raw)!;
     const expected = ema(losses, 0.9);
     expect(smooth.last).toBeCloseTo(expected[999], 10);
-    expect(smooth.values[9]).toBeCloseTo(expected[9], 10);
+    expect(smooth.values[9]!).toBeCloseTo(expected[9], 10);
     // Smoothing flattens the wiggles: the smoothed curve moves less from step to step.
-    const tv = (v: (number | null)[]) => v.slice(1).reduce((a, x, i) => a + Math.abs((x as number) - (v[i] as number)), 0);
+    const tv = (v: (number | null)[]) => v.slice(1).reduce<number>((a, x, i) => a + Math.abs((x as number) - (v[i] as number)), 0);
     const raw = p.series.find((s) => s.metric === 'loss' && s.raw)!;
     expect(tv(smooth.values)).toBeLessThan(tv(raw.values) / 3);
     await page.screenshot({ path: join(results, 'panel-smoothing-0.9.png') });
