@@ -63,19 +63,24 @@ export function unarySpec(fn: UnaryFn): EwSpec {
   return s;
 }
 
-const callSpecs: EwSpec[] = [];
-/** A user function of `arity` arguments: y = F(a0, …), ∂/∂a_j = D_j(a0, …). */
-export function callSpec(arity: number): EwSpec {
-  if (!callSpecs[arity]) {
+const callSpecs = new Map<string, EwSpec>();
+/**
+ * A user function of `arity` arguments: y = F(a0, …), ∂/∂a_j = D_j(a0, …). One spec (hence one
+ * generated loop) per function, so that each loop's call of F stays monomorphic.
+ */
+export function callSpec(fn: string, arity: number): EwSpec {
+  let s = callSpecs.get(fn);
+  if (!s || s.arity !== arity) {
     const as = Array.from({ length: arity }, (_, j) => `a${j}`).join(', ');
-    callSpecs[arity] = {
-      key: `call${arity}`,
+    s = {
+      key: `call:${fn}:${arity}`,
       arity,
       fwd: `F(${as})`,
       d: Array.from({ length: arity }, (_, j) => `g * D${j}(${as})`),
     };
+    callSpecs.set(fn, s);
   }
-  return callSpecs[arity];
+  return s;
 }
 
 // ---- loop generation ---------------------------------------------------------------------
@@ -104,9 +109,12 @@ function compile(key: string, params: string[], body: string): Fwd {
   return f;
 }
 
-/** Forward loop: O[n, i] = fwd(A_j[n, map_j(i)]). */
-function forwardLoop(spec: EwSpec, mapped: boolean[]): Fwd {
-  const key = `${spec.key}|f|${mapped.map(Number).join('')}`;
+/**
+ * Forward loop: O[n, i] = fwd(A_j[n, map_j(i)]). One compiled copy per dtype, so that V8
+ * optimises each for one array type (float64 checks and float32 training may share a process).
+ */
+function forwardLoop(spec: EwSpec, mapped: boolean[], dtype: string): Fwd {
+  const key = `${spec.key}|f|${mapped.map(Number).join('')}|${dtype}`;
   const params = ['nb', 'sz', 'O', 'so'];
   for (let j = 0; j < spec.arity; j++) params.push(`A${j}`, `s${j}`, `M${j}`);
   params.push('P', 'F');
@@ -116,8 +124,8 @@ function forwardLoop(spec: EwSpec, mapped: boolean[]): Fwd {
 }
 
 /** Backward loop: G_j[n, map_j(i)] += d_j for every argument j that wants a gradient. */
-function backwardLoop(spec: EwSpec, mapped: boolean[], active: boolean[]): Fwd {
-  const key = `${spec.key}|b|${mapped.map(Number).join('')}|${active.map(Number).join('')}`;
+function backwardLoop(spec: EwSpec, mapped: boolean[], active: boolean[], dtype: string): Fwd {
+  const key = `${spec.key}|b|${mapped.map(Number).join('')}|${active.map(Number).join('')}|${dtype}`;
   const params = ['nb', 'sz', 'O', 'GO', 'so'];
   for (let j = 0; j < spec.arity; j++) params.push(`A${j}`, `G${j}`, `s${j}`, `M${j}`);
   params.push('P', 'F');
@@ -157,7 +165,7 @@ export function bindElementwise(
   const so = out.batched ? sz : 0;
   const maps = args.map((a) => broadcastMap(out.shape, a.shape));
   const mapped = maps.map((m) => m !== null);
-  const fwdLoop = forwardLoop(spec, mapped);
+  const fwdLoop = forwardLoop(spec, mapped, ctx.backend.dtype);
   const F = fn ? fn.f : null;
   const fArgs: unknown[] = [nb, sz, out.v, so];
   args.forEach((a, j) => fArgs.push(a.v, stride(a), maps[j] ?? NO_MAP));
@@ -167,7 +175,7 @@ export function bindElementwise(
   let backward: (() => void) | null = null;
   const active = args.map((a) => a.g !== null);
   if (out.g && active.some(Boolean)) {
-    const bwdLoop = backwardLoop(spec, mapped, active);
+    const bwdLoop = backwardLoop(spec, mapped, active, ctx.backend.dtype);
     const bArgs: unknown[] = [nb, sz, out.v, out.g, so];
     args.forEach((a, j) => bArgs.push(a.v, a.g ?? a.v, stride(a), maps[j] ?? NO_MAP));
     bArgs.push(attr, F);
@@ -238,7 +246,7 @@ export const call: OpDef = {
     const fn = ctx.lib.get(ctx.node.fn!);
     if (fn.arity !== ctx.args.length)
       throw new Error(`call of '${fn.name}' with ${ctx.args.length} arguments, expected ${fn.arity}`);
-    const k = bindElementwise(ctx, callSpec(fn.arity), 0, {
+    const k = bindElementwise(ctx, callSpec(fn.name, fn.arity), 0, {
       f: fn.f,
       d: () => (ctx.fnGrads.mode === 'user' ? fn.dUsed : fn.dTrue),
     });
