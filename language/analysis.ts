@@ -95,6 +95,27 @@ export function describeSymbol(n: AstNode | undefined): string {
   return 'this';
 }
 
+/** The name a call is written with (`f` in `f(x)`). */
+export function calleeName(c: ast.Call): string {
+  return c.callee?.target?.$refText ?? '';
+}
+
+/** The user function a call calls, if it calls one. */
+export function calleeFn(c: ast.Call): ast.FunctionDecl | undefined {
+  const t = c.callee?.target?.ref;
+  return c.callee?.member === undefined && ast.isFunctionDecl(t) ? t : undefined;
+}
+
+/** An issue when a call's name is declared but is not a function (`x(1)` with x an input). */
+export function notCallable(c: ast.Call): Issue | undefined {
+  const t = c.callee?.target?.ref;
+  if (!c.callee || (t === undefined && c.callee.member === undefined) || (ast.isFunctionDecl(t) && c.callee.member === undefined)) {
+    return undefined;
+  }
+  const what = c.callee.member !== undefined ? `'${refName(c.callee)}' is a param` : `'${refName(c.callee)}' is ${kindOf(t)}`;
+  return { severity: 'error', code: Codes.TypeError, message: `${what}, not a function`, node: c, property: 'callee' };
+}
+
 /** "an input", "a param", … */
 export function kindOf(n: AstNode | undefined): string {
   if (ast.isInputDecl(n)) return 'an input';
@@ -205,7 +226,7 @@ export class DocumentAnalysis {
       }
       return { ok: false, node: e, reason: `'${refName(e)}' is ${kindOf(t)}, not a const` };
     }
-    if (ast.isCall(e)) return { ok: false, node: e, reason: `a call of '${e.callee?.$refText ?? ''}' is not a number` };
+    if (ast.isCall(e)) return { ok: false, node: e, reason: `a call of '${calleeName(e)}' is not a number` };
     if (ast.isStringLit(e)) return { ok: false, node: e, code: Codes.TypeError, reason: 'a string is not a number' };
     if (ast.isBoolLit(e)) return { ok: false, node: e, code: Codes.TypeError, reason: 'a boolean is not a number' };
     if (ast.isGradRef(e)) return { ok: false, node: e, reason: `'grad ${refName(e)}' is not a number` };
@@ -225,7 +246,7 @@ export class DocumentAnalysis {
   get callCycles(): ReturnType<typeof findCycles<ast.FunctionDecl>> {
     if (!this.functionCycles) {
       const fns = this.program.declarations.filter(ast.isFunctionDecl);
-      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => c.callee?.ref).filter(ast.isFunctionDecl));
+      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => calleeFn(c)).filter(ast.isFunctionDecl));
     }
     return this.functionCycles;
   }
@@ -245,7 +266,7 @@ export class DocumentAnalysis {
     seen.add(fn);
     if (!this.functionAnalysis(fn).ok) return false;
     return callsOf(fn).every((c) => {
-      const f = c.callee?.ref;
+      const f = calleeFn(c);
       return !f || this.functionOk(f, new Set(seen));
     });
   }
@@ -462,8 +483,13 @@ export class FunctionAnalysis {
     }
     if (ast.isCall(e)) {
       const argsOk = e.args.map((a) => (a.value ? this.check(a.value) : false)).every((x) => x);
-      const callee = e.callee?.ref;
-      const name = e.callee?.$refText ?? '';
+      const callee = calleeFn(e);
+      const name = calleeName(e);
+      const notFn = notCallable(e);
+      if (notFn) {
+        this.issues.push(notFn);
+        return false;
+      }
       if (callee) {
         const cyc = this.doc.callCycles;
         if (cyc.inCycle(this.fn, callee)) {
@@ -721,7 +747,7 @@ export class ModelAnalysis {
     const d = this.dense.get(t);
     if (!d) {
       if (report && (known || this.done.has(t))) {
-        if (!t.expr || !AstUtils.streamAst(t.expr).some((n) => ast.isCall(n) && (n.callee?.$refText ?? '') === 'dense')) {
+        if (!t.expr || !AstUtils.streamAst(t.expr).some((n) => ast.isCall(n) && calleeName(n) === 'dense')) {
           this.issue(
             Codes.UnknownMember,
             `'${name}': '${t.name}' is not defined with dense, so it has no params .W and .b`,
@@ -974,9 +1000,11 @@ export class ModelAnalysis {
   }
 
   private inferCall(e: ast.Call, ctx: Ctx): ExprInfo | null {
-    const callee = e.callee?.ref;
-    const name = e.callee?.$refText ?? '';
+    const callee = calleeFn(e);
+    const name = calleeName(e);
     const builtin = callee ? undefined : builtinFunction(name);
+    const notFn = notCallable(e);
+    if (notFn) this.issues.push(notFn);
     if (!callee && !builtin) {
       for (const a of e.args) if (a.value) this.infer(a.value, ctx);
       return this.set(e, null);

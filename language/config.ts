@@ -13,7 +13,7 @@ import {
   type OptimizerSpec,
   type TrainOptions,
 } from '../engine/ir';
-import { bindArgs, refName, type DocumentAnalysis, type Issue } from './analysis';
+import { bindArgs, calleeName, refName, type DocumentAnalysis, type Issue } from './analysis';
 import {
   CHECK_OPTIONS,
   DATA_SOURCES,
@@ -171,7 +171,7 @@ class Reader {
   }
 
   private optimizer(e: ast.Expression, what: string): Read<Value> {
-    const name = ast.isCall(e) ? (e.callee?.$refText ?? '') : wordOf(e);
+    const name = ast.isCall(e) ? calleeName(e) : wordOf(e);
     const opt = name !== undefined ? findCallable(OPTIMIZERS, name) : undefined;
     if (!opt) {
       return this.err(
@@ -199,7 +199,7 @@ export function readInit(doc: DocumentAnalysis, p: ast.ParamDecl): { init?: Init
   const reader = new Reader(doc, INIT_CODES);
   const e = p.init;
   if (!e) return { init: { kind: 'glorot' }, issues: [] };
-  const name = ast.isCall(e) ? (e.callee?.$refText ?? '') : wordOf(e);
+  const name = ast.isCall(e) ? calleeName(e) : wordOf(e);
   const init = name !== undefined ? findCallable(INITIALIZERS, name) : undefined;
   if (!init) {
     reader.err(
@@ -239,7 +239,7 @@ export function readDataSpec(doc: DocumentAnalysis, d: ast.DataDecl): { spec?: D
   const src = d.source;
   if (!src) return { issues: [] };
   if (ast.isTableSource(src)) return readTable(doc, reader, src);
-  const name = ast.isCall(src) ? (src.callee?.$refText ?? '') : wordOf(src);
+  const name = ast.isCall(src) ? calleeName(src) : wordOf(src);
   const source = name !== undefined ? findCallable(DATA_SOURCES, name) : undefined;
   if (!source) {
     reader.err(

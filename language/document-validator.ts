@@ -13,7 +13,7 @@ import {
   type ParseResult,
   type ValidationOptions,
 } from 'langium';
-import type { Diagnostic } from 'vscode-languageserver';
+import type { CancellationToken, Diagnostic } from 'vscode-languageserver';
 import { isBuiltinName } from './builtins';
 import { Codes } from './codes';
 import * as ast from './generated/ast';
@@ -28,6 +28,7 @@ export function isConfigPosition(node: AstNode): boolean {
   if (ast.isParamDecl(c)) return c.init === node;
   if (ast.isDataDecl(c)) return c.source === node;
   if (ast.isOption(c)) return c.value === node;
+  if (ast.isCall(c) && c.callee === node) return isConfigPosition(c);
   if (ast.isArgument(c) && c.value === node) {
     const call = c.$container;
     return ast.isCall(call) && isConfigPosition(call);
@@ -35,7 +36,39 @@ export function isConfigPosition(node: AstNode): boolean {
   return false;
 }
 
+type Pos = { line: number; character: number };
+const before = (a: Pos, b: Pos) => a.line < b.line || (a.line === b.line && a.character <= b.character);
+
 export class NnDocumentValidator extends DefaultDocumentValidator {
+  /**
+   * Langium's validation, minus follow-up errors of syntax errors: a diagnostic whose range
+   * contains a syntax error, or is directly followed by one, is about a construct the parser cut
+   * short (`mse(y t)` is not a call of mse with one argument), so it is dropped.
+   */
+  override async validateDocument(
+    document: LangiumDocument,
+    options: ValidationOptions = {},
+    cancelToken?: CancellationToken,
+  ): Promise<Diagnostic[]> {
+    const all = await super.validateDocument(document, options, cancelToken);
+    const syntax = all.filter((d) => d.code === Codes.SyntaxError).map((d) => d.range.start);
+    if (syntax.length === 0) return all;
+    const text = document.textDocument.getText();
+    const cutShort = (d: Diagnostic): boolean => {
+      // Where the diagnostic's range ends, skipping whitespace and comments after it.
+      let end = document.textDocument.offsetAt(d.range.end);
+      for (;;) {
+        const rest = text.slice(end);
+        const skip = /^(\s+|\/\/[^\n]*|\/\*[\s\S]*?\*\/)/.exec(rest);
+        if (!skip) break;
+        end += skip[0].length;
+      }
+      const reach = document.textDocument.positionAt(end);
+      return syntax.some((s) => before(d.range.start, s) && before(s, reach));
+    };
+    return all.filter((d) => d.code === Codes.SyntaxError || !cutShort(d));
+  }
+
   protected override processLexingErrors(parseResult: ParseResult, diagnostics: Diagnostic[], options: ValidationOptions): void {
     const from = diagnostics.length;
     super.processLexingErrors(parseResult, diagnostics, options);
@@ -57,12 +90,10 @@ export class NnDocumentValidator extends DefaultDocumentValidator {
       if (!name) continue; // a syntax error already covers it
       let code: string = Codes.UnknownName;
       let message: string;
-      if (ast.isCall(container)) {
+      if (ast.isRef(container)) {
         if (isBuiltinName(name) || isConfigPosition(container)) continue;
-        message = `unknown function '${name}'`;
-      } else if (ast.isRef(container)) {
-        if (isBuiltinName(name) || isConfigPosition(container)) continue;
-        message = `unknown name '${name}'`;
+        const call = container.$container;
+        message = ast.isCall(call) && call.callee === container ? `unknown function '${name}'` : `unknown name '${name}'`;
       } else if (ast.isFunctionGrad(container)) {
         const fn = container.$container;
         code = Codes.UnknownGradArg;

@@ -32,6 +32,8 @@ import type {
 } from '../engine/ir';
 import {
   bindArgs,
+  calleeFn,
+  calleeName,
   isConstExpr,
   refName,
   type DenseInfo,
@@ -97,7 +99,10 @@ export function lowerDocument(services: NnAnalysisCache | { analysis: { Cache: N
     seen.add(f);
     return AstUtils.streamAst(f)
       .filter(ast.isCall)
-      .every((c) => !c.callee?.ref || usable(c.callee?.ref, new Set(seen)));
+      .every((c) => {
+        const g = calleeFn(c);
+        return !g || usable(g, new Set(seen));
+      });
   };
   for (const f of okFunctions) {
     if (!usable(f)) continue;
@@ -182,12 +187,12 @@ function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunct
       return { k: 'arg', index: f.params.indexOf(e.target?.ref) };
     }
     if (ast.isCall(e)) {
-      const callee = e.callee?.ref;
+      const callee = calleeFn(e);
       if (callee) {
         const { bound } = bindArgs(e.args, callee.params.map((p) => p.name), callee.params.length, '', NO_CODES, e);
         return { k: 'call', fn: callee.name, args: bound.map((a) => scalar(a?.value as ast.Expression)) };
       }
-      const b = builtinFunction(e.callee?.$refText ?? '');
+      const b = builtinFunction(calleeName(e));
       if (b) {
         const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
         if (isUnaryFn(b.name)) return { k: 'unary', fn: b.name, x: scalar(bound[0]?.value as ast.Expression) };
@@ -377,14 +382,14 @@ class ModelLowerer {
   }
 
   private call(e: ast.Call, info: ExprInfo, range: Range, backward: boolean, uses: string[]): number {
-    const callee = e.callee?.ref;
+    const callee = calleeFn(e);
     if (callee) {
       if (!this.functions.has(callee.name)) throw new Skip();
       const { bound } = bindArgs(e.args, callee.params.map((p) => p.name), callee.params.length, '', NO_CODES, e);
       const args = bound.map((a) => this.expr(a?.value as ast.Expression, backward, uses));
       return this.add('call', args, info, range, { fn: callee.name });
     }
-    const b = builtinFunction(e.callee?.$refText ?? '');
+    const b = builtinFunction(calleeName(e));
     if (!b) throw new Skip();
     const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
     const arg = (i: number) => this.expr(bound[i]?.value as ast.Expression, backward, uses);

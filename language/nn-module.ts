@@ -3,7 +3,7 @@
  * default core + LSP modules, and ours. The language server adds its own services (hover,
  * inlay hints, …) on top; the CLI uses the same services without a connection.
  */
-import { EmptyFileSystem, inject, type DeepPartial, type Module } from 'langium';
+import { createCompletionParser, createLangiumParser, EmptyFileSystem, inject, type DeepPartial, type Module } from 'langium';
 import {
   createDefaultModule,
   createDefaultSharedModule,
@@ -16,6 +16,7 @@ import { NnAnalysisCache } from './analysis-cache';
 import { NnDataContextProvider } from './data-context';
 import { NnDocumentValidator } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
+import { guardCompletionParser, guardParser } from './parser-guard';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation } from './scope';
 import { registerValidationChecks } from './validation/nn-validator';
@@ -37,6 +38,9 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
     DataContext: (services) => new NnDataContextProvider(services.shared),
   },
   parser: {
+    // Text nested too deeply for a recursive-descent parser is cut short with an error.
+    LangiumParser: (services) => guardParser(createLangiumParser(services), services),
+    CompletionParser: (services) => guardCompletionParser(createCompletionParser(services), services),
     ParserErrorMessageProvider: () => new NnParserErrorMessageProvider(),
     LexerErrorMessageProvider: () => new NnLexerErrorMessageProvider(),
   },

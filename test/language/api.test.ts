@@ -96,7 +96,7 @@ describe('analyzeText / analyzeFile', () => {
     const value = (name: string) => nodes.find((n): n is ast.ValueDecl => ast.isValueDecl(n) && n.name === name)!;
     expect(a.shapeOf(value('h'))).toEqual({ shape: [16], batched: true });
     expect(a.shapeOf(value('y'))?.shape).toEqual([3]);
-    const call = nodes.find((n): n is ast.Call => ast.isCall(n) && n.callee.$refText === 'cross_entropy')!;
+    const call = nodes.find((n): n is ast.Call => ast.isCall(n) && n.callee.target.$refText === 'cross_entropy')!;
     expect(a.shapeOf(call)).toEqual({ shape: [], batched: true });
     const input = nodes.find(ast.isInputDecl)!;
     expect(a.shapeOf(input)).toEqual({ shape: [4], batched: true });

@@ -26,7 +26,7 @@ function show(e: ast.Expression | undefined): string {
   if (ast.isNegExpr(e)) return `(-${show(e.operand)})`;
   if (ast.isBinaryExpr(e)) return `(${show(e.left)} ${e.op} ${show(e.right)})`;
   if (ast.isPowExpr(e)) return `(${show(e.base)} ^ ${show(e.exponent)})`;
-  return `${e.callee.$refText}(${e.args.map((a) => (a.name ? `${a.name}: ` : '') + show(a.value)).join(', ')})`;
+  return `${e.callee.target.$refText}(${e.args.map((a) => (a.name ? `${a.name}: ` : '') + show(a.value)).join(', ')})`;
 }
 
 async function expr(text: string): Promise<string> {
