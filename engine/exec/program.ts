@@ -110,6 +110,8 @@ export class CompiledModel {
   private readonly paramNode = new Map<string, number>();
   private readonly dataNode = new Map<string, number>();
   private readonly cyclicRefs = new Set<string>();
+  private noLine: string[] | null = null;
+  private lossView: FloatArray = EMPTY;
 
   constructor(
     readonly program: IRProgram,
@@ -392,6 +394,7 @@ export class CompiledModel {
 
   private bindFor(B: number): void {
     this.batchSize = B;
+    this.lossView = this.slots[this.lossNode].v.subarray(0, this.batched[this.lossNode] ? B : 1);
     this.data = {};
     for (const d of [...this.model.inputs, ...this.model.targets]) {
       const full = this.dataFull[d.name];
@@ -448,7 +451,7 @@ export class CompiledModel {
 
   /** Per-example losses of the last forward pass ([B], or [1] for a loss without batch axis). */
   losses(): FloatArray {
-    return this.slots[this.lossNode].v.subarray(0, this.batched[this.lossNode] ? this.batchSize : 1);
+    return this.lossView;
   }
 
   /**
@@ -550,51 +553,62 @@ export class CompiledModel {
    */
   evalBackwardBlock(source: GradRefSource): void {
     this.requireBatch();
+    if (source === 'written' && this.cyclicRefs.size)
+      throw new Error(`the backward block uses ${[...this.cyclicRefs].map((r) => `grad ${r}`).join(', ')} in its own definition`);
     const B = this.batchSize;
     const k = this.kernels;
-    const fillRef = (id: number) => {
+    const order = this.backwardBlockOrder;
+    for (let j = 0; j < order.length; j++) {
+      const id = order[j];
       const n = this.nodes[id];
+      if (n.op !== 'gradRef') {
+        k[id]!.forward();
+        continue;
+      }
       const out = this.slots[id].v;
       if (source !== 'written') {
         source(n.name!, out);
-        return;
+        continue;
       }
+      // the user's own line for the name, repeated per example when it has no batch axis
       const line = this.lineFor.get(n.name!);
       if (!line) throw new Error(`grad ${n.name} is used but has no line`);
       const src = this.slots[line.node];
-      if (src.batched) out.set(src.v.subarray(0, B * src.size));
-      else for (let e = 0; e < B; e++) out.set(src.v.subarray(0, src.size), e * src.size);
-    };
-    if (source === 'written' && this.cyclicRefs.size)
-      throw new Error(`the backward block uses ${[...this.cyclicRefs].map((r) => `grad ${r}`).join(', ')} in its own definition`);
-    for (const id of this.backwardBlockOrder) {
-      if (this.nodes[id].op === 'gradRef') fillRef(id);
-      else k[id]!.forward();
+      const v = src.v;
+      const size = src.size;
+      if (src.batched) for (let i = 0; i < B * size; i++) out[i] = v[i];
+      else for (let e = 0; e < B; e++) for (let i = 0; i < size; i++) out[e * size + i] = v[i];
     }
   }
 
   /**
    * Gradients as the backward block writes them (`gradients: manual`): after a forward pass,
    * evaluates the block as written and sets each param's gradient to the mean over the batch of
-   * its line. Params without a line get the automatic gradient. Returns the names of those.
+   * its line. Params without a line get the automatic gradient; `paramsWithoutLine` names them.
+   * Allocates nothing.
    */
-  manualGradients(): string[] {
-    const auto = this.model.params.filter((p) => !this.lineFor.has(p.name)).map((p) => p.name);
+  manualGradients(): readonly string[] {
+    const auto = this.paramsWithoutLine;
     if (auto.length) this.backward();
     this.evalBackwardBlock('written');
-    for (const p of this.model.params) {
-      const line = this.lineFor.get(p.name);
-      if (!line) continue;
-      this.meanOverBatch(line.node, this.grads[p.name]);
+    const ps = this.model.params;
+    for (let i = 0; i < ps.length; i++) {
+      const line = this.lineFor.get(ps[i].name);
+      if (line) this.meanOverBatch(line.node, this.grads[ps[i].name]);
     }
     return auto;
+  }
+
+  /** Params the backward block has no line for (manual gradients use the automatic ones). */
+  get paramsWithoutLine(): readonly string[] {
+    return (this.noLine ??= this.model.params.filter((p) => !this.lineFor.has(p.name)).map((p) => p.name));
   }
 
   /** The mean over the batch of a node's per-example values, into `out` (size of one example). */
   meanOverBatch(id: number, out: FloatArray): void {
     const s = this.slots[id];
     if (!s.batched) {
-      out.set(s.v.subarray(0, s.size));
+      for (let i = 0; i < s.size; i++) out[i] = s.v[i];
       return;
     }
     const B = this.batchSize;
