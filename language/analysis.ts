@@ -363,7 +363,7 @@ export function bindArgs(
       }
     }
   }
-  const missing = params.filter((p, i) => i < required && !bound[i]);
+  const missing = params.filter((_p, i) => i < required && !bound[i]);
   if (missing.length > 0 && issues.length === 0) {
     issues.push({
       severity: 'error',
@@ -907,7 +907,7 @@ export class ModelAnalysis {
       }
       return this.set(e, { shape: a.shape, batched: a.batched, value }, [a]);
     }
-    if (ast.isRef(e)) return this.inferRef(e, ctx);
+    if (ast.isRef(e)) return this.inferRef(e);
     if (ast.isGradRef(e)) return this.inferGradRef(e, ctx);
     if (ast.isCall(e)) return this.inferCall(e, ctx);
     return null;
@@ -932,7 +932,7 @@ export class ModelAnalysis {
     return this.set(e, { shape: r.shape, batched, value }, [a, b]);
   }
 
-  private inferRef(e: ast.Ref, ctx: Ctx): ExprInfo | null {
+  private inferRef(e: ast.Ref): ExprInfo | null {
     const t = e.target?.ref;
     const name = e.target?.$refText ?? '';
     if (!t) {
@@ -959,7 +959,6 @@ export class ModelAnalysis {
     }
     if (ast.isValueDecl(t) || ast.isLossDecl(t)) {
       const info = this.inferDecl(t);
-      void ctx;
       return this.set(e, info ? { shape: info.shape, batched: info.batched, value: info.value, tooLarge: info.tooLarge } : null);
     }
     return this.set(e, null);

@@ -14,7 +14,7 @@
  * empty with one error instead of leaving the parser in a broken state.
  */
 import type { ILexingError, IToken } from 'chevrotain';
-import type { LangiumCompletionParser, LangiumCoreServices, LangiumParser, LexingDiagnostic, ParseResult } from 'langium';
+import type { AstNode, LangiumCompletionParser, LangiumCoreServices, LangiumParser, LexingDiagnostic, ParseResult } from 'langium';
 
 /** Weight of one level of nesting, by what opens it. The budget is 1,000. */
 export const NESTING_WEIGHTS = {
@@ -170,7 +170,7 @@ const OVERFLOW_MESSAGE =
 export function guardParser(parser: LangiumParser, services: LangiumCoreServices): LangiumParser {
   const parse = parser.parse.bind(parser);
   const lexer = services.parser.Lexer;
-  parser.parse = (<T>(input: string, options?: Parameters<LangiumParser['parse']>[1]): ParseResult<T> => {
+  parser.parse = (<T extends AstNode>(input: string, options?: Parameters<LangiumParser['parse']>[1]): ParseResult<T> => {
     const guard = guardNesting(input, lexer.tokenize(input).tokens);
     try {
       const result = parse<T>(guard.text, options);
