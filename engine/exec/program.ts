@@ -463,7 +463,7 @@ export class CompiledModel {
     const gb = this.gradBuffers;
     for (let i = 0; i < gb.length; i++) gb[i].fill(0);
     const seed = this.slots[this.lossNode].g;
-    if (seed) seed.fill(this.batched[this.lossNode] ? 1 / this.batchSize : 1);
+    if (seed) this.writeSeed(seed);
     const order = this.backwardOrder;
     const k = this.kernels;
     for (let i = 0; i < order.length; i++) k[order[i]]!.backward!();
@@ -478,12 +478,20 @@ export class CompiledModel {
     this.requireBatch();
     for (const b of this.gradBuffers) b.fill(0);
     const seed = this.slots[this.lossNode].g;
-    if (seed) seed.fill(this.batched[this.lossNode] ? 1 / this.batchSize : 1);
+    if (seed) this.writeSeed(seed);
     for (const id of this.backwardOrder) {
       this.kernels[id]!.backward!();
       if (after(id)) return id;
     }
     return -1;
+  }
+
+  /** ∂L/∂Cⁿ = 1/B for every example (element-wise stores: no boxed number per step). */
+  private writeSeed(seed: FloatArray): void {
+    const batched = this.batched[this.lossNode];
+    const n = batched ? this.batchSize : 1;
+    const B = this.batchSize;
+    for (let i = 0; i < n; i++) seed[i] = batched ? 1 / B : 1;
   }
 
   /** Switches the user-function derivatives backpropagation uses. */
