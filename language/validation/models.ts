@@ -67,8 +67,12 @@ export function checkModelStructure(cache: NnAnalysisCache, m: ast.ModelDecl, ac
       accept('warning', `target '${t.name}' ${why(t)}`, { node: t, property: 'name', code: Codes.UnusedTarget });
     }
   }
+  // A value may exist only to be used by the backward block (a shared δ): that is a use.
+  const usedByBackward = new Set(
+    a.backwards.flatMap((b) => AstUtils.streamAst(b).filter(ast.isRef).toArray()).map((r) => r.target?.ref),
+  );
   for (const v of a.values) {
-    if (ast.isValueDecl(v) && !a.reachable.has(v) && !duplicate.has(v)) {
+    if (ast.isValueDecl(v) && !a.reachable.has(v) && !duplicate.has(v) && !usedByBackward.has(v)) {
       const dense = a.dense.has(v) ? ` (its params ${v.name}.W and ${v.name}.b would never be trained)` : '';
       accept('warning', `value '${v.name}' ${why(v)}${dense}`, { node: v, property: 'name', code: Codes.UnusedValue });
     }
