@@ -418,7 +418,10 @@ describe('NN Lens in VS Code (code-server)', () => {
   it('restores the loss panel and its runs after the window reloads', async () => {
     const before = (await chartState(await lossFrame(10_000))).runs;
     expect(before.length).toBeGreaterThan(0);
-    await page.reload();
+    // As a user would: VS Code shuts down cleanly (saving webview state) and reloads the page.
+    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 120_000 });
+    await runCommand('Developer: Reload Window');
+    await navigated;
     await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
     // VS Code brings the panel back as a tab; its webview is created when the tab is shown.
     const tab = page.locator('.tab', { hasText: /Loss — / }).first();
