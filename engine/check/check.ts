@@ -252,6 +252,14 @@ export function checkModel(
           stopIfAsked,
           progress,
           kinkHits,
+          onNonFinite: (when) => {
+            if (report.nonFinite) return;
+            const nf = findNonFiniteForward(p);
+            if (!nf) return;
+            nf.message = `${nf.message}, ${when}`;
+            report.nonFinite = nf;
+            findings.push({ code: 'non-finite', severity: 'error', message: nf.message, range: nf.range });
+          },
         });
         report.forwardPasses += pc.passes;
         report.params[prm.name] = pc.check;
@@ -471,6 +479,8 @@ interface ParamCtx {
   progress: (units: number) => void;
   /** kink node → params whose mismatching perturbations crossed it */
   kinkHits: Map<number, Set<string>>;
+  /** Called when a perturbed loss is not finite (at the perturbed values). */
+  onNonFinite: (where: string) => void;
 }
 
 /** Branch codes of every kink node a param's perturbation affects, at the center. */
@@ -573,10 +583,12 @@ function checkParam(
     if (!(rUsed <= tol)) usedMismatch = true;
   };
 
+  let perturbedNonFinite = false;
   const evalAt = (index?: number): number => {
     passes++;
     const l = p.forwardAffected(name, index);
     if (!watch.empty) watch.crossed(crossedNow);
+    if (!Number.isFinite(l)) perturbedNonFinite = true;
     return l;
   };
 
@@ -599,8 +611,20 @@ function checkParam(
           return (lp - lm) / (xp - xm);
         };
         crossedNow.clear();
+        perturbedNonFinite = false;
+        const where = formatIndex(name, shape, i);
         const num = central(eps);
-        record(formatIndex(name, shape, i), used[i], truth[i], num, () => central(2 * eps));
+        if (perturbedNonFinite) {
+          // the loss is not finite within the step: report where, once, and skip the comparison
+          for (const h of [eps, -eps]) {
+            buf[i] = x + h;
+            if (Number.isFinite(p.forwardAffected(name, i))) continue;
+            ctx.onNonFinite(`when ${where} is moved by ${fmtTol(h)}`);
+            break;
+          }
+          buf[i] = x;
+          p.forwardAffected(name, i);
+        } else record(where, used[i], truth[i], num, () => central(2 * eps));
         p.settleElement(name, i);
       }
       ctx.progress(n % 64);
@@ -632,8 +656,18 @@ function checkParam(
           return { num: (lp - lm) / (2 * h), aUsed, aTrue };
         };
         crossedNow.clear();
+        perturbedNonFinite = false;
         const c = central(eps);
-        record(`${name} along ${label}`, c.aUsed, c.aTrue, c.num, () => central(2 * eps).num);
+        if (perturbedNonFinite) {
+          for (const h of [eps, -eps]) {
+            for (let i = 0; i < n; i++) buf[i] = x0[i] + h * d[i];
+            if (Number.isFinite(p.forwardAffected(name))) continue;
+            ctx.onNonFinite(`when ${name} is moved by ${fmtTol(h)} along ${label}`);
+            break;
+          }
+          buf.set(x0);
+          p.forwardAffected(name);
+        } else record(`${name} along ${label}`, c.aUsed, c.aTrue, c.num, () => central(2 * eps).num);
         ctx.progress(1);
       }
     }
@@ -641,7 +675,11 @@ function checkParam(
     p.forwardAffected(name); // restore the center values of everything downstream
   }
 
-  if (trueMismatch) {
+  if (check.comparisons === 0 && n > 0) {
+    // every perturbation gave a non-finite loss
+    check.status = 'unchecked';
+    check.maxRelError = NaN;
+  } else if (trueMismatch) {
     check.status = 'mismatch';
     check.worst = worstTrue;
   } else if (usedMismatch) {

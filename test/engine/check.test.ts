@@ -426,6 +426,30 @@ model N {
     expect(r.nonFinite!.where).toBe('h[0]');
   });
 
+  it('a loss that becomes NaN within the step is reported, naming the op and the perturbation', async () => {
+    // h = log(W @ x + b): with b = 1e-7 and W = 0 the argument is 1e-7, and moving W by eps
+    // pushes it below 0 for most elements
+    const src = `
+model E {
+  input x: [3]
+  target t: [2]
+  param W: [2, 3] = zeros
+  param b: [2] = constant(1e-7)
+  h = log(W @ x + b)
+  loss C = mse(h, t)
+}`;
+    const prog = await lower(src);
+    for (const mode of ['fast', 'full'] as const) {
+      const r = check(prog, prog.models[0], { mode });
+      expect(r.findings.map((f) => f.code)).toEqual(['non-finite']);
+      expect(r.findings[0].range.start.line).toBe(lineOf(src, 'h = log'));
+      expect(r.findings[0].message).toMatch(/log of a negative number: log\(-[\d.e-]+\) = NaN .*, when W(\[\d,\d\])? is moved by -?1e-6/);
+      expect(r.nonFinite!.opName).toBe('log');
+      expect(r.params.W.status).toBe('unchecked');
+      expect(r.params.W.maxRelError).toBeNaN();
+    }
+  });
+
   it('an infinite derivative (sqrt at 0) is reported from the backward pass', async () => {
     const src = `
 model S {
