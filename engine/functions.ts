@@ -75,25 +75,9 @@ export class FunctionLib {
 }
 
 function forEachCall(e: ScalarExpr, cb: (fn: string) => void): void {
-  switch (e.k) {
-    case 'arg':
-    case 'num':
-      return;
-    case 'neg':
-    case 'unary':
-    case 'leaky_relu':
-    case 'pow':
-      forEachCall(e.x, cb);
-      return;
-    case 'binary':
-      forEachCall(e.a, cb);
-      forEachCall(e.b, cb);
-      return;
-    case 'call':
-      cb(e.fn);
-      for (const a of e.args) forEachCall(a, cb);
-      return;
-  }
+  walk(e, (x) => {
+    if (x.k === 'call') cb(x.fn);
+  });
 }
 
 /** The runtime table generated code refers to as `L`. */

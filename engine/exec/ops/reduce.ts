@@ -9,67 +9,43 @@
 import type { OpDef, OpKernel } from '../types';
 import { nIter, stride } from '../types';
 
-export const sum: OpDef = {
-  bind(ctx) {
-    const [a] = ctx.args;
-    const { out } = ctx;
-    const nb = nIter(ctx);
-    const n = a.size;
-    const sa = stride(a);
-    const forward = () => {
-      const A = a.v;
-      for (let e = 0; e < nb; e++) {
-        let s = 0;
-        const o = e * sa;
-        for (let i = 0; i < n; i++) s += A[o + i];
-        out.v[e] = s;
-      }
-    };
-    const backward =
-      out.g && a.g
-        ? () => {
-            const GA = a.g!;
-            for (let e = 0; e < nb; e++) {
-              const g = out.g![e];
-              const o = e * sa;
-              for (let i = 0; i < n; i++) GA[o + i] += g;
+/** Σ (sum) or Σ/n (mean) over all elements of each example. */
+function sumOver(mean: boolean): OpDef {
+  return {
+    bind(ctx) {
+      const [a] = ctx.args;
+      const { out } = ctx;
+      const nb = nIter(ctx);
+      const n = a.size;
+      const sa = stride(a);
+      const forward = () => {
+        const A = a.v;
+        for (let e = 0; e < nb; e++) {
+          let s = 0;
+          const o = e * sa;
+          for (let i = 0; i < n; i++) s += A[o + i];
+          out.v[e] = mean ? s / n : s;
+        }
+      };
+      // ∂a_i = g (sum), g / n (mean)
+      const backward =
+        out.g && a.g
+          ? () => {
+              const GA = a.g!;
+              for (let e = 0; e < nb; e++) {
+                const g = mean ? out.g![e] / n : out.g![e];
+                const o = e * sa;
+                for (let i = 0; i < n; i++) GA[o + i] += g;
+              }
             }
-          }
-        : null;
-    return { forward, backward };
-  },
-};
+          : null;
+      return { forward, backward };
+    },
+  };
+}
 
-export const mean: OpDef = {
-  bind(ctx) {
-    const [a] = ctx.args;
-    const { out } = ctx;
-    const nb = nIter(ctx);
-    const n = a.size;
-    const sa = stride(a);
-    const forward = () => {
-      const A = a.v;
-      for (let e = 0; e < nb; e++) {
-        let s = 0;
-        const o = e * sa;
-        for (let i = 0; i < n; i++) s += A[o + i];
-        out.v[e] = s / n;
-      }
-    };
-    const backward =
-      out.g && a.g
-        ? () => {
-            const GA = a.g!;
-            for (let e = 0; e < nb; e++) {
-              const g = out.g![e] / n;
-              const o = e * sa;
-              for (let i = 0; i < n; i++) GA[o + i] += g;
-            }
-          }
-        : null;
-    return { forward, backward };
-  },
-};
+export const sum: OpDef = sumOver(false);
+export const mean: OpDef = sumOver(true);
 
 export const max: OpDef = {
   bind(ctx) {
