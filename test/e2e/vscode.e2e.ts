@@ -5,7 +5,7 @@
 // Screenshots of every step go to test-results/e2e/, with code-server's logs (including the
 // "NN Lens" output channel) under test-results/e2e/logs/.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,17 +68,26 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(results, `${String(step).padStart(2, '0')}-${name}.png`) });
 }
 
-/** F1, type a command's title, run it. */
-async function runCommand(title: string): Promise<void> {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  // Wait until the filtered list's focused (first) row is the command, not a stale list's row.
-  const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
+/** F1, type a command's title, run it. Right after start-up the extensions' commands are not
+ * registered yet and the palette's list does not refresh by itself: reopen it until they are. */
+async function runCommand(title: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    // The filtered list's focused (first) row must be the command, not a stale list's row.
+    const row = page.locator('.quick-input-list .monaco-list-row.focused', { hasText: title });
+    try {
+      await row.waitFor({ state: 'visible', timeout: 5_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (err) {
+      if (Date.now() > end) throw new Error(`the command palette has no "${title}": ${(err as Error).message}`);
+    }
+  }
 }
 
 /** Ctrl+P, a file name, Enter, in the first editor group; waits for its editor. */
@@ -144,90 +153,107 @@ async function problems(): Promise<string[]> {
   return page.locator('.markers-panel .monaco-list-row').allInnerTexts();
 }
 
-function copyLogs(): void {
-  const logs = join(userData, 'logs');
-  if (existsSync(logs)) cpSync(logs, join(results, 'logs'), { recursive: true });
-}
 
 const hasChromium = existsSync(CHROMIUM);
 
-describe('NN Lens in VS Code (code-server)', () => {
-  // A failed step leaves a screenshot of what was on the screen.
+/**
+ * Installs the .vsix into a fresh code-server, starts it on a free loopback port and opens a copy
+ * of test/e2e/workspace/ in Chromium. `trusted: false` turns workspace trust on without trusting
+ * the folder, so VS Code opens it in Restricted Mode.
+ */
+async function launch(name: string, trusted: boolean): Promise<void> {
+  if (!hasChromium) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it).`);
+  if (!existsSync(codeServer)) throw new Error(`code-server is not installed in ${cache}: run scripts/install-vscode.sh (npm run test:e2e does).`);
+  if (!existsSync(vsix)) throw new Error(`${vsix} is missing: run npm run package (npm run test:e2e does).`);
+  mkdirSync(results, { recursive: true });
+
+  tmp = mkdtempSync(join(tmpdir(), `nnlens-e2e-${name}-`));
+  userData = join(tmp, 'user-data');
+  const extensions = join(tmp, 'extensions');
+  ws = join(tmp, 'workspace');
+  cpSync(join(__dirname, 'workspace'), ws, { recursive: true });
+  mkdirSync(join(userData, 'User'), { recursive: true });
+  writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
+    'security.workspace.trust.enabled': !trusted,
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.banner': 'never',
+    'workbench.startupEditor': 'none',
+    'workbench.colorTheme': 'Default Dark Modern',
+    'workbench.tips.enabled': false,
+    'workbench.enableExperiments': false,
+    'telemetry.telemetryLevel': 'off',
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'editor.minimap.enabled': false,
+    'chat.commandCenter.enabled': false,
+    'update.mode': 'none',
+  }, null, 2));
+
+  const install = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { encoding: 'utf8' });
+  const said = `${install.stdout}\n${install.stderr}`;
+  writeFileSync(join(results, `install-extension-${name}.log`), said);
+  if (install.status !== 0 || !/successfully installed/i.test(said)) throw new Error(`installing the .vsix failed:\n${said}`);
+  const installed = readdirSync(extensions).find((d) => d.startsWith('nnlens.nnlens-'));
+  if (!installed) throw new Error(`the extension is not in ${extensions}: ${readdirSync(extensions).join(', ')}`);
+  if (!existsSync(join(extensions, installed, 'out', 'server.js'))) {
+    noServer = 'The packaged extension has no out/server.js: the language server is not built yet (server/main.ts), '
+      + 'so this step cannot pass.';
+    console.warn(`[e2e] ${noServer}`);
+  }
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const out = openSync(join(results, `code-server-${name}.log`), 'w');
+  server = spawn(codeServer, [
+    '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
+    ...(trusted ? ['--disable-workspace-trust'] : []), '--user-data-dir', userData, '--extensions-dir', extensions, ws,
+  ], { detached: true, stdio: ['ignore', out, out] });
+  await waitForHttp(`${base}/healthz`, 60_000);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
+  // Let the workbench settle (extension host up, explorer populated).
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'train.nn' }).waitFor({ timeout: 120_000 });
+}
+
+async function shutdown(name: string): Promise<void> {
+  try { if (page) await shot('final'); } catch { /* the page may be gone */ }
+  await browser?.close();
+  browser = undefined;
+  if (server?.pid) {
+    try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
+  }
+  server = undefined;
+  const logs = join(userData, 'logs');
+  if (existsSync(logs)) cpSync(logs, join(results, `logs-${name}`), { recursive: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}
+
+
+/** A failed step leaves a screenshot of what was on the screen. */
+function screenshotOnFailure(): void {
   beforeEach((ctx) => {
     ctx.onTestFailed(async () => {
       try { await shot(`FAILED-${ctx.task.name.replace(/[^\w]+/g, '-').slice(0, 60)}`); } catch { /* no page */ }
     });
   });
+}
+
+describe('NN Lens in VS Code (code-server)', () => {
+  screenshotOnFailure();
 
   beforeAll(async () => {
-    if (!hasChromium) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it).`);
-    if (!existsSync(codeServer)) throw new Error(`code-server is not installed in ${cache}: run scripts/install-vscode.sh (npm run test:e2e does).`);
-    if (!existsSync(vsix)) throw new Error(`${vsix} is missing: run npm run package (npm run test:e2e does).`);
     rmSync(results, { recursive: true, force: true });
-    mkdirSync(results, { recursive: true });
-
-    tmp = mkdtempSync(join(tmpdir(), 'nnlens-e2e-'));
-    userData = join(tmp, 'user-data');
-    const extensions = join(tmp, 'extensions');
-    ws = join(tmp, 'workspace');
-    cpSync(join(__dirname, 'workspace'), ws, { recursive: true });
-    mkdirSync(join(userData, 'User'), { recursive: true });
-    writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
-      'security.workspace.trust.enabled': false,
-      'workbench.startupEditor': 'none',
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.tips.enabled': false,
-      'workbench.enableExperiments': false,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoCheckUpdates': false,
-      'extensions.autoUpdate': false,
-      'editor.minimap.enabled': false,
-      'chat.commandCenter.enabled': false,
-      'update.mode': 'none',
-    }, null, 2));
-
-    const install = spawnSync(codeServer, ['--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], { encoding: 'utf8' });
-    const said = `${install.stdout}\n${install.stderr}`;
-    writeFileSync(join(results, 'install-extension.log'), said);
-    if (install.status !== 0 || !/successfully installed/i.test(said)) throw new Error(`installing the .vsix failed:\n${said}`);
-    const installed = readdirSync(extensions).find((d) => d.startsWith('nnlens.nnlens-'));
-    if (!installed) throw new Error(`the extension is not in ${extensions}: ${readdirSync(extensions).join(', ')}`);
-    if (!existsSync(join(extensions, installed, 'out', 'server.js'))) {
-      noServer = 'The packaged extension has no out/server.js: the language server is not built yet (server/main.ts), '
-        + 'so this step cannot pass.';
-      console.warn(`[e2e] ${noServer}`);
-    }
-
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    const out = openSync(join(results, 'code-server.log'), 'w');
-    server = spawn(codeServer, [
-      '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--user-data-dir', userData, '--extensions-dir', extensions, ws,
-    ], { detached: true, stdio: ['ignore', out, out] });
-    await waitForHttp(`${base}/healthz`, 60_000);
-
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(`${base}/?folder=${encodeURIComponent(ws)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 120_000 });
-    // Let the workbench settle (extension host up, explorer populated).
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'train.nn' }).waitFor({ timeout: 120_000 });
+    await launch('trusted', true);
   });
 
-  afterAll(async () => {
-    try { if (page) await shot('final'); } catch { /* the page may be gone */ }
-    await browser?.close();
-    if (server?.pid) {
-      try { process.kill(-server.pid, 'SIGTERM'); } catch { /* already gone */ }
-    }
-    copyLogs();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  });
+  afterAll(() => shutdown('trusted'));
 
   // ---------------------------------------------------------------------------------------------
   // Without the language server: the extension itself.
@@ -318,6 +344,18 @@ describe('NN Lens in VS Code (code-server)', () => {
     expect(s.series.find((x) => x.metric === 'valLoss' && x.raw)!.length).toBe(16);
     expect(s.runs).toEqual([expect.objectContaining({ model: 'ring-run', status: 'running', points: 160 })]);
     await shot('log-160-points');
+
+    // Export CSV: VS Code's save dialog offers the workspace folder; the file holds every sample.
+    await frame.locator('#export-csv').click();
+    const save = page.locator('.quick-input-widget input');
+    await expect.poll(() => save.inputValue(), { timeout: 30_000 }).toBe(join(ws, 'ring-run-loss.csv'));
+    await page.keyboard.press('Enter');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'exported ring-run-loss.csv' }).waitFor({ timeout: 30_000 });
+    const csv = readFileSync(join(ws, 'ring-run-loss.csv'), 'utf8').trimEnd().split('\n');
+    expect(csv[0]).toBe('run,model,started,step,epoch,elapsed_ms,loss,loss_smoothed,val_loss,accuracy');
+    expect(csv).toHaveLength(161);
+    expect(Number(csv[160].split(',')[6])).toBeCloseTo(lossAt(160), 10);
+    await shot('log-exported-csv');
 
     // The panel's Stop button stops following.
     await frame.locator('#stop').click();
@@ -433,5 +471,27 @@ describe('NN Lens in VS Code (code-server)', () => {
     await expect.poll(async () => summary((await chartState(frame)).runs), { timeout: 60_000 }).toEqual(summary(before));
     expect((await chartState(frame)).x).toBeGreaterThan(0);
     await shot('restored-after-reload');
+  });
+});
+
+describe('NN Lens in Restricted Mode (an untrusted workspace)', () => {
+  screenshotOnFailure();
+  beforeAll(() => launch('restricted', false));
+  afterAll(() => shutdown('restricted'));
+
+  it('keeps colouring and the commands, but refuses to train and says why', async () => {
+    await openFile('train.nn');
+    await expect.poll(() => page.locator('#status\\.editor\\.mode').innerText(), { timeout: 30_000 }).toBe('NN');
+    // VS Code shows that the window is in Restricted Mode.
+    await expect.poll(() => page.locator('footer .statusbar-item', { hasText: 'Restricted Mode' }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await line('h = dense').click();
+    await runCommand('NN Lens: Train Model');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'training is off in Restricted Mode' });
+    await toast.waitFor({ timeout: 30_000 });
+    expect((await toast.innerText()).replace(/\s+/g, ' ')).toContain('it needs a trusted workspace');
+    expect(await toast.locator('.monaco-button', { hasText: 'Manage Workspace Trust' }).count()).toBe(1);
+    await shot('restricted-train-refused');
+    expect(await page.locator('.tab', { hasText: 'Loss — ' }).count()).toBe(0);
+    await expect.poll(async () => (await page.locator('footer .statusbar-item', { hasText: /epoch/ }).count())).toBe(0);
   });
 });
