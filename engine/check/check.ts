@@ -456,7 +456,16 @@ function checkBackwardLines(
       } else {
         const lineNo = (t: string) => lines[lineIndex.get(t)!].range.start.line + 1;
         const roots = d.dependsOn.map((t) => `grad ${t} (line ${lineNo(t)})`).join(', ');
-        d.message = `grad ${d.target} is right given the true gradients it uses, but it uses ${roots}, which ${d.dependsOn.length > 1 ? 'are' : 'is'} wrong — as written it gives ${fmtNum(w.user)} at ${at} where the true gradient is ${fmtNum(w.truth)}`;
+        const which = `which ${d.dependsOn.length > 1 ? 'are' : 'is'} wrong`;
+        // Name the chain when the wrong line is reached through lines that are right on their own.
+        const via = lines[i].uses.filter((u) => {
+          const j = lineIndex.get(u);
+          return j !== undefined && status[j] === 'dependent' && !d.dependsOn.includes(u);
+        });
+        const uses = via.length
+          ? `it uses ${via.map((u) => `grad ${u}`).join(', ')}, which depend${via.length > 1 ? '' : 's'} on ${roots}, ${which}`
+          : `it uses ${roots}, ${which}`;
+        d.message = `grad ${d.target} is right given the true gradients it uses, but ${uses} — as written it gives ${fmtNum(w.user)} at ${at} where the true gradient is ${fmtNum(w.truth)}`;
         findings.push({
           code: 'grad-dependent',
           severity: 'info',

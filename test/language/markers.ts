@@ -4,6 +4,10 @@
  *   y = W @ x      // $error shape-mismatch "[2, 4] @ [3]"
  *   param Q: [3]   // $warning unused-param "'Q' is never used"
  *   h = a + b      // $error shape-mismatch "add" at "a + b"
+ *   grad b1 = grad z1  // $info grad-dependent "line 26"
+ *
+ * Every error and warning must be marked; info and hint diagnostics are checked only where a
+ * marker asks for one.
  *
  * `at "TEXT"` asserts the exact source text of the diagnostic's range. Several markers may
  * share a line. A file may also say `// $skipped M1 M2` (exactly these models are not lowered)
@@ -12,7 +16,7 @@
 import type { LangDiagnostic } from '../../language/index';
 
 export interface Marker {
-  severity: 'error' | 'warning';
+  severity: 'error' | 'warning' | 'info' | 'hint';
   code: string;
   text: string;
   at?: string;
@@ -20,7 +24,7 @@ export interface Marker {
   line: number;
 }
 
-const MARKER = /\$(error|warning)\s+([a-z-]+)\s+"((?:[^"\\]|\\.)*)"(?:\s+at\s+"((?:[^"\\]|\\.)*)")?/g;
+const MARKER = /\$(error|warning|info|hint)\s+([a-z-]+)\s+"((?:[^"\\]|\\.)*)"(?:\s+at\s+"((?:[^"\\]|\\.)*)")?/g;
 
 export function parseMarkers(source: string): Marker[] {
   const out: Marker[] = [];
@@ -29,7 +33,7 @@ export function parseMarkers(source: string): Marker[] {
     if (i < 0) return;
     for (const m of lineText.slice(i).matchAll(MARKER)) {
       out.push({
-        severity: m[1] as 'error' | 'warning',
+        severity: m[1] as Marker['severity'],
         code: m[2],
         text: m[3].replace(/\\(.)/g, '$1'),
         at: m[4]?.replace(/\\(.)/g, '$1'),
