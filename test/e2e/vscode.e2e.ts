@@ -396,6 +396,7 @@ describe('NN Lens in VS Code (code-server)', () => {
         return '';
       }
     }, { timeout: SERVER_WAIT, interval: 2_000 }).toMatch(/∂C\s*\/\s*∂\s*W1[\s\S]*\d\.\d/);
+    await page.waitForTimeout(500); // let the hover finish fading in for the screenshot
     await shot('hover-gradient');
     await page.mouse.move(5, 5);
   });
