@@ -213,7 +213,7 @@ def init_stats(spec):
             info["bound"] = torch.nn.init.calculate_gain("linear") * math.sqrt(6.0 / (fan_in + fan_out))
         elif init == "he":
             torch.nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu")
-            info["std"] = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in)
+            info["definedStd"] = torch.nn.init.calculate_gain("relu") / math.sqrt(fan_in)
         elif init == "normal":
             torch.nn.init.normal_(w, args["mean"], args["std"])
         elif init == "uniform":
