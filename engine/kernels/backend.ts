@@ -10,8 +10,8 @@
 
 export type DType = 'f64' | 'f32';
 export type FloatArray = Float64Array | Float32Array;
-/** Elementwise functions a backend may compute natively (`Backend.unary`). */
-export type MappedFn = 'exp' | 'sigmoid' | 'tanh';
+/** Elementwise functions a backend may compute natively (`Backend.unary`, `Backend.unaryBackward`). */
+export type MappedFn = 'exp' | 'sigmoid' | 'tanh' | 'relu';
 
 export interface Backend {
   readonly dtype: DType;
@@ -45,12 +45,38 @@ export interface Backend {
     accumulate: boolean,
   ): void;
   /**
-   * Optional: Y[yOff + i] = fn(X[xOff + i]) for i < n, with fn 'exp', 'sigmoid' (1/(1+e^−x)) or
-   * 'tanh'; Y may be X (same offset). NaN stays NaN; exp overflows to +∞ as float32 does. The
-   * WebAssembly backend computes them with SIMD polynomials (Cephes expf/tanhf, relative error
-   * below 1e-6, ~20× faster than Math.exp); the JavaScript backends call Math.exp/Math.tanh.
+   * Optional: Y[yOff + i] = fn(X[xOff + i]) for i < n, with fn 'exp', 'sigmoid' (1/(1+e^−x)),
+   * 'tanh' or 'relu' (x < 0 ? 0 : x); Y may be X (same offset). NaN stays NaN; exp overflows to +∞
+   * as float32 does. The WebAssembly backend computes them with SIMD polynomials (Cephes
+   * expf/tanhf, relative error below 1e-6, ~20× faster than Math.exp); the JavaScript backends
+   * call Math.exp/Math.tanh.
    */
   unary?(fn: MappedFn, n: number, X: FloatArray, xOff: number, Y: FloatArray, yOff: number): void;
+  /**
+   * Optional: the backward of Y = fn(X) from its output, accumulating:
+   *   GX[gxOff + i] += GY[gyOff + i] · fn′, fn′ from y = Y[yOff + i]: exp y, sigmoid y(1−y),
+   *   tanh 1−y², relu (y > 0 ? 1 : 0)      for i < n.
+   */
+  unaryBackward?(
+    fn: MappedFn,
+    n: number,
+    Y: FloatArray,
+    yOff: number,
+    GY: FloatArray,
+    gyOff: number,
+    GX: FloatArray,
+    gxOff: number,
+  ): void;
+  /**
+   * Optional: a bias row added to every row of a row-major [rows × cols] matrix:
+   *   Y[yOff + r·cols + j] = X[xOff + r·cols + j] + b[bOff + j]; Y may be X (same offset).
+   */
+  addBias?(rows: number, cols: number, X: FloatArray, xOff: number, b: FloatArray, bOff: number, Y: FloatArray, yOff: number): void;
+  /**
+   * Optional: column sums, accumulating (the gradient of a bias row):
+   *   S[sOff + j] += Σ_r G[gOff + r·cols + j], rows added in order.
+   */
+  sumRows?(rows: number, cols: number, G: FloatArray, gOff: number, S: FloatArray, sOff: number): void;
   /**
    * Optional (optimizer updates; every backend of engine/kernels has it):
    *   Y[yOff + i] = alpha·X[xOff + i] + beta·Y[yOff + i]   for i < n

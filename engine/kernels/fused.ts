@@ -180,7 +180,7 @@ export function adamStep(
 
 /** Y[yOff+i] = fn(X[xOff+i]) for i < n (Backend.unary in plain JavaScript; Y may be X). */
 export function unaryMap(
-  fn: 'exp' | 'sigmoid' | 'tanh',
+  fn: 'exp' | 'sigmoid' | 'tanh' | 'relu',
   n: number,
   X: FloatArray,
   xOff: number,
@@ -194,7 +194,66 @@ export function unaryMap(
       const v = X[xOff + i];
       Y[yOff + i] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
     }
-  } else {
+  } else if (fn === 'tanh') {
     for (let i = 0; i < n; i++) Y[yOff + i] = Math.tanh(X[xOff + i]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = X[xOff + i];
+      Y[yOff + i] = v < 0 ? 0 : v; // NaN stays NaN
+    }
   }
+}
+
+/**
+ * GX[gxOff+i] += GY[gyOff+i] · fn′ with fn′ from the output y = Y[yOff+i] (Backend.unaryBackward
+ * in plain JavaScript): exp y, sigmoid y(1−y), tanh 1−y², relu (y > 0 ? 1 : 0).
+ */
+export function unaryBackwardMap(
+  fn: 'exp' | 'sigmoid' | 'tanh' | 'relu',
+  n: number,
+  Y: FloatArray,
+  yOff: number,
+  GY: FloatArray,
+  gyOff: number,
+  GX: FloatArray,
+  gxOff: number,
+): void {
+  if (fn === 'exp') {
+    for (let i = 0; i < n; i++) GX[gxOff + i] += GY[gyOff + i] * Y[yOff + i];
+  } else if (fn === 'sigmoid') {
+    for (let i = 0; i < n; i++) {
+      const y = Y[yOff + i];
+      GX[gxOff + i] += GY[gyOff + i] * (y * (1 - y));
+    }
+  } else if (fn === 'tanh') {
+    for (let i = 0; i < n; i++) {
+      const y = Y[yOff + i];
+      GX[gxOff + i] += GY[gyOff + i] * (1 - y * y);
+    }
+  } else {
+    for (let i = 0; i < n; i++) GX[gxOff + i] += GY[gyOff + i] * (Y[yOff + i] > 0 ? 1 : 0);
+  }
+}
+
+/** Y[r, j] = X[r, j] + b[j] over a row-major [rows × cols] matrix (Backend.addBias in plain JavaScript). */
+export function addBias(
+  rows: number,
+  cols: number,
+  X: FloatArray,
+  xOff: number,
+  b: FloatArray,
+  bOff: number,
+  Y: FloatArray,
+  yOff: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const xr = xOff + r * cols;
+    const yr = yOff + r * cols;
+    for (let j = 0; j < cols; j++) Y[yr + j] = X[xr + j] + b[bOff + j];
+  }
+}
+
+/** S[j] += Σ_r G[r, j], rows in order (Backend.sumRows in plain JavaScript). */
+export function sumRows(rows: number, cols: number, G: FloatArray, gOff: number, S: FloatArray, sOff: number): void {
+  biasGradient(rows, cols, G, gOff, S, sOff, true);
 }

@@ -11,7 +11,10 @@
  * Each call returns a new backend; give each compiled program its own (see Backend.allocate).
  *
  * Optional Backend members (see ./backend; every backend made here has them):
- *   unary(fn: 'exp' | 'sigmoid' | 'tanh', n, X, xOff, Y, yOff)          Y = fn(X), SIMD in wasm
+ *   unary(fn: 'exp' | 'sigmoid' | 'tanh' | 'relu', n, X, xOff, Y, yOff)   Y = fn(X), SIMD in wasm
+ *   unaryBackward(fn, n, Y, yOff, GY, gyOff, GX, gxOff)                  GX += GY·fn′ (fn′ from Y)
+ *   addBias(rows, cols, X, xOff, b, bOff, Y, yOff)                      Y = X + b in every row
+ *   sumRows(rows, cols, G, gOff, S, sOff)                               S += column sums of G
  *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
  *
@@ -53,6 +56,9 @@ export {
   axpby,
   adamStep,
   unaryMap,
+  unaryBackwardMap,
+  addBias,
+  sumRows,
   type Activation,
 } from './fused';
 

@@ -14,7 +14,7 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
-import { adamStep, axpby, unaryMap } from './fused';
+import { adamStep, addBias, axpby, sumRows, unaryBackwardMap, unaryMap } from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -192,6 +192,9 @@ export function jsBackend(dtype: DType): Backend {
       axpby,
       adam: adamStep,
       unary: unaryMap,
+      unaryBackward: unaryBackwardMap,
+      addBias,
+      sumRows,
     };
   }
   return {
@@ -203,5 +206,8 @@ export function jsBackend(dtype: DType): Backend {
     axpby,
     adam: adamStep,
     unary: unaryMap,
+    unaryBackward: unaryBackwardMap,
+    addBias,
+    sumRows,
   };
 }

@@ -20,13 +20,16 @@
  */
 import type { Backend, FloatArray, MappedFn } from './backend';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
-import { adamStep, axpby, unaryMap } from './fused';
+import { adamStep, addBias, axpby, sumRows, unaryBackwardMap, unaryMap } from './fused';
 import { gemmF32 } from './js';
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
   unary(f: number, n: number, x: number, y: number): void;
+  unaryBackward(f: number, n: number, y: number, gy: number, gx: number): void;
+  addBias(rows: number, cols: number, x: number, b: number, y: number): void;
+  biasGradient(rows: number, cols: number, g: number, s: number): void;
   adam(
     n: number,
     lr: number,
@@ -97,9 +100,12 @@ export interface WasmBackend extends Backend {
   axpby: NonNullable<Backend['axpby']>;
   adam: NonNullable<Backend['adam']>;
   unary: NonNullable<Backend['unary']>;
+  unaryBackward: NonNullable<Backend['unaryBackward']>;
+  addBias: NonNullable<Backend['addBias']>;
+  sumRows: NonNullable<Backend['sumRows']>;
 }
 
-const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2 };
+const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2, relu: 3 };
 
 /** A float32 backend whose buffers live in WebAssembly memory and whose kernels use SIMD. */
 export function wasmBackend(): WasmBackend {
@@ -197,6 +203,20 @@ export function wasmBackend(): WasmBackend {
     unary(fn, n, X, xOff, Y, yOff) {
       if (inMemory(X) && inMemory(Y)) ex.unary(UNARY_CODE[fn], n, X.byteOffset + 4 * xOff, Y.byteOffset + 4 * yOff);
       else unaryMap(fn, n, X, xOff, Y, yOff);
+    },
+    unaryBackward(fn, n, Y, yOff, GY, gyOff, GX, gxOff) {
+      if (inMemory(Y) && inMemory(GY) && inMemory(GX))
+        ex.unaryBackward(UNARY_CODE[fn], n, Y.byteOffset + 4 * yOff, GY.byteOffset + 4 * gyOff, GX.byteOffset + 4 * gxOff);
+      else unaryBackwardMap(fn, n, Y, yOff, GY, gyOff, GX, gxOff);
+    },
+    addBias(rows, cols, X, xOff, b, bOff, Y, yOff) {
+      if (inMemory(X) && inMemory(b) && inMemory(Y))
+        ex.addBias(rows, cols, X.byteOffset + 4 * xOff, b.byteOffset + 4 * bOff, Y.byteOffset + 4 * yOff);
+      else addBias(rows, cols, X, xOff, b, bOff, Y, yOff);
+    },
+    sumRows(rows, cols, G, gOff, S, sOff) {
+      if (inMemory(G) && inMemory(S)) ex.biasGradient(rows, cols, G.byteOffset + 4 * gOff, S.byteOffset + 4 * sOff);
+      else sumRows(rows, cols, G, gOff, S, sOff);
     },
   };
 }

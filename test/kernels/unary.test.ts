@@ -7,6 +7,7 @@ const EXACT: Record<MappedFn, (x: number) => number> = {
   exp: Math.exp,
   sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
   tanh: Math.tanh,
+  relu: (x) => (x < 0 ? 0 : x),
 };
 
 // Hand-picked points: zero, tiny, the tanh branch point 0.625, the clamps, large values.
@@ -66,7 +67,7 @@ function backends(): Backend[] {
 
 describe.each(backends().map((b) => [b.name, b] as const))('%s unary', (_name, be) => {
   const rel = be.name === 'js-f64' ? 1e-15 : be.name === 'js-f32' ? 6e-8 : 6e-7;
-  it.each(['exp', 'sigmoid', 'tanh'] as const)('%s matches Math within float32 accuracy', (fn) => check(be, fn, rel));
+  it.each(['exp', 'sigmoid', 'tanh', 'relu'] as const)('%s matches Math within float32 accuracy', (fn) => check(be, fn, rel));
 
   it('keeps NaN, handles every tail length and works in place', () => {
     for (const n of [0, 1, 2, 3, 4, 5, 6, 7]) {

@@ -217,18 +217,75 @@ function simple(spec: EwSpec, attr: (n: IRNode) => number = () => 0): OpDef {
   return { bind: (ctx) => bindElementwise(ctx, spec, attr(ctx.node), null) };
 }
 
-export const add = simple(ADD);
+/**
+ * add: the generated loop, except for the float32 training path's most common layout — a bias,
+ * `W @ x + b`: one batched operand and one unbatched operand of the output's shape. Then the
+ * backend's row kernels do it (SIMD in WebAssembly): forward Y = X + b in every row; backward
+ * ∂X += ∂Y, ∂b += column sums of ∂Y (the same sums as the loop: rows added in order).
+ */
+export const add: OpDef = {
+  bind(ctx) {
+    const k = bindElementwise(ctx, ADD, 0, null);
+    const { out, args, backend: be } = ctx;
+    if (be.dtype !== 'f32' || !be.addBias || !be.sumRows || !be.axpby || !out.batched) return k;
+    const [a0, a1] = args;
+    const xi = a0.batched && !a1.batched ? 0 : a1.batched && !a0.batched ? 1 : -1;
+    if (xi < 0 || !sameShapeAs(out, args[xi]) || !sameShapeAs(out, args[1 - xi])) return k;
+    const x = args[xi];
+    const b = args[1 - xi];
+    const rows = ctx.B;
+    const cols = out.size;
+    const addBias = be.addBias.bind(be);
+    const sumRows = be.sumRows.bind(be);
+    const axpby = be.axpby.bind(be);
+    k.forward = () => addBias(rows, cols, x.v, 0, b.v, 0, out.v, 0);
+    if (k.backward) {
+      const gx = x.g;
+      const gb = b.g;
+      const go = out.g!;
+      k.backward = () => {
+        if (gx) axpby(rows * cols, 1, go, 0, 1, gx, 0);
+        if (gb) sumRows(rows, cols, go, 0, gb, 0);
+      };
+    }
+    return k;
+  },
+};
+
+function sameShapeAs(a: Slot, b: Slot): boolean {
+  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+}
 export const sub = simple(SUB);
 export const mul = simple(MUL);
 export const div = simple(DIV);
 export const neg = simple(NEG);
 export const pow = simple(POW, (n) => n.p!);
 
+/**
+ * sigmoid tanh relu exp log sqrt abs square softplus. On the float32 training path, exp, sigmoid,
+ * tanh and relu use the backend's `unary` / `unaryBackward` (SIMD in WebAssembly; Math.exp costs
+ * 10–30 ns per call); the float64 path (gradient checks, hovers) keeps the generated loops.
+ */
 export const unary: OpDef = {
   bind(ctx) {
     const fn = ctx.node.fn as UnaryFn;
     const k = bindElementwise(ctx, unarySpec(fn), 0, null);
     if (fn === 'relu' || fn === 'abs') k.kink = signKink(ctx);
+    const be = ctx.backend;
+    if (be.dtype === 'f32' && be.unary && be.unaryBackward && (fn === 'exp' || fn === 'sigmoid' || fn === 'tanh' || fn === 'relu')) {
+      // one operand of the output's shape and batching: the same flat layout
+      const [a] = ctx.args;
+      const { out } = ctx;
+      const n = nIter(ctx) * out.size;
+      const map = be.unary.bind(be);
+      const back = be.unaryBackward.bind(be);
+      k.forward = () => map(fn, n, a.v, 0, out.v, 0);
+      if (k.backward) {
+        const ga = a.g!;
+        const go = out.g!;
+        k.backward = () => back(fn, n, out.v, 0, go, 0, ga, 0);
+      }
+    }
     return k;
   },
 };

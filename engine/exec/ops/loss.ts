@@ -37,7 +37,7 @@ export const crossEntropy: OpDef = {
 
     if (fusion) {
       const z = fusion.z;
-      const forward = () => {
+      let forward = () => {
         const Z = z.v;
         const T = t.v;
         for (let e = 0; e < nb; e++) {
@@ -63,6 +63,44 @@ export const crossEntropy: OpDef = {
       const gz = z.g;
       const gt = t.g;
       const yExt = fusion.yExt;
+      if (ctx.backend.dtype === 'f32' && !gt) {
+        // float32 training path: the softmax has just written y, so log(y) needs no exp; a row
+        // whose y underflowed where t ≠ 0 takes the log-sum-exp form above. (The target's own
+        // gradient, when wanted, needs the log-sum-exp of every row: the general forward.)
+        const TINY = 1e-30;
+        forward = () => {
+          const Y = y.v;
+          const Z = z.v;
+          const T = t.v;
+          for (let e = 0; e < nb; e++) {
+            let c = 0;
+            for (let r = 0; r < rowsPer; r++) {
+              const oy = e * sy + r * L;
+              const ot = e * st + r * L;
+              let l = NaN;
+              for (let i = 0; i < L; i++) {
+                const ti = T[ot + i];
+                if (ti === 0) continue;
+                const yi = Y[oy + i];
+                if (yi > TINY) {
+                  c -= ti * Math.log(yi);
+                  continue;
+                }
+                if (l !== l) {
+                  let m = -Infinity;
+                  for (let j = 0; j < L; j++) if (Z[oy + j] > m) m = Z[oy + j];
+                  if (m === Infinity || m !== m) m = 0;
+                  let s = 0;
+                  for (let j = 0; j < L; j++) s += Math.exp(Z[oy + j] - m);
+                  l = m + Math.log(s);
+                }
+                c -= ti * (Z[oy + i] - l);
+              }
+            }
+            out.v[e] = c;
+          }
+        };
+      }
       const backward =
         out.g && (gz || gt || yExt)
           ? () => {

@@ -1,4 +1,4 @@
-// Elementwise exp, sigmoid and tanh over float32 arrays, four lanes at a time (WebAssembly SIMD,
+// Elementwise exp, sigmoid, tanh and relu over float32 arrays, and their backward passes, four lanes at a time (WebAssembly SIMD,
 // AssemblyScript). Math.exp in JavaScript costs ~20–30 ns per call; these cost ~1 ns per element.
 //
 // exp follows the classic Cephes expf (as in sse_mathfun's exp_ps): x is clamped to ±88.38, split
@@ -74,10 +74,16 @@ function storeTail(p: usize, k: i32, v: v128): void {
   if (k > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
+// relu(x) = x < 0 ? 0 : x (NaN stays NaN, as the executor's H.relu)
+@inline
+function reluV(x: v128): v128 {
+  return v128.bitselect(f32x4.splat(0), x, f32x4.lt(x, f32x4.splat(0)));
+}
+
 // One function per loop so the choice of f is made once, not per vector.
 @inline
 function apply(f: i32, v: v128): v128 {
-  return f == 0 ? expV(v) : f == 1 ? sigmoidV(v) : tanhV(v);
+  return f == 0 ? expV(v) : f == 1 ? sigmoidV(v) : f == 2 ? tanhV(v) : reluV(v);
 }
 
 function tail(f: i32, n: i32, x: usize, y: usize): void {
@@ -89,7 +95,7 @@ function tail(f: i32, n: i32, x: usize, y: usize): void {
   }
 }
 
-/** y = f(x) over n floats; f: 0 exp, 1 sigmoid, 2 tanh. */
+/** y = f(x) over n floats; f: 0 exp, 1 sigmoid, 2 tanh, 3 relu. */
 export function unary(f: i32, n: i32, x: usize, y: usize): void {
   const end = x + ((<usize>(n & ~3)) << 2);
   const d = y - x;
@@ -97,8 +103,64 @@ export function unary(f: i32, n: i32, x: usize, y: usize): void {
     for (let p = x; p < end; p += 16) v128.store(p + d, expV(v128.load(p)));
   } else if (f == 1) {
     for (let p = x; p < end; p += 16) v128.store(p + d, sigmoidV(v128.load(p)));
-  } else {
+  } else if (f == 2) {
     for (let p = x; p < end; p += 16) v128.store(p + d, tanhV(v128.load(p)));
+  } else {
+    for (let p = x; p < end; p += 16) v128.store(p + d, reluV(v128.load(p)));
   }
   tail(f, n, x, y);
+}
+
+// f'(x) from the output y = f(x): exp y, sigmoid y(1 − y), tanh 1 − y², relu [y > 0] (y > 0 exactly
+// when x > 0, NaN included).
+@inline
+function derivV(f: i32, y: v128): v128 {
+  const one = f32x4.splat(1);
+  if (f == 0) return y;
+  if (f == 1) return f32x4.mul(y, f32x4.sub(one, y));
+  if (f == 2) return f32x4.sub(one, f32x4.mul(y, y));
+  return v128.and(f32x4.gt(y, f32x4.splat(0)), one);
+}
+
+@inline
+function deriv(f: i32, y: f32): f32 {
+  if (f == 0) return y;
+  if (f == 1) return y * (1 - y);
+  if (f == 2) return 1 - y * y;
+  return y > 0 ? 1 : 0;
+}
+
+/**
+ * Backward of y = f(x) from its output: gx += gy · f'(x), over n floats; f as in `unary`.
+ * The derivative multiplies (a non-finite gy stays non-finite even where relu is flat), like the
+ * executor's JavaScript loops.
+ */
+export function unaryBackward(f: i32, n: i32, y: usize, gy: usize, gx: usize): void {
+  const n4 = n & ~3;
+  let i = 0;
+  if (f == 0) {
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(gy + o), derivV(0, v128.load(y + o)))));
+    }
+  } else if (f == 1) {
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(gy + o), derivV(1, v128.load(y + o)))));
+    }
+  } else if (f == 2) {
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(gy + o), derivV(2, v128.load(y + o)))));
+    }
+  } else {
+    for (; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(gx + o, f32x4.add(v128.load(gx + o), f32x4.mul(v128.load(gy + o), derivV(3, v128.load(y + o)))));
+    }
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(gx + o, load<f32>(gx + o) + load<f32>(gy + o) * deriv(f, load<f32>(y + o)));
+  }
 }

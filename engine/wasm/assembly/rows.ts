@@ -1,0 +1,44 @@
+// Row-broadcast kernels over a row-major [rows × cols] float32 matrix (one row per example): adding
+// a bias row, and its gradient (column sums). WebAssembly SIMD, four columns at a time, then a
+// scalar tail per row. Pointers are byte addresses in this module's memory.
+
+/** y[r, j] = x[r, j] + b[j]; y may equal x. */
+export function addBias(rows: i32, cols: i32, x: usize, b: usize, y: usize): void {
+  const c4 = cols & ~3;
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    let j = 0;
+    for (; j < c4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(yr + o, f32x4.add(v128.load(xr + o), v128.load(b + o)));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, load<f32>(xr + o) + load<f32>(b + o));
+    }
+  }
+}
+
+/**
+ * s[j] += Σ_r g[r, j], adding the rows in order (the same float32 roundings as accumulating
+ * example by example).
+ */
+export function biasGradient(rows: i32, cols: i32, g: usize, s: usize): void {
+  const c4 = cols & ~3;
+  const rowBytes = <usize>cols << 2;
+  let j = 0;
+  for (; j < c4; j += 4) {
+    const o = <usize>j << 2;
+    let acc = v128.load(s + o);
+    for (let r = 0; r < rows; r++) acc = f32x4.add(acc, v128.load(g + <usize>r * rowBytes + o));
+    v128.store(s + o, acc);
+  }
+  for (; j < cols; j++) {
+    const o = <usize>j << 2;
+    let acc = load<f32>(s + o);
+    for (let r = 0; r < rows; r++) acc += load<f32>(g + <usize>r * rowBytes + o);
+    store<f32>(s + o, acc);
+  }
+}

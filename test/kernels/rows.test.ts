@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { jsBackend, wasmBackend, wasmSimdSupported, type Backend } from '../../engine/kernels';
+import type { MappedFn } from '../../engine/kernels/backend';
+import { Rng } from '../../engine/rng';
+
+function backends(): Backend[] {
+  const list = [jsBackend('f64'), jsBackend('f32')];
+  if (wasmSimdSupported()) list.push(wasmBackend());
+  return list;
+}
+
+/** fn′ written from the function's input x (independently of the kernels' form from the output). */
+const DERIV_FROM_X: Record<MappedFn, (x: number) => number> = {
+  exp: Math.exp,
+  sigmoid: (x) => {
+    const s = 1 / (1 + Math.exp(-x));
+    return s * (1 - s);
+  },
+  tanh: (x) => 1 / Math.cosh(x) ** 2,
+  relu: (x) => (x > 0 ? 1 : 0),
+};
+
+describe.each(backends().map((b) => [b.name, b] as const))('%s training kernels', (_name, be) => {
+  const f32 = be.dtype === 'f32';
+  const round = (v: number) => (f32 ? Math.fround(v) : v);
+
+  it.each(['exp', 'sigmoid', 'tanh', 'relu'] as const)('unaryBackward %s: GX += GY·fn′, at offsets, every tail length', (fn) => {
+    const rng = new Rng(3);
+    for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 9, 33]) {
+      const [X, Y, GY, GX] = be.allocate([n + 1, n + 1, n + 2, n + 3]);
+      for (let i = 0; i <= n; i++) X[i] = rng.range(-4, 4);
+      be.unary!(fn, n, X, 1, Y, 1);
+      for (let i = 0; i < n + 2; i++) GY[i] = rng.range(-2, 2);
+      for (let i = 0; i < n + 3; i++) GX[i] = rng.range(-1, 1);
+      const before = Array.from(GX);
+      be.unaryBackward!(fn, n, Y, 1, GY, 2, GX, 3);
+      expect(Array.from(GX.subarray(0, 3))).toEqual(before.slice(0, 3));
+      for (let i = 0; i < n; i++) {
+        const want = before[3 + i] + GY[2 + i] * DERIV_FROM_X[fn](X[1 + i]);
+        const scale = Math.abs(before[3 + i]) + Math.abs(GY[2 + i] * DERIV_FROM_X[fn](X[1 + i])) + 1e-30;
+        expect(Math.abs(GX[3 + i] - want) / scale, `${fn} n=${n} i=${i}`).toBeLessThan(f32 ? 2e-6 : 1e-12);
+      }
+    }
+  });
+
+  it('unaryBackward keeps a non-finite upstream gradient non-finite, even where relu is flat', () => {
+    const [Y, GY, GX] = be.allocate([5, 5, 5]);
+    Y.set([0, 0, 0.5, 0, 0]);
+    GY.set([NaN, Infinity, 1, 1, 1]);
+    be.unaryBackward!('relu', 5, Y, 0, GY, 0, GX, 0);
+    expect(GX[0]).toBeNaN();
+    expect(GX[1]).toBeNaN(); // ∞·0, as the executor's loops compute it
+    expect(Array.from(GX.subarray(2))).toEqual([1, 0, 0]);
+  });
+
+  it('addBias: Y = X + b in every row, at offsets and in place', () => {
+    const rng = new Rng(4);
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [32, 30],
+      [2, 4],
+      [7, 10],
+    ]) {
+      const [X, b, Y] = be.allocate([2 + rows * cols, 1 + cols, 3 + rows * cols]);
+      for (let i = 0; i < X.length; i++) X[i] = rng.range(-3, 3);
+      for (let i = 0; i < b.length; i++) b[i] = rng.range(-3, 3);
+      be.addBias!(rows, cols, X, 2, b, 1, Y, 3);
+      expect(Array.from(Y.subarray(0, 3))).toEqual([0, 0, 0]);
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < cols; j++) expect(Y[3 + r * cols + j]).toBe(round(X[2 + r * cols + j] + b[1 + j]));
+      const X0 = Array.from(X);
+      be.addBias!(rows, cols, X, 2, b, 1, X, 2);
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < cols; j++) expect(X[2 + r * cols + j]).toBe(round(X0[2 + r * cols + j] + b[1 + j]));
+    }
+  });
+
+  it('sumRows: S += column sums, rows added in order (the roundings of an example-by-example loop)', () => {
+    const rng = new Rng(5);
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [32, 30],
+      [64, 10],
+      [5, 3],
+    ]) {
+      const [G, S] = be.allocate([1 + rows * cols, 2 + cols]);
+      for (let i = 0; i < G.length; i++) G[i] = rng.range(-1, 1) * 10 ** rng.int(4);
+      for (let i = 0; i < S.length; i++) S[i] = rng.range(-1, 1);
+      const want = Array.from(S);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) want[2 + j] = round(want[2 + j] + G[1 + r * cols + j]);
+      be.sumRows!(rows, cols, G, 1, S, 2);
+      expect(Array.from(S)).toEqual(want);
+    }
+  });
+});
