@@ -5,6 +5,7 @@
 import { parseArgs, stringFlag, type ParsedArgs } from './args';
 import { runCheck } from './check';
 import { runGrad } from './grad';
+import { runLsp } from './lsp';
 import { UsageError } from './tensorJson';
 
 declare const NNLENS_VERSION: string | undefined;
@@ -40,6 +41,7 @@ Usage:
 type Command = (args: ParsedArgs) => Promise<number>;
 
 const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Command }> = {
+  lsp: { valued: ['socket', 'pipe', 'clientProcessId'], boolean: ['stdio', 'node-ipc', 'help'], run: (a) => runLsp(a.flags) },
   check: {
     valued: ['mode', 'workspace'],
     boolean: ['json', 'help'],

@@ -11,6 +11,11 @@ export class NnDataContextProvider {
   private readonly roots = new Map<string, string>();
   /** Used for every document without its own root (e.g. the editor's first workspace folder). */
   defaultWorkspaceRoot: string | undefined;
+  /**
+   * When set, data files are not read at all (an editor's untrusted workspace): a `csv` source is
+   * a `data-error` with this reason. Generated data sets are unaffected.
+   */
+  fileAccessBlocked: string | undefined;
 
   constructor(private readonly shared?: LangiumSharedCoreServices) {}
 

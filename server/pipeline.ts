@@ -18,6 +18,8 @@ import {
   type CheckOptions,
   type CheckReport,
   type DataContext,
+  type DataSpec,
+  type Dataset,
   type Finding,
   type IRModel,
   type IRProgram,
@@ -35,11 +37,17 @@ export interface CheckBatchChoice {
   source: string;
 }
 
-/** The options of a model's check: the `check` block's, over the defaults. */
-export function checkOptionsFor(program: IRProgram, model: string): CheckOptions {
+/**
+ * The options of a model's check: the `check` block's, over `defaults` (e.g. the editor's
+ * settings), over the language's defaults.
+ */
+export function checkOptionsFor(program: IRProgram, model: string, defaults: Partial<CheckOptions> = {}): CheckOptions {
   const block = program.checks.find((c) => c.model === model);
-  return { ...DEFAULT_CHECK_OPTIONS, ...(block?.options ?? {}) };
+  return { ...DEFAULT_CHECK_OPTIONS, ...defaults, ...(block?.options ?? {}) };
 }
+
+/** Loads a data set (the engine's `loadData`, or a caching wrapper around it). */
+export type DataLoader = (spec: DataSpec, ctx: DataContext) => Dataset;
 
 /** The seed of a model's initial weights: its `train` block's (default 0). */
 export function trainSeedOf(program: IRProgram, model: string): number {
@@ -52,14 +60,20 @@ export function trainSeedOf(program: IRProgram, model: string): number {
  * seed. A data set that cannot be loaded (the language reports why, on its declaration) falls
  * back to random data.
  */
-export function checkBatchFor(program: IRProgram, model: IRModel, ctx: DataContext, n: number): CheckBatchChoice {
+export function checkBatchFor(
+  program: IRProgram,
+  model: IRModel,
+  ctx: DataContext,
+  n: number,
+  load: DataLoader = loadData,
+): CheckBatchChoice {
   const seed = trainSeedOf(program, model.name);
   const dataName =
     program.checks.find((c) => c.model === model.name)?.data ?? program.trains.find((t) => t.model === model.name)?.data;
   const decl = dataName === undefined ? undefined : program.data.find((d) => d.name === dataName);
   if (decl && model.inputs.length === 1) {
     try {
-      const ds = loadData(decl.spec, ctx);
+      const ds = load(decl.spec, ctx);
       const idx = new Uint32Array(ds.n);
       for (let i = 0; i < ds.n; i++) idx[i] = i;
       new Rng(seed).shuffle(idx);
@@ -80,6 +94,10 @@ export interface ModelCheckJob {
   ctx: DataContext;
   /** Overrides the `check` block's mode. */
   mode?: 'fast' | 'full';
+  /** Options below the `check` block's (the editor's settings). */
+  defaults?: Partial<CheckOptions>;
+  /** How data sets are loaded (default: the engine's loadData). */
+  load?: DataLoader;
   /** Weights to check at (default: the initial weights from the train seed). */
   params?: Readonly<Record<string, ArrayLike<number>>>;
   shouldStop?: () => boolean;
@@ -91,15 +109,19 @@ export interface ModelCheckResult {
   report: CheckReport;
   summary: ModelSummary;
   source: string;
+  /** The batch and weights the check ran on (for further evaluation at the same point). */
+  batch: Batch;
+  params: Readonly<Record<string, ArrayLike<number>>>;
+  options: CheckOptions;
 }
 
 /** Gradient-checks one model of a lowered program. */
 export function checkProgramModel(job: ModelCheckJob): ModelCheckResult {
   const model = job.program.models.find((m) => m.name === job.model);
   if (!model) throw new Error(`no lowered model named ${job.model}`);
-  const options = checkOptionsFor(job.program, model.name);
+  const options = checkOptionsFor(job.program, model.name, job.defaults);
   if (job.mode) options.mode = job.mode;
-  const { batch, source } = checkBatchFor(job.program, model, job.ctx, options.examples);
+  const { batch, source } = checkBatchFor(job.program, model, job.ctx, options.examples, job.load);
   const params = job.params ?? initParams(model, trainSeedOf(job.program, model.name));
   const report = checkModel(job.program, model, params, batch, {
     ...options,
@@ -107,7 +129,7 @@ export function checkProgramModel(job: ModelCheckJob): ModelCheckResult {
     shouldStop: job.shouldStop,
     onProgress: job.onProgress,
   });
-  return { model: model.name, report, summary: summarize(report), source };
+  return { model: model.name, report, summary: summarize(report), source, batch, params, options };
 }
 
 export function summarize(report: CheckReport): ModelSummary {

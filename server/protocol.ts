@@ -162,3 +162,20 @@ export const WorkspaceTrustNotificationMethod = 'nnlens/workspaceTrust';
 export interface WorkspaceTrustParams {
   trusted: boolean;
 }
+
+/**
+ * Request `nnlens/debug/stats` (any client, for tests and troubleshooting): the server process's
+ * memory, its engine workers and its documents. Added after v1; clients may ignore it.
+ */
+export const DebugStatsRequestMethod = 'nnlens/debug/stats';
+export interface DebugStatsResult {
+  /** `process.memoryUsage()` of the server, in bytes. */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  workers: Record<string, { restarts: number; crashes: number; jobs: number; running: boolean; pending: number }>;
+  documents: number;
+  trainingRuns: number;
+}
+
+/** Request `nnlens/debug/crashWorker`: makes the engine worker of on-edit checks exit abruptly
+ * (tests of the server's crash handling). */
+export const DebugCrashWorkerRequestMethod = 'nnlens/debug/crashWorker';

@@ -24,6 +24,9 @@ export function describeDecl(cache: NnAnalysisCache, contexts: NnDataContextProv
 }
 
 function describeSpec(spec: DataSpec, contexts: NnDataContextProvider, d: ast.DataDecl): Described {
+  if (spec.kind === 'csv' && contexts.fileAccessBlocked) {
+    return { ok: false, error: new DataError(`csv "${spec.path}": ${contexts.fileAccessBlocked}`) };
+  }
   const ctx = contexts.contextFor(AstUtils.getDocument(d));
   if (!ctx) {
     if (spec.kind === 'csv') {

@@ -1,0 +1,73 @@
+/**
+ * Code lenses above each model: `▶ Train` (or `■ Stop training` while it trains),
+ * `∇ Check gradients` and the parameter count. They invoke the client's commands
+ * (`ClientCommands`, arguments `[uri, model]`); other editors run them through
+ * `workspace/executeCommand`, which the server then handles itself.
+ */
+import type { LangiumDocument } from 'langium';
+import type { CodeLensProvider } from 'langium/lsp';
+import type { CodeLens, CodeLensParams } from 'vscode-languageserver';
+import { NnAst as ast } from '../language';
+import { count } from './markup';
+import type { NnLensServices } from './module';
+import {
+  ClientCommands,
+  type CheckGradientsCommandArgs,
+  type StopTrainingCommandArgs,
+  type TrainCommandArgs,
+} from './protocol';
+
+export class NnCodeLensProvider implements CodeLensProvider {
+  constructor(private readonly services: NnLensServices) {}
+
+  provideCodeLens(document: LangiumDocument, _params: CodeLensParams): CodeLens[] {
+    const root = document.parseResult.value;
+    if (!ast.isProgram(root)) return [];
+    const uri = document.uri.toString();
+    const training = this.services.lens.Training;
+    const cache = this.services.analysis.Cache;
+    const trained = new Set(root.declarations.filter(ast.isTrainDecl).map((t) => t.model?.$refText));
+    const lenses: CodeLens[] = [];
+    for (const m of root.declarations.filter(ast.isModelDecl)) {
+      if (!m.name || !m.$cstNode) continue;
+      const line = m.$cstNode.range.start.line;
+      const range = { start: { line, character: 0 }, end: { line, character: 0 } };
+      const live = training.liveRun(uri, m.name);
+      if (live) {
+        const p = live.progress;
+        const where = p ? ` (epoch ${p.epoch}/${live.epochs})` : '';
+        lenses.push({
+          range,
+          command: {
+            title: `■ Stop training${where}`,
+            command: ClientCommands.stopTraining,
+            arguments: [live.runId] satisfies StopTrainingCommandArgs,
+          },
+        });
+      } else if (trained.has(m.name)) {
+        lenses.push({
+          range,
+          command: { title: '▶ Train', command: ClientCommands.train, arguments: [uri, m.name] satisfies TrainCommandArgs },
+        });
+      }
+      lenses.push({
+        range,
+        command: {
+          title: '∇ Check gradients',
+          command: ClientCommands.checkGradients,
+          arguments: [uri, m.name] satisfies CheckGradientsCommandArgs,
+        },
+      });
+      let params = NaN;
+      try {
+        params = cache.of(m).modelAnalysis(m).paramElements;
+      } catch {
+        // an analysis that cannot run has its errors reported elsewhere
+      }
+      if (Number.isFinite(params)) {
+        lenses.push({ range, command: { title: `${count(params)} param${params === 1 ? '' : 's'}`, command: '' } });
+      }
+    }
+    return lenses;
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Training over LSP: `nnlens/train` starts a run of a model's `train` block in the trainer's
+ * worker (engine/train), streams `nnlens/trainProgress` (at most every 100 ms) and ends with one
+ * `nnlens/trainDone`. Trained weights become the model's current weights (hovers and checks use
+ * them) and are written next to the file as `NAME.weights.json` (the `P.json` layout).
+ *
+ * One run per model at a time; none at all in an untrusted workspace.
+ */
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DocumentState, URI, type LangiumDocument } from 'langium';
+import type { LangiumSharedServices } from 'langium/lsp';
+import { ResponseError, ErrorCodes } from 'vscode-languageserver';
+import { batchesPerEpoch, describeData, type IRModel, type IRProgram } from '../engine';
+import type { TrainJob, TrainOutcome, TrainProgress } from '../engine/train/types';
+import type { NnServices } from '../language';
+import type { NnLensEngine, Lowered } from './engine-service';
+import type {
+  TrainDoneParams,
+  TrainParams,
+  TrainProgressParams,
+  TrainResult,
+} from './protocol';
+import { RESTRICTED_TRAIN_MESSAGE, type NnLensSettingsService } from './settings';
+
+/** The trainer's worker API (engine/train's `trainInWorker`). */
+export type TrainRunner = (
+  job: TrainJob,
+  opts: { onProgress?: (p: TrainProgress) => void; signal?: AbortSignal },
+) => Promise<TrainOutcome>;
+
+export interface LiveRun {
+  runId: string;
+  uri: string;
+  model: string;
+  epochs: number;
+  stepsPerEpoch: number;
+  started: number;
+  /** The latest progress. */
+  progress: TrainProgress | null;
+  abort: AbortController;
+  /** Resolves when the run has ended (trainDone sent). */
+  ended: Promise<void>;
+}
+
+export interface TrainingEvents {
+  progress(p: TrainProgressParams): void;
+  done(d: TrainDoneParams): void;
+  /** Runs started or ended (code lenses change). */
+  changed(): void;
+}
+
+/** Refuses a request with a message the client shows as is. */
+export function refuse(message: string): ResponseError<void> {
+  return new ResponseError(ErrorCodes.InvalidRequest, message);
+}
+
+/** `P.json`: nested arrays by param name. */
+export function toNested(values: ArrayLike<number>, shape: readonly number[]): unknown {
+  if (shape.length === 0) return values[0];
+  let at = 0;
+  const build = (d: number): unknown => {
+    if (d === shape.length - 1) {
+      const row = Array.from({ length: shape[d] }, () => values[at++]);
+      return row;
+    }
+    return Array.from({ length: shape[d] }, () => build(d + 1));
+  };
+  return build(0);
+}
+
+export class NnLensTraining {
+  private readonly runs = new Map<string, LiveRun>();
+  private nextRun = 1;
+  /** Set when engine/train is available (wired in server/module.ts). */
+  runner: TrainRunner | undefined;
+  events: TrainingEvents = { progress: () => undefined, done: () => undefined, changed: () => undefined };
+
+  constructor(
+    private readonly Nn: NnServices,
+    private readonly engine: NnLensEngine,
+    private readonly settings: NnLensSettingsService,
+  ) {}
+
+  /** The live run of a model of a document, if any. */
+  liveRun(uri: string, model: string): LiveRun | undefined {
+    for (const r of this.runs.values()) if (r.uri === uri && r.model === model) return r;
+    return undefined;
+  }
+
+  get live(): LiveRun[] {
+    return [...this.runs.values()];
+  }
+
+  /** The document of `uri`, built and validated (open in the editor, or read from disk). */
+  async document(uri: string): Promise<LangiumDocument> {
+    const shared = this.Nn.shared as LangiumSharedServices;
+    const parsed = URI.parse(uri);
+    let doc: LangiumDocument;
+    try {
+      doc = await shared.workspace.LangiumDocuments.getOrCreateDocument(parsed);
+    } catch (e) {
+      throw refuse(`cannot read ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (doc.state < DocumentState.Validated) {
+      await shared.workspace.DocumentBuilder.build([doc], { validation: true });
+    }
+    return doc;
+  }
+
+  /** Which model a request means: the one named, or the only one with a train block. */
+  static pickModel(lowered: Lowered, doc: LangiumDocument, name: string | undefined): { model: IRModel; program: IRProgram } {
+    const program = lowered.program;
+    if (name !== undefined) {
+      const model = program.models.find((m) => m.name === name);
+      if (model) return { model, program };
+      if (lowered.skipped.includes(name)) {
+        const errors = (doc.diagnostics ?? []).filter((d) => d.severity === 1);
+        const first = errors[0];
+        throw refuse(
+          `model ${name} has errors, so it cannot be trained` +
+            (first ? ` (line ${first.range.start.line + 1}: ${first.message})` : ''),
+        );
+      }
+      throw refuse(`there is no model named ${name} in this file`);
+    }
+    const trainable = program.models.filter((m) => program.trains.some((t) => t.model === m.name));
+    if (trainable.length === 1) return { model: trainable[0], program };
+    throw refuse(
+      trainable.length === 0
+        ? 'no model of this file can be trained: add a train block, e.g. `train MODEL on DATA { epochs: 10 }`'
+        : `this file has several models with a train block (${trainable.map((m) => m.name).join(', ')}): say which`,
+    );
+  }
+
+  async train(params: TrainParams): Promise<TrainResult> {
+    if (!this.settings.workspaceTrusted) throw refuse(RESTRICTED_TRAIN_MESSAGE);
+    const runner = this.runner;
+    if (!runner) throw refuse('training is not available in this build of the language server');
+    const doc = await this.document(params.uri);
+    const lowered = this.engine.lowered(doc);
+    const { model, program } = NnLensTraining.pickModel(lowered, doc, params.model);
+    const block = program.trains.find((t) => t.model === model.name);
+    if (!block) {
+      const hasBlock = (doc.parseResult.value as { declarations?: { $type: string; model?: { $refText?: string } }[] }).declarations?.some(
+        (d) => d.$type === 'TrainDecl' && d.model?.$refText === model.name,
+      );
+      throw refuse(
+        hasBlock
+          ? `the train block of ${model.name} has errors (or its data does): fix them to train`
+          : `model ${model.name} has no train block: add one, e.g. \`train ${model.name} on DATA { epochs: 10 }\``,
+      );
+    }
+    const uri = doc.uri.toString();
+    const running = this.liveRun(uri, model.name);
+    if (running) throw refuse(`${model.name} is already training (run ${running.runId}); stop that run first`);
+    const decl = program.data.find((d) => d.name === block.data);
+    if (!decl) throw refuse(`the data ${block.data} of ${model.name}'s train block has errors`);
+    let info;
+    try {
+      info = describeData(decl.spec, lowered.ctx);
+    } catch (e) {
+      throw refuse(`cannot train ${model.name}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const opts = block.options;
+    const nTrain = Math.min(info.n, Math.max(1, Math.round(info.n * opts.split)));
+    const stepsPerEpoch = batchesPerEpoch(nTrain, opts.batch);
+    const runId = `r${this.nextRun++}`;
+    const abort = new AbortController();
+    let markEnded!: () => void;
+    const ended = new Promise<void>((r) => (markEnded = r));
+    const run: LiveRun = {
+      runId,
+      uri,
+      model: model.name,
+      epochs: opts.epochs,
+      stepsPerEpoch,
+      started: Date.now(),
+      progress: null,
+      abort,
+      ended,
+    };
+    this.runs.set(runId, run);
+    this.events.changed();
+    // Every run starts from the initial weights of the train block's seed, as `nnlens train` does.
+    const job: TrainJob = { program, model: model.name, ctx: lowered.ctx };
+    void this.execute(run, runner, job).finally(() => {
+      this.runs.delete(runId);
+      markEnded();
+      this.events.changed();
+    });
+    return {
+      runId,
+      model: model.name,
+      epochs: opts.epochs,
+      stepsPerEpoch,
+      hasValidation: nTrain < info.n,
+      hasAccuracy: info.oneHot,
+    };
+  }
+
+  private async execute(run: LiveRun, runner: TrainRunner, job: TrainJob): Promise<void> {
+    const base = { runId: run.runId, uri: run.uri, model: run.model };
+    let outcome: TrainOutcome;
+    try {
+      outcome = await runner(job, {
+        signal: run.abort.signal,
+        onProgress: (p) => {
+          run.progress = p;
+          this.events.progress({
+            ...base,
+            epoch: p.epoch,
+            step: p.step,
+            loss: p.loss,
+            valLoss: p.valLoss,
+            accuracy: p.accuracy,
+            elapsedMs: p.elapsedMs,
+          });
+        },
+      });
+    } catch (e) {
+      this.events.done({
+        ...base,
+        reason: 'error',
+        weightsPath: null,
+        message: e instanceof Error ? e.message : String(e),
+        finalLoss: null,
+        finalValLoss: null,
+        finalAccuracy: null,
+        elapsedMs: Date.now() - run.started,
+      });
+      return;
+    }
+    let weightsPath: string | null = null;
+    let note = '';
+    const keep = outcome.reason === 'completed' || outcome.reason === 'stopped';
+    if (keep) {
+      const time = new Date().toTimeString().slice(0, 5);
+      this.engine.setWeights(run.uri, run.model, {
+        params: outcome.params,
+        label: `the weights trained by run ${run.runId} (${outcome.reason} at ${time}, epoch ${outcome.epochs})`,
+      });
+      if (this.settings.settings.training.saveWeights) {
+        try {
+          weightsPath = await this.writeWeights(run, job, outcome);
+        } catch (e) {
+          note = ` (the weights could not be written: ${e instanceof Error ? e.message : String(e)})`;
+        }
+      }
+    }
+    this.events.done({
+      ...base,
+      reason: outcome.reason,
+      weightsPath,
+      message: (outcome.message || defaultMessage(outcome)) + note,
+      finalLoss: outcome.finalLoss,
+      finalValLoss: outcome.finalValLoss,
+      finalAccuracy: outcome.finalAccuracy,
+      elapsedMs: outcome.elapsedMs,
+    });
+  }
+
+  private async writeWeights(run: LiveRun, job: TrainJob, outcome: TrainOutcome): Promise<string | null> {
+    const uri = URI.parse(run.uri);
+    if (uri.scheme !== 'file') return null;
+    const model = job.program.models.find((m) => m.name === run.model);
+    if (!model) return null;
+    const out: Record<string, unknown> = {};
+    for (const p of model.params) {
+      const v = outcome.params[p.name];
+      if (v) out[p.name] = toNested(v, p.shape);
+    }
+    const path = join(dirname(uri.fsPath), `${run.model}.weights.json`);
+    await writeFile(path, JSON.stringify(out) + '\n');
+    return path;
+  }
+
+  /** Stops a run; resolves once it has ended. */
+  async stop(runId: string): Promise<void> {
+    const run = this.runs.get(runId);
+    if (!run) throw refuse(`no live training run ${runId}`);
+    run.abort.abort();
+    await run.ended;
+  }
+
+  /** Stops every run (shutdown). */
+  async stopAll(): Promise<void> {
+    const all = [...this.runs.values()];
+    for (const r of all) r.abort.abort();
+    await Promise.all(all.map((r) => r.ended));
+  }
+}
+
+function defaultMessage(o: TrainOutcome): string {
+  const parts = [`${o.reason} after ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} (${o.steps} steps)`];
+  if (o.finalLoss !== null) parts.push(`loss ${o.finalLoss.toPrecision(4)}`);
+  if (o.finalValLoss !== null) parts.push(`validation loss ${o.finalValLoss.toPrecision(4)}`);
+  if (o.finalAccuracy !== null) parts.push(`accuracy ${(o.finalAccuracy * 100).toFixed(1)}%`);
+  return parts.join(', ');
+}
