@@ -35,6 +35,7 @@ export const PARITY_MODELS: { file: string; model: string; targets: TargetKind }
   { file: 'probabilities.nn', model: 'Probabilities', targets: 'soft' },
   { file: 'functions.nn', model: 'Functions', targets: 'normal' },
   { file: 'straight_through.nn', model: 'StraightThrough', targets: 'normal' },
+  { file: 'matmul_forms.nn', model: 'MatmulForms', targets: 'normal' },
 ];
 
 const TOLERANCE = 1e-9;

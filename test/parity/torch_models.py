@@ -167,6 +167,45 @@ def straight_through(p, b):
     return F.mse_loss(y, b["t"], reduction="none").mean(dim=1)
 
 
+# --- matmul_forms.nn ------------------------------------------------------------------------
+def matmul_forms(p, b):
+    x, t = b["x"], b["t"]  # [B, 3], [B, 2]
+    M, N, u = p["M"], p["N"], p["u"]
+    X = x[:, :, None] * x[:, None, :] / 2 + M  # [B, 3, 3]
+    P = torch.outer(u, u)
+    Q = u[None, :, None] * x[:, None, :]  # outer(u, x) per example
+    R = x[:, :, None] * u[None, None, :]
+    Xt = X.transpose(1, 2)
+    a1 = torch.mv(M, u)
+    a2 = torch.einsum("ij,bj->bi", M, x)
+    a3 = torch.einsum("bij,j->bi", X, u)
+    a4 = torch.bmm(X, x[:, :, None])[:, :, 0]
+    b1 = torch.mm(N, M)
+    b2 = torch.einsum("ij,bjk->bik", N, X)
+    b3 = torch.einsum("bij,jk->bik", b2, M)
+    b4 = torch.bmm(b2, Xt)
+    c1 = torch.mv(M.T, u)
+    c2 = torch.einsum("j,bjk->bk", u, X)
+    c3 = torch.einsum("bj,jk->bk", x, M)
+    c4 = torch.bmm(x[:, None, :], X)[:, 0, :]
+    d1 = torch.dot(u, u)
+    d2 = (u * x).sum(1)
+    d3 = (x * u).sum(1)
+    d4 = (x * x).sum(1)
+    e1, e2, e3, e4 = torch.inner(u, u), torch.inner(x, u), torch.inner(x, u), (x**2).sum(1)
+    Qu = torch.einsum("bji,j->bi", Q, u)  # transpose(Q) @ u
+    Ru = torch.einsum("bij,j->bi", R, u)
+    h = torch.tanh((a1 + a2 + a3 + a4 + c1 + c2 + c3 + c4) / 8 + Qu / 4 + Ru / 8)
+    y = torch.einsum("ij,bj->bi", N, h)
+    s = (
+        (b1 + b2 + b3 + b4).sum(dim=(1, 2)) / 20
+        + (d1 + d2 + d3 + d4 + e1 + e2 + e3 + e4) / 16
+        + (P * Xt).sum(dim=(1, 2)) / 10
+        + (M.T * X).mean(dim=(1, 2))
+    )
+    return F.mse_loss(y, t, reduction="none").mean(1) + 0.1 * torch.tanh(s)
+
+
 MODELS = {
     "Classifier": classifier,
     "Matrices": matrices,
@@ -174,6 +213,7 @@ MODELS = {
     "Probabilities": probabilities,
     "Functions": functions,
     "StraightThrough": straight_through,
+    "MatmulForms": matmul_forms,
 }
 
 
