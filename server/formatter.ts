@@ -1,5 +1,5 @@
 /**
- * The formatter: two spaces of indentation per open block (`model {`, `backward {`, `train … {`,
+ * The formatter: one indentation unit (the editor's tab size, two spaces by default) per open block (`model {`, `backward {`, `train … {`,
  * `table {`), per open bracket on continuation lines, and for a function's `grad` lines; one space
  * around binary operators, `=` and `->`, after commas and colons; none inside brackets, around
  * `.` and `^`, after a unary minus or before a call's `(`.
@@ -17,11 +17,11 @@ import type {
   DocumentOnTypeFormattingOptions,
   DocumentOnTypeFormattingParams,
   DocumentRangeFormattingParams,
+  FormattingOptions,
   TextEdit,
 } from 'vscode-languageserver';
 import type { NnLensServices } from './module';
 
-const INDENT = '  ';
 const OPEN = new Set(['(', '[', '{']);
 const CLOSE = new Set([')', ']', '}']);
 const BINARY = new Set(['+', '-', '*', '/', '@', '=', '->']);
@@ -46,7 +46,8 @@ export interface FormatResult {
 }
 
 /** Formats `text` given its tokens (code and comments) from the language's lexer. */
-export function formatTokens(text: string, code: readonly IToken[], comments: readonly IToken[]): FormatResult {
+export function formatTokens(text: string, code: readonly IToken[], comments: readonly IToken[], indent = '  '): FormatResult {
+  const INDENT = indent;
   const src = text.split(/\r?\n/);
   const toTok = (t: IToken, comment: boolean): Tok => ({
     type: t.tokenType.name,
@@ -207,15 +208,16 @@ export class NnFormatter implements Formatter {
   constructor(private readonly services: NnLensServices) {}
 
   /** The whole text, formatted (undefined when it cannot be tokenized). */
-  format(text: string): string[] | undefined {
+  format(text: string, options: FormattingOptions = { tabSize: 2, insertSpaces: true }): string[] | undefined {
     const r = this.services.parser.Lexer.tokenize(text);
     if (r.errors.length > 0) return undefined;
-    return formatTokens(text, r.tokens, r.hidden).lines;
+    const indent = options.insertSpaces === false ? '\t' : ' '.repeat(Math.max(1, Math.min(8, options.tabSize || 2)));
+    return formatTokens(text, r.tokens, r.hidden, indent).lines;
   }
 
-  private edits(document: LangiumDocument, from: number, to: number): TextEdit[] {
+  private edits(document: LangiumDocument, options: FormattingOptions, from: number, to: number): TextEdit[] {
     const text = document.textDocument.getText();
-    const lines = this.format(text);
+    const lines = this.format(text, options);
     if (!lines) return [];
     const src = text.split(/\r?\n/);
     const edits: TextEdit[] = [];
@@ -227,16 +229,16 @@ export class NnFormatter implements Formatter {
     return edits;
   }
 
-  formatDocument(document: LangiumDocument, _params: DocumentFormattingParams): TextEdit[] {
-    return this.edits(document, 0, Number.MAX_SAFE_INTEGER);
+  formatDocument(document: LangiumDocument, params: DocumentFormattingParams): TextEdit[] {
+    return this.edits(document, params.options, 0, Number.MAX_SAFE_INTEGER);
   }
 
   formatDocumentRange(document: LangiumDocument, params: DocumentRangeFormattingParams): TextEdit[] {
-    return this.edits(document, params.range.start.line, params.range.end.line);
+    return this.edits(document, params.options, params.range.start.line, params.range.end.line);
   }
 
   formatDocumentOnType(document: LangiumDocument, params: DocumentOnTypeFormattingParams): TextEdit[] {
-    return this.edits(document, params.position.line, params.position.line);
+    return this.edits(document, params.options, params.position.line, params.position.line);
   }
 
   get formatOnTypeOptions(): DocumentOnTypeFormattingOptions {

@@ -105,7 +105,9 @@ export function optionSpec(option: ast.Option): { spec: ArgSpec; block: 'train' 
 export function locate(document: LangiumDocument, offset: number): Located | undefined {
   const root = document.parseResult.value.$cstNode;
   if (!root) return undefined;
-  const leaf = CstUtils.findDeclarationNodeAtOffset(root, offset, /\w/);
+  // A name the position is on or just after; else the token at the position (an operator).
+  let leaf = CstUtils.findDeclarationNodeAtOffset(root, offset, /\w/);
+  if (!leaf) leaf = CstUtils.findLeafNodeAtOffset(root, offset);
   if (!leaf || leaf.hidden) return undefined;
   const node = leaf.astNode;
   const feature = GrammarUtils.findAssignment(leaf)?.feature;

@@ -70,8 +70,8 @@ export class LspClient {
       this.diagnostics.set(p.uri, list);
       this.poke();
     });
-    this.conn.onNotification((method: string, params: unknown) => {
-      this.notifications.push({ method, params });
+    this.conn.onUnhandledNotification((n) => {
+      this.notifications.push({ method: n.method, params: n.params });
       this.poke();
     });
     // Requests the server may send: configuration, progress, refreshes.
