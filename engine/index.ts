@@ -31,3 +31,6 @@ export { evaluateModel, lossAndGrads, Evaluation, type EvaluateOptions, type Val
 // kernels and data
 export * from './kernels/index';
 export * from './data/index';
+
+// training
+export * from './train/index';

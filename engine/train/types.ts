@@ -2,10 +2,10 @@
  * The training API's types. The trainer (engine/train) compiles a model once into float32,
  * runs the optimizer over seeded batches, and reports progress; `trainInWorker` runs the same
  * loop in a worker_thread for editors (progress at least every 100 ms, stops within 200 ms of
- * an abort).
+ * an abort). docs/training.md describes the loop, the metrics and the API.
  */
 import type { DataContext, Dataset } from '../data/types';
-import type { IRProgram, TrainOptions } from '../ir';
+import type { IRProgram, Range, TrainOptions } from '../ir';
 
 export interface TrainJob {
   program: IRProgram;
@@ -21,6 +21,45 @@ export interface TrainJob {
   initialParams?: Record<string, ArrayLike<number>>;
 }
 
+/**
+ * What a run is going to do, known once its data is loaded and its program compiled (before the
+ * first step): `trainInWorker`'s and `runTraining`'s `onStart`.
+ */
+export interface TrainPlan {
+  model: string;
+  /** The data set's name in the file (null for `TrainJob.data`). */
+  data: string | null;
+  /** The options in effect (the train block's, with `TrainJob.options` over them). */
+  options: TrainOptions;
+  epochs: number;
+  /** Optimizer steps per epoch: ceil(trainExamples / batch); the last batch may be smaller. */
+  stepsPerEpoch: number;
+  totalSteps: number;
+  trainExamples: number;
+  /** 0 without a validation split. */
+  validationExamples: number;
+  /** Size of each epoch's last batch (= the batch size when it divides the training examples). */
+  lastBatch: number;
+  /**
+   * How accuracy is measured: 'one-hot' (argmax of the output = argmax of the target),
+   * 'binary' (a single 0/1 target: output ≥ 0.5 predicts 1), or null (no accuracy).
+   */
+  accuracy: 'one-hot' | 'binary' | null;
+  /**
+   * Where accuracy is measured at each epoch's end: the validation split, else the whole training
+   * set (valLoss is null without a split).
+   */
+  evaluatedOn: 'validation' | 'training';
+  /** The output accuracy is read from (the loss's prediction argument), by node id and name. */
+  outputNode: number | null;
+  outputName: string | null;
+  parameters: number;
+  /** The numeric backend, e.g. `wasm-simd-f32`. */
+  backend: string;
+  /** Loading the data and compiling the program, before the first step. */
+  setupMs: number;
+}
+
 export interface TrainProgress {
   epoch: number; // 1-based epoch being trained
   step: number; // optimizer steps done so far (over all epochs)
@@ -30,12 +69,33 @@ export interface TrainProgress {
   loss: number;
   /** Validation loss at the end of the latest finished epoch (null before one, or without a split). */
   valLoss: number | null;
-  /** Accuracy on the validation set (training set without one), one-hot targets only. */
+  /**
+   * Accuracy on the validation set (training set without one), at the end of the latest
+   * finished epoch; null before one and when `TrainPlan.accuracy` is null.
+   */
   accuracy: number | null;
+  /** Milliseconds since the first step began. */
   elapsedMs: number;
+  /** True for the report made at the end of an epoch (after valLoss and accuracy were measured). */
+  epochEnd?: boolean;
+  /** On `epochEnd` reports: the epoch's mean training loss (weighted by batch size). */
+  epochLoss?: number;
 }
 
 export type TrainEndReason = 'completed' | 'stopped' | 'diverged';
+
+/** Where a diverged run's loss first became non-finite. */
+export interface TrainDivergence {
+  epoch: number;
+  /** The 1-based global step whose loss (or update) was not finite. */
+  step: number;
+  /** The op that first produced NaN/±Infinity (e.g. `log`, `cross_entropy`, `exp`), if found. */
+  op: string | null;
+  /** Its source range (for a diagnostic on that line). */
+  range: Range | null;
+  /** The cause in words, e.g. `log(0) = -Infinity`. */
+  cause: string;
+}
 
 export interface TrainOutcome {
   reason: TrainEndReason;
@@ -43,10 +103,15 @@ export interface TrainOutcome {
   params: Record<string, Float64Array>;
   /** For 'diverged': "loss exploded at epoch E, step S: log produced -Infinity … — try a lower lr". */
   message: string;
+  /** Epochs completed. */
   epochs: number;
+  /** Optimizer steps done. */
   steps: number;
+  /** Mean training loss of the last epoch (the part trained, for a run that ended within one). */
   finalLoss: number | null;
   finalValLoss: number | null;
   finalAccuracy: number | null;
   elapsedMs: number;
+  /** Set when reason is 'diverged'. */
+  divergence?: TrainDivergence;
 }

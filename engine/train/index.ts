@@ -1,0 +1,9 @@
+/**
+ * Training (float32): the loop, optimizers, metrics and the worker-thread API.
+ * docs/training.md describes them.
+ */
+export * from './types';
+export { Trainer, runTraining, checkTrainOptions, type TrainerOptions, type RunTrainingOptions } from './trainer';
+export { trainInWorker, defaultWorkerScript, type TrainInWorkerOptions } from './in-worker';
+export { createOptimizer, optimizerStateSizes, describeOptimizer, type Optimizer } from './optimizers';
+export { outputNodeOf, outputNameOf, accuracyKindOf, countCorrect, type AccuracyKind } from './metrics';

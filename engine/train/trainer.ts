@@ -1,0 +1,592 @@
+/**
+ * The float32 training loop.
+ *
+ *   const t = new Trainer(job);        // loads the data, splits it, compiles the model ONCE into
+ *                                      // float32 (bestBackend('f32')), initialises the weights
+ *   t.beginEpoch();                    // a seeded shuffle of the training examples
+ *   const loss = t.step();             // gather the next batch, forward, backward, optimizer update
+ *   t.evaluate('validation');          // loss and accuracy at the current weights
+ *
+ * `runTraining(job, onProgress, shouldStop)` drives a Trainer through the train block's epochs,
+ * reporting progress and stopping cleanly; the worker (./worker.ts) runs exactly that.
+ *
+ * A step allocates nothing and rebuilds nothing: every buffer — values, gradients, optimizer
+ * state, the last good weights — comes from the one `backend.allocate` of the compiled program;
+ * the training data is converted to float32 once; a batch is gathered by copying rows. Only an
+ * epoch's last, smaller batch re-binds the program's kernels (twice per epoch, no allocation of
+ * buffers).
+ *
+ * Divergence: a step whose loss is NaN or ±Infinity updates nothing; the run stops with reason
+ * 'diverged', the weights of the last step whose loss was finite, and a message naming the epoch,
+ * the step and the first op that produced a non-finite value (`findNonFiniteForward`, or, when the
+ * previous update itself made a weight non-finite, `findNonFiniteBackward` on that step replayed).
+ */
+import { EpochShuffler, loadData, splitData } from '../data/index';
+import type { Dataset } from '../data/types';
+import { compileModel, type CompiledModel } from '../exec/program';
+import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfinite';
+import { initParams, paramSeed } from '../init';
+import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
+import { bestBackend } from '../kernels/index';
+import type { Backend, FloatArray } from '../kernels/backend';
+import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
+import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
+import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
+
+/** Rows of at least this many numbers are copied with `TypedArray.set` (a memmove) per example. */
+const ROW_COPY_MIN = 16;
+
+/** A data set converted once to float32, with what gathering batches from it needs. */
+interface Data32 {
+  n: number;
+  dx: number;
+  dy: number;
+  x: Float32Array;
+  y: Float32Array;
+  /** Per-example views of x / y (made once) for row copies, or null for short rows. */
+  xRows: Float32Array[] | null;
+  yRows: Float32Array[] | null;
+  /** 0, 1, …, n−1: the order in which evaluation reads it. */
+  seq: Uint32Array;
+}
+
+function toData32(ds: Dataset): Data32 {
+  const dx = ds.xShape.reduce((a, b) => a * b, 1);
+  const dy = ds.yShape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from(ds.x);
+  const y = Float32Array.from(ds.y);
+  const rows = (a: Float32Array, d: number) =>
+    d >= ROW_COPY_MIN ? Array.from({ length: ds.n }, (_, r) => a.subarray(r * d, (r + 1) * d)) : null;
+  const seq = new Uint32Array(ds.n);
+  for (let i = 0; i < ds.n; i++) seq[i] = i;
+  return { n: ds.n, dx, dy, x, y, xRows: rows(x, dx), yRows: rows(y, dy), seq };
+}
+
+function sameSize(a: readonly number[], b: readonly number[]): boolean {
+  return a.reduce((p, d) => p * d, 1) === b.reduce((p, d) => p * d, 1);
+}
+
+const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+export interface TrainerOptions {
+  /** The numeric backend (default: `bestBackend('f32')`). */
+  backend?: Backend;
+}
+
+export class Trainer {
+  readonly plan: TrainPlan;
+  readonly options: TrainOptions;
+  readonly model: IRModel;
+  readonly program: CompiledModel;
+  readonly optimizer: Optimizer;
+
+  /** Epochs begun so far. */
+  epoch = 0;
+  /** Optimizer steps done so far. */
+  steps = 0;
+  /** The loss of the last step (NaN before one). */
+  lastLoss = NaN;
+
+  private readonly train: Data32;
+  private readonly validation: Data32 | null;
+  private readonly shuffler: EpochShuffler;
+  private order: Uint32Array;
+  private pos: number;
+  private readonly capacity: number;
+  private batch = 0;
+  private readonly manual: boolean;
+  private readonly xBuf: FloatArray | null;
+  private readonly tBuf: FloatArray | null;
+  private readonly params: FloatArray[];
+  private readonly good: FloatArray[];
+  /** The examples of the current step and of the one before (swapped per step). */
+  private curIdx: Uint32Array;
+  private prevIdx: Uint32Array;
+  private curCount = 0;
+  private prevCount = 0;
+  private readonly accuracyKind: AccuracyKind | null;
+  private readonly outNode: number | null;
+  private readonly outSize: number;
+  /** Weights at the end of the last epoch whose weights were all finite (float64). */
+  private epochGood: Record<string, Float64Array>;
+
+  constructor(job: TrainJob, opts: TrainerOptions = {}) {
+    const started = performance.now();
+    const { program } = job;
+    const model = program.models.find((m) => m.name === job.model);
+    if (!model) throw new Error(`no model named ${job.model}`);
+    this.model = model;
+    const block = program.trains.find((t) => t.model === model.name);
+    if (!block && !job.data) throw new Error(`model ${model.name} has no train block`);
+    const options: TrainOptions = { ...DEFAULT_TRAIN_OPTIONS, ...(block?.options ?? {}), ...(job.options ?? {}) };
+    checkTrainOptions(options);
+    this.options = options;
+    this.manual = options.gradients === 'manual';
+    if (this.manual && !model.backward?.length)
+      throw new Error(`gradients: manual needs a backward block in model ${model.name}`);
+
+    // ---- data --------------------------------------------------------------------------------
+    let dataName: string | null = null;
+    let ds: Dataset;
+    if (job.data) ds = job.data;
+    else {
+      const decl = program.data.find((d) => d.name === block!.data);
+      if (!decl) throw new Error(`train ${model.name} on ${block!.data}: no data named ${block!.data}`);
+      dataName = decl.name;
+      ds = loadData(decl.spec, job.ctx);
+    }
+    if (model.inputs.length !== 1) throw new Error(`model ${model.name} has ${model.inputs.length} inputs; training binds exactly one`);
+    if (model.targets.length > 1) throw new Error(`model ${model.name} has ${model.targets.length} targets; training binds at most one`);
+    const input = model.inputs[0];
+    const target = model.targets[0];
+    if (!sameSize(input.shape, ds.xShape))
+      throw new Error(`input ${input.name} is ${fmtShape(input.shape)} but the data's examples are ${fmtShape(ds.xShape)}`);
+    if (target && !sameSize(target.shape, ds.yShape))
+      throw new Error(`target ${target.name} is ${fmtShape(target.shape)} but the data's labels are ${fmtShape(ds.yShape)}`);
+    if (ds.n < 1) throw new Error('the data set has no examples');
+    const split = splitData(ds, options.split, options.seed);
+    this.train = toData32(split.train);
+    this.validation = split.validation ? toData32(split.validation) : null;
+
+    // ---- the program, compiled once ----------------------------------------------------------
+    const sizes = model.params.map((p) => p.size);
+    const stateSizes = optimizerStateSizes(options.optimizer, sizes);
+    const backend = opts.backend ?? bestBackend('f32');
+    this.program = compileModel(program, model, backend, { grads: 'params', extraBuffers: [...stateSizes, ...sizes] });
+    this.capacity = Math.min(options.batch, this.train.n);
+    this.resize(this.capacity);
+    const p = this.program;
+    const init = job.initialParams ?? initParams(model, options.seed);
+    for (const q of model.params) {
+      const src = init[q.name];
+      if (!src) throw new Error(`initial weights: no value for param ${q.name}`);
+      if (src.length !== q.size) throw new Error(`initial weights: ${src.length} numbers for ${q.name} ${fmtShape(q.shape)}`);
+    }
+    p.setParams(init);
+    this.params = model.params.map((q) => p.params[q.name]);
+    const grads = model.params.map((q) => p.grads[q.name]);
+    this.optimizer = createOptimizer(options.optimizer, backend, this.params, grads, p.extra.slice(0, stateSizes.length));
+    this.good = p.extra.slice(stateSizes.length);
+    this.saveGood();
+    this.epochGood = this.copyParams(this.params);
+    this.xBuf = p.data[input.name] ?? null;
+    this.tBuf = target ? (p.data[target.name] ?? null) : null;
+    this.curIdx = new Uint32Array(this.capacity);
+    this.prevIdx = new Uint32Array(this.capacity);
+
+    this.shuffler = new EpochShuffler(this.train.n, paramSeed(options.seed, '#shuffle'));
+    this.order = this.shuffler.order;
+    this.pos = this.train.n;
+
+    // ---- metrics ---------------------------------------------------------------------------------
+    this.outNode = outputNodeOf(model);
+    const outSlot = this.outNode === null ? null : p.slot(this.outNode);
+    this.outSize = outSlot && outSlot.batched ? outSlot.size : 0;
+    this.accuracyKind = target && outSlot?.batched ? accuracyKindOf(ds, this.outSize) : null;
+
+    const stepsPerEpoch = Math.ceil(this.train.n / options.batch);
+    const last = this.train.n - (stepsPerEpoch - 1) * options.batch;
+    this.plan = {
+      model: model.name,
+      data: dataName,
+      options,
+      epochs: options.epochs,
+      stepsPerEpoch,
+      totalSteps: stepsPerEpoch * options.epochs,
+      trainExamples: this.train.n,
+      validationExamples: this.validation?.n ?? 0,
+      lastBatch: last,
+      accuracy: this.accuracyKind,
+      evaluatedOn: this.validation ? 'validation' : 'training',
+      outputNode: this.outNode,
+      outputName: outputNameOf(model, this.outNode),
+      parameters: sizes.reduce((a, b) => a + b, 0),
+      backend: backend.name,
+      setupMs: performance.now() - started,
+    };
+  }
+
+  // ---- stepping ------------------------------------------------------------------------------
+
+  /** Starts the next epoch: a new seeded order of the training examples. */
+  beginEpoch(): void {
+    this.order = this.shuffler.next();
+    this.pos = 0;
+    this.epoch++;
+  }
+
+  /** True when every batch of the current epoch has been stepped. */
+  get epochDone(): boolean {
+    return this.pos >= this.train.n;
+  }
+
+  /**
+   * One optimizer step on the next batch of the epoch (beginning a new epoch when the current
+   * one is done): gather, forward, backward (or the backward block), update. Returns the batch's
+   * mean loss. When it is NaN or ±Infinity nothing is updated and the program still holds that
+   * forward pass (see `diagnose`). Allocates nothing.
+   */
+  step(): number {
+    if (this.pos >= this.train.n) this.beginEpoch();
+    const start = this.pos;
+    const count = Math.min(this.capacity, this.train.n - start);
+    this.pos += count;
+    if (count !== this.batch) this.resize(count);
+    const order = this.order;
+    const idx = this.prevIdx;
+    this.prevIdx = this.curIdx;
+    this.prevCount = this.curCount;
+    this.curIdx = idx;
+    this.curCount = count;
+    for (let i = 0; i < count; i++) idx[i] = order[start + i];
+    this.gather(this.train, idx, 0, count);
+    const p = this.program;
+    const loss = p.forward();
+    this.lastLoss = loss;
+    if (loss - loss !== 0) return loss; // NaN or ±Infinity
+    this.saveGood();
+    if (this.manual) p.manualGradients();
+    else p.backward();
+    this.optimizer.step();
+    this.steps++;
+    return loss;
+  }
+
+  /** Size of the batch of the current/next step (the program's batch size). */
+  get batchSize(): number {
+    return this.batch;
+  }
+
+  private resize(B: number): void {
+    this.program.setBatchSize(B);
+    this.batch = B;
+  }
+
+  /** Copies examples idx[start … start+count) of `ds` into the program's input and target. */
+  private gather(ds: Data32, idx: Uint32Array, start: number, count: number): void {
+    const X = this.xBuf;
+    if (X) {
+      const dx = ds.dx;
+      if (ds.xRows) {
+        const rows = ds.xRows;
+        for (let i = 0; i < count; i++) X.set(rows[idx[start + i]], i * dx);
+      } else {
+        const src = ds.x;
+        for (let i = 0; i < count; i++) {
+          const s = idx[start + i] * dx;
+          const d = i * dx;
+          for (let j = 0; j < dx; j++) X[d + j] = src[s + j];
+        }
+      }
+    }
+    const T = this.tBuf;
+    if (T) {
+      const dy = ds.dy;
+      if (ds.yRows) {
+        const rows = ds.yRows;
+        for (let i = 0; i < count; i++) T.set(rows[idx[start + i]], i * dy);
+      } else {
+        const src = ds.y;
+        for (let i = 0; i < count; i++) {
+          const s = idx[start + i] * dy;
+          const d = i * dy;
+          for (let j = 0; j < dy; j++) T[d + j] = src[s + j];
+        }
+      }
+    }
+  }
+
+  // ---- weights ---------------------------------------------------------------------------------
+
+  private saveGood(): void {
+    const ps = this.params;
+    const good = this.good;
+    for (let i = 0; i < ps.length; i++) good[i].set(ps[i]);
+  }
+
+  private copyParams(from: readonly FloatArray[]): Record<string, Float64Array> {
+    const out: Record<string, Float64Array> = {};
+    this.model.params.forEach((q, i) => (out[q.name] = Float64Array.from(from[i])));
+    return out;
+  }
+
+  /** The current weights (float64 copies, by name). */
+  currentParams(): Record<string, Float64Array> {
+    return this.copyParams(this.params);
+  }
+
+  /**
+   * The weights of the last step whose loss was finite (what a diverged run keeps); the weights
+   * of the last finite epoch end when even those hold a non-finite number.
+   */
+  lastGoodParams(): Record<string, Float64Array> {
+    if (this.good.every(allFinite)) return this.copyParams(this.good);
+    return this.copyOf(this.epochGood);
+  }
+
+  private copyOf(ps: Record<string, Float64Array>): Record<string, Float64Array> {
+    const out: Record<string, Float64Array> = {};
+    for (const [k, v] of Object.entries(ps)) out[k] = v.slice();
+    return out;
+  }
+
+  /**
+   * At an epoch's end: true when every weight is finite (and remembered as the epoch's weights);
+   * false names a weight that is not (a NaN can hide behind relu without making the loss NaN).
+   */
+  checkWeights(): string | null {
+    const bad = this.model.params.find((_, i) => !allFinite(this.params[i]));
+    if (bad) return bad.name;
+    this.epochGood = this.copyParams(this.params);
+    return null;
+  }
+
+  // ---- metrics ---------------------------------------------------------------------------------
+
+  /**
+   * The mean loss and the accuracy (null when the data has none) over a whole split, at the
+   * current weights; null when `shouldStop` said so in between.
+   */
+  evaluate(which: 'validation' | 'training', shouldStop?: () => boolean): { loss: number; accuracy: number | null } | null {
+    const ds = which === 'validation' ? this.validation : this.train;
+    if (!ds) throw new Error('this run has no validation split');
+    const p = this.program;
+    const kind = this.accuracyKind;
+    let sum = 0;
+    let right = 0;
+    for (let start = 0; start < ds.n; start += this.capacity) {
+      if (shouldStop?.()) return null;
+      const count = Math.min(this.capacity, ds.n - start);
+      if (count !== this.batch) this.resize(count);
+      this.gather(ds, ds.seq, start, count);
+      sum += p.forward() * count;
+      if (kind) right += countCorrect(kind, count, this.outSize, p.value(this.outNode!), ds.y, start * ds.dy);
+    }
+    return { loss: sum / ds.n, accuracy: kind ? right / ds.n : null };
+  }
+
+  get hasValidation(): boolean {
+    return this.validation !== null;
+  }
+
+  get hasAccuracy(): boolean {
+    return this.accuracyKind !== null;
+  }
+
+  // ---- divergence ------------------------------------------------------------------------------
+
+  /**
+   * Right after `step()` returned a non-finite loss: where it came from. When the forward pass
+   * finds a weight that is already non-finite, the previous step's update made it so: that step
+   * is replayed from the last good weights and its backward pass searched.
+   */
+  diagnose(): TrainDivergence {
+    const p = this.program;
+    const at = { epoch: this.epoch, step: this.steps + 1 };
+    const nf = findNonFiniteForward(p);
+    if (nf && p.nodes[nf.node].op === 'param') {
+      const name = p.nodes[nf.node].name!;
+      const i = this.model.params.findIndex((q) => q.name === name);
+      // replay the previous step: its batch, from the weights it started with (the last good ones)
+      for (let k = 0; k < this.params.length; k++) this.params[k].set(this.good[k]);
+      if (this.prevCount > 0) {
+        if (this.prevCount !== this.batch) this.resize(this.prevCount);
+        this.gather(this.train, this.prevIdx, 0, this.prevCount);
+      }
+      p.forward();
+      if (!this.manual) {
+        const nb = findNonFiniteBackward(p);
+        if (nb)
+          return {
+            ...at,
+            op: nb.opName,
+            range: nb.range,
+            cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where} (${nb.cause}), which made ${name} ${fmt(nf.value)}`,
+          };
+      } else {
+        p.manualGradients();
+        const line = this.model.params.find((q) => !allFinite(p.grads[q.name]));
+        if (line) {
+          const l = this.model.backward?.find((b) => b.target === line.name);
+          return {
+            ...at,
+            op: `grad ${line.name}`,
+            range: l?.range ?? null,
+            cause: `the backward block's grad ${line.name} is not finite, which made ${name} ${fmt(nf.value)}`,
+          };
+        }
+      }
+      const g = i >= 0 ? p.grads[name] : null;
+      let big = 0;
+      if (g) for (let k = 0; k < g.length; k++) big = Math.max(big, Math.abs(g[k]));
+      return {
+        ...at,
+        op: null,
+        range: null,
+        cause: `the ${this.options.optimizer.kind} update made ${name} ${fmt(nf.value)} (its gradient reaches ${fmt(big)})`,
+      };
+    }
+    if (nf) return { ...at, op: nf.opName, range: nf.range, cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.example})`}: ${nf.cause}` };
+    return { ...at, op: null, range: null, cause: `the loss is ${fmt(this.lastLoss)}` };
+  }
+}
+
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
+  return true;
+}
+
+/** Refuses options no run can use (the language checks the train block; overrides come from code). */
+export function checkTrainOptions(o: TrainOptions): void {
+  if (!Number.isInteger(o.batch) || o.batch < 1) throw new Error(`batch must be a positive integer, got ${o.batch}`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 0) throw new Error(`epochs must be a non-negative integer, got ${o.epochs}`);
+  if (!(o.split > 0 && o.split <= 1)) throw new Error(`split must be in (0, 1], got ${o.split}`);
+  if (!Number.isFinite(o.seed)) throw new Error(`seed must be a number, got ${o.seed}`);
+  if (o.gradients !== 'auto' && o.gradients !== 'manual') throw new Error(`gradients must be auto or manual, got ${String(o.gradients)}`);
+}
+
+// ---- the loop ------------------------------------------------------------------------------------
+
+export interface RunTrainingOptions {
+  /** Called once, before the first step, with what the run is going to do. */
+  onStart?: (plan: TrainPlan) => void;
+  /** Minimum time between two progress reports within an epoch (ms, default 50). */
+  progressIntervalMs?: number;
+  backend?: Backend;
+}
+
+/**
+ * Trains a model as its train block says (with `job.options` over it), synchronously, in this
+ * thread. `onProgress` is called at most every `progressIntervalMs` (default 50 ms) within an
+ * epoch and at every epoch's end; `shouldStop` is polled before every step and between the
+ * evaluation's batches. Problems of the job (no such model, data that cannot be loaded, options
+ * out of range) throw; what happens to the numbers (divergence) is an outcome.
+ */
+export function runTraining(
+  job: TrainJob,
+  onProgress?: (p: TrainProgress) => void,
+  shouldStop?: () => boolean,
+  opts: RunTrainingOptions = {},
+): TrainOutcome {
+  const trainer = new Trainer(job, { backend: opts.backend });
+  const { plan, options } = trainer;
+  opts.onStart?.(plan);
+  const interval = opts.progressIntervalMs ?? 50;
+  const t0 = performance.now();
+  const lr = options.optimizer.lr;
+
+  let valLoss: number | null = null;
+  let accuracy: number | null = null;
+  let epochsDone = 0;
+  let sinceSum = 0;
+  let sinceN = 0;
+  let lastReported = NaN;
+  let lastReport = t0;
+  let epochSum = 0;
+  let epochCount = 0;
+  let finalLoss: number | null = null;
+
+  const report = (epochEnd: boolean, epochLoss?: number) => {
+    const loss = sinceN ? sinceSum / sinceN : lastReported;
+    lastReported = loss;
+    sinceSum = 0;
+    sinceN = 0;
+    const now = performance.now();
+    lastReport = now;
+    if (!onProgress) return;
+    const p: TrainProgress = {
+      epoch: trainer.epoch,
+      step: trainer.steps,
+      epochs: plan.epochs,
+      stepsPerEpoch: plan.stepsPerEpoch,
+      loss,
+      valLoss,
+      accuracy,
+      elapsedMs: now - t0,
+    };
+    if (epochEnd) {
+      p.epochEnd = true;
+      p.epochLoss = epochLoss;
+    }
+    onProgress(p);
+  };
+
+  const finish = (reason: TrainOutcome['reason'], message: string, params: Record<string, Float64Array>, divergence?: TrainDivergence): TrainOutcome => {
+    const out: TrainOutcome = {
+      reason,
+      params,
+      message,
+      epochs: epochsDone,
+      steps: trainer.steps,
+      finalLoss: epochCount ? epochSum / epochCount : finalLoss,
+      finalValLoss: valLoss,
+      finalAccuracy: accuracy,
+      elapsedMs: performance.now() - t0,
+    };
+    if (divergence) out.divergence = divergence;
+    return out;
+  };
+
+  const stopped = () =>
+    finish(
+      'stopped',
+      `stopped at epoch ${trainer.epoch}, step ${trainer.steps} of ${plan.totalSteps}; kept the weights after step ${trainer.steps}`,
+      trainer.currentParams(),
+    );
+
+  for (let e = 1; e <= plan.epochs; e++) {
+    trainer.beginEpoch();
+    epochSum = 0;
+    epochCount = 0;
+    while (!trainer.epochDone) {
+      if (shouldStop?.()) return stopped();
+      const loss = trainer.step();
+      if (loss - loss !== 0) {
+        const d = trainer.diagnose();
+        const first = d.step === 1 && !job.initialParams;
+        const message = first
+          ? `the loss is not finite at the first step (epoch 1, step 1): ${d.cause}. The initial weights give it: check the model and its data`
+          : `loss exploded at epoch ${d.epoch}, step ${d.step}: ${d.cause} — try a lower lr (now ${lr})`;
+        return finish('diverged', message, trainer.lastGoodParams(), d);
+      }
+      const b = trainer.batchSize;
+      epochSum += loss * b;
+      epochCount += b;
+      sinceSum += loss;
+      sinceN++;
+      if (performance.now() - lastReport >= interval) report(false);
+    }
+    const epochLoss = epochSum / epochCount;
+    finalLoss = epochLoss;
+    const bad = trainer.checkWeights();
+    if (bad) {
+      const d: TrainDivergence = {
+        epoch: trainer.epoch,
+        step: trainer.steps,
+        op: null,
+        range: null,
+        cause: `${bad} holds a non-finite number although the loss stayed finite (NaN behind a relu?)`,
+      };
+      return finish('diverged', `loss exploded at epoch ${d.epoch}, step ${d.step}: ${d.cause} — try a lower lr (now ${lr})`, trainer.lastGoodParams(), d);
+    }
+    if (trainer.hasValidation) {
+      const r = trainer.evaluate('validation', shouldStop);
+      if (!r) return stopped();
+      valLoss = r.loss;
+      accuracy = r.accuracy;
+    } else if (trainer.hasAccuracy) {
+      const r = trainer.evaluate('training', shouldStop);
+      if (!r) return stopped();
+      accuracy = r.accuracy;
+    }
+    epochsDone = e;
+    report(true, epochLoss);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return finish(
+    'completed',
+    `trained ${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'} (${trainer.steps.toLocaleString('en-US')} steps) in ${secs < 10 ? secs.toFixed(2) : secs.toFixed(1)} s`,
+    trainer.currentParams(),
+  );
+}
+
