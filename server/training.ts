@@ -135,8 +135,6 @@ export class NnLensTraining {
 
   async train(params: TrainParams): Promise<TrainResult> {
     if (!this.settings.workspaceTrusted) throw refuse(RESTRICTED_TRAIN_MESSAGE);
-    const runner = this.runner;
-    if (!runner) throw refuse('training is not available in this build of the language server');
     const doc = await this.document(params.uri);
     const lowered = this.engine.lowered(doc);
     const { model, program } = NnLensTraining.pickModel(lowered, doc, params.model);
@@ -162,6 +160,8 @@ export class NnLensTraining {
     } catch (e) {
       throw refuse(`cannot train ${model.name}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    const runner = this.runner;
+    if (!runner) throw refuse('training is not available in this build of the language server');
     const opts = block.options;
     const nTrain = Math.min(info.n, Math.max(1, Math.round(info.n * opts.split)));
     const stepsPerEpoch = batchesPerEpoch(nTrain, opts.batch);

@@ -1,0 +1,223 @@
+/**
+ * The language server as an editor sees it: `node out/cli.js lsp --stdio` (built by `npm test`)
+ * driven by a real JSON-RPC client over stdio.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CodeLens, Diagnostic, Hover, InlayHint, MarkupContent } from 'vscode-languageserver-protocol';
+import type { CheckGradientsResult, DebugStatsResult, ListModelsResult } from '../../server/protocol';
+import { fileUri, LspClient, ROOT } from './lsp-client';
+
+let ws = '';
+beforeAll(() => {
+  ws = mkdtempSync(join(tmpdir(), 'nnlens-lsp-'));
+  cpSync(resolve(ROOT, 'examples'), ws, { recursive: true });
+});
+afterAll(() => rmSync(ws, { recursive: true, force: true }));
+
+const byhand = () => readFileSync(resolve(ROOT, 'examples', 'byhand.nn'), 'utf8');
+const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle));
+const WRONG = 'grad W2 = 2 * outer(grad z2, a1)';
+/** byhand.nn with a wrong grad line, plus a second model with a shape error. */
+const broken = () =>
+  byhand().replace('grad W2 = outer(grad z2, a1)', WRONG) +
+  '\nmodel Bad {\n  input x: [3]\n  param W: [2, 4]\n  loss C = sum(W @ x)\n}\n';
+
+describe('nnlens lsp --stdio', () => {
+  const client = new LspClient();
+  afterAll(() => client.shutdown());
+
+  it('answers initialize with the features it has', async () => {
+    const r = await client.initialize(undefined, ws);
+    const c = r.capabilities;
+    expect(c.hoverProvider).toBe(true);
+    expect(c.inlayHintProvider).toBeTruthy();
+    expect(c.codeLensProvider).toBeTruthy();
+    expect(c.completionProvider).toBeTruthy();
+    expect(c.documentFormattingProvider).toBe(true);
+    expect(c.renameProvider).toBeTruthy();
+    expect(c.semanticTokensProvider).toBeTruthy();
+    // another editor than VS Code runs the lenses' commands on the server
+    expect(c.executeCommandProvider?.commands).toEqual(['nnlens.train', 'nnlens.checkGradients', 'nnlens.stopTraining']);
+  });
+
+  const uri = () => fileUri(join(ws, 'byhand.nn'));
+
+  it('publishes a shape error and a wrong grad line together, each on its line', async () => {
+    const text = broken();
+    client.open(uri(), text);
+    const d = await client.diagnosticsWhere(
+      uri(),
+      (ds) => ds.some((x) => x.code === 'grad-mismatch') && ds.some((x) => x.code === 'shape-mismatch'),
+      'both diagnostics',
+    );
+    const grad = d.find((x) => x.code === 'grad-mismatch')!;
+    const shape = d.find((x) => x.code === 'shape-mismatch')!;
+    expect(grad.range.start.line).toBe(lineOf(text, WRONG));
+    expect(grad.severity).toBe(1);
+    expect(grad.message).toContain('grad W2 is wrong: off by a factor 2.00');
+    expect(shape.range.start.line).toBe(lineOf(text, 'loss C = sum(W @ x)'));
+    expect(shape.message).toContain('matmul [2, 4] @ [3]');
+  });
+
+  it('shows ∂C/∂W with numbers when hovering a weight', async () => {
+    const text = client.text(uri());
+    const line = lineOf(text, 'param W1');
+    const h = await client.request<Hover>('textDocument/hover', {
+      textDocument: { uri: uri() },
+      position: { line, character: text.split('\n')[line].indexOf('W1') + 1 },
+    });
+    const md = (h.contents as MarkupContent).value;
+    expect(md).toMatch(/\*\*∂C\/∂W1\*\* at the initial weights \(seed 1\), on 4 examples of xor — C = 0\.\d+/);
+    expect(md).toMatch(/‖∂C\/∂W1‖ = \d\.\d+/);
+    expect(md).toMatch(/backprop \S+, numeric \S+ \(relative error/);
+    expect(md).toMatch(/∂C\/∂W1\[\d,\d\] = x\[\d\] × δ\[\d\]|∂C\/∂W1\\\[\d,\d\\\] = x\\\[\d\\\] × δ\\\[\d\\\]/);
+  });
+
+  it('clears the grad diagnostic when an edit fixes the line (and keeps the shape error)', async () => {
+    const fixed = client.text(uri()).replace(WRONG, 'grad W2 = outer(grad z2, a1)');
+    const v = client.change(uri(), fixed);
+    // slow diagnostics of the new version: the check ran on it (a dependent-line info would also be gone)
+    await new Promise((r) => setTimeout(r, 800));
+    const d = await client.diagnosticsWhere(uri(), (ds) => !ds.some((x) => x.code === 'grad-mismatch'), 'no grad-mismatch');
+    expect(d.some((x) => x.code === 'shape-mismatch')).toBe(true);
+    expect(client.version(uri())).toBe(v);
+    const last = client.diagnostics.get(uri())!.at(-1)!;
+    expect(last.version).toBe(v);
+  });
+
+  it('publishes the findings of the last version only, after a burst of edits', async () => {
+    let text = client.text(uri());
+    // ten quick edits, each making a different line wrong; only the last one stays wrong
+    for (let k = 2; k <= 11; k++) {
+      text = byhand().replace('grad b2 = grad z2', `grad b2 = ${k} * grad z2`);
+      client.change(uri(), text);
+    }
+    const d = await client.diagnosticsWhere(uri(), (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'the last version checked');
+    const wrong = d.filter((x) => x.code === 'grad-mismatch');
+    expect(wrong).toHaveLength(1);
+    expect(wrong[0].message).toContain('off by a factor 11.00');
+    expect(wrong[0].range.start.line).toBe(lineOf(text, 'grad b2 = 11 * grad z2'));
+    const stats = await client.request<DebugStatsResult>('nnlens/debug/stats', {});
+    // older jobs were cancelled or never started: far fewer than one per edit
+    expect(stats.workers.edit.jobs).toBeLessThan(8);
+  });
+
+  it('lists models, gives code lenses and inlay hints', async () => {
+    const models = await client.request<ListModelsResult>('nnlens/listModels', { uri: uri() });
+    expect(models.models).toEqual([
+      expect.objectContaining({ name: 'ByHand', line: lineOf(client.text(uri()), 'model ByHand'), params: 17, hasTrain: true }),
+    ]);
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: uri() } });
+    expect(lenses.map((l) => l.command?.title)).toEqual(['▶ Train', '∇ Check gradients', '17 params']);
+    const hints = await client.request<InlayHint[]>('textDocument/inlayHint', {
+      textDocument: { uri: uri() },
+      range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } },
+    });
+    expect(hints.find((h) => h.position.line === lineOf(client.text(uri()), 'z1 = W1 @ x'))?.label).toBe(': [4]');
+  });
+
+  it('asks for new inlay hints when an edit changes shapes on other lines', async () => {
+    const other = fileUri(join(ws, 'digits.nn'));
+    const text = readFileSync(join(ws, 'digits.nn'), 'utf8');
+    client.open(other, text);
+    await client.diagnosticsWhere(other, () => true, 'digits.nn validated');
+    const before = client.notifications.filter((n) => n.method === 'workspace/inlayHint/refresh').length;
+    client.change(other, text.replace('const H = 30', 'const H = 20'));
+    await client.waitFor(
+      () => client.notifications.filter((n) => n.method === 'workspace/inlayHint/refresh').length > before,
+      'an inlay hint refresh',
+    );
+    // an edit that changes only its own line's hints does not ask
+    const n = client.notifications.filter((x) => x.method === 'workspace/inlayHint/refresh').length;
+    client.change(other, client.text(other).replace('// one image, flattened', '// one image'));
+    await client.diagnosticsWhere(other, () => true, 'validated');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(client.notifications.filter((x) => x.method === 'workspace/inlayHint/refresh').length).toBe(n);
+  });
+
+  it('runs a full gradient check on request, with $/progress, and publishes its findings', async () => {
+    const text = byhand().replace('grad b1 = grad z1', 'grad b1 = -grad z1');
+    client.change(uri(), text);
+    const token = 'check-1';
+    const r = await client.request<CheckGradientsResult>('nnlens/checkGradients', { uri: uri(), mode: 'full', workDoneToken: token });
+    expect(Object.keys(r.models)).toEqual(['ByHand']);
+    expect(r.models.ByHand.params.W1.shape).toEqual([4, 2]);
+    expect(r.models.ByHand.params.W1.maxRelError).toBeLessThan(1e-6);
+    expect(r.errors).toBe(1);
+    const progress = client.notifications.filter((n) => n.method === '$/progress' && (n.params as { token: string }).token === token);
+    const kinds = progress.map((p) => (p.params as { value: { kind: string } }).value.kind);
+    expect(kinds[0]).toBe('begin');
+    expect(kinds.at(-1)).toBe('end');
+    const d = client.latest(uri())!;
+    const wrong = d.find((x: Diagnostic) => x.code === 'grad-mismatch')!;
+    expect(wrong.message).toContain('the sign is flipped');
+    expect(wrong.range.start.line).toBe(lineOf(text, 'grad b1 = -grad z1'));
+  });
+
+  it('reports a crash of the engine worker, restarts it, and keeps answering', async () => {
+    await client.request('nnlens/debug/crashWorker', {});
+    await client.waitFor(
+      () => client.notifications.some((n) => n.method === 'window/logMessage' && /engine worker exited unexpectedly/.test((n.params as { message: string }).message)),
+      'a log message about the crash',
+    );
+    // the next edit gets checked by a new worker
+    const text = byhand().replace('grad b2 = grad z2', 'grad b2 = 5 * grad z2');
+    client.change(uri(), text);
+    const d = await client.diagnosticsWhere(uri(), (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'a check after the crash');
+    expect(d.find((x) => x.code === 'grad-mismatch')!.message).toContain('off by a factor 5.00');
+    const stats = await client.request<DebugStatsResult>('nnlens/debug/stats', {});
+    expect(stats.workers.edit.crashes).toBe(1);
+    expect(stats.workers.edit.restarts).toBe(1);
+  });
+
+  it('refuses to train a model with errors or without a train block, saying why', async () => {
+    client.change(uri(), broken());
+    await expect(client.request('nnlens/train', { uri: uri(), model: 'Bad' })).rejects.toThrow(/model Bad has errors/);
+    await expect(client.request('nnlens/train', { uri: uri(), model: 'Nope' })).rejects.toThrow(/no model named Nope/);
+  });
+});
+
+describe('an untrusted workspace', () => {
+  const client = new LspClient();
+  afterAll(() => client.shutdown());
+
+  it('reads no data file and refuses to train, saying why; trust turns both on', async () => {
+    await client.initialize(
+      {
+        workspaceTrusted: false,
+        settings: {
+          gradientCheck: { onEdit: true, mode: 'fast', tolerance: 1e-6, eps: 1e-6 },
+          inlayHints: { shapes: true, paramCounts: true },
+          training: { saveWeights: false },
+        },
+      },
+      ws,
+    );
+    const uri = fileUri(join(ws, 'data.nn'));
+    const text = readFileSync(join(ws, 'data.nn'), 'utf8');
+    client.open(uri, text);
+    const d = await client.diagnosticsWhere(uri, (ds) => ds.some((x) => x.code === 'data-error'), 'a data-error');
+    const err = d.find((x) => x.code === 'data-error')!;
+    expect(err.range.start.line).toBe(lineOf(text, 'data mine'));
+    expect(err.message).toMatch(/not trusted \(Restricted Mode\)/);
+    await expect(client.request('nnlens/train', { uri, model: 'Iris' })).rejects.toThrow(/not trusted \(Restricted Mode\)/);
+    await client.conn.sendNotification('nnlens/workspaceTrust', { trusted: true });
+    await client.waitFor(() => {
+      const ds = client.diagnostics.get(uri)?.at(-1)?.diagnostics ?? [];
+      return !ds.some((x) => x.code === 'data-error');
+    }, 'the data-error to go once trusted');
+  });
+
+  it('writes a settings change through: gradient checks off as you type', async () => {
+    const uri = fileUri(join(ws, 'byhand.nn'));
+    client.open(uri, broken());
+    await client.diagnosticsWhere(uri, (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'grad-mismatch');
+    await client.conn.sendNotification('workspace/didChangeConfiguration', {
+      settings: { nnlens: { gradientCheck: { onEdit: false } } },
+    });
+    await client.diagnosticsWhere(uri, (ds) => !ds.some((x) => x.code === 'grad-mismatch') && ds.some((x) => x.code === 'shape-mismatch'), 'only the fast diagnostics');
+  });
+});
