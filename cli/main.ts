@@ -4,6 +4,7 @@
  */
 import { parseArgs, stringFlag, type ParsedArgs } from './args';
 import { runCheck } from './check';
+import { runExport } from './export';
 import { runGrad } from './grad';
 import { runLsp } from './lsp';
 import { UsageError } from './tensorJson';
@@ -61,6 +62,17 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
         params: stringFlag(a, 'params'),
         batch: stringFlag(a, 'batch'),
         json: a.flags.has('json'),
+      }),
+  },
+  export: {
+    valued: ['model', 'to', 'out', 'workspace'],
+    boolean: ['help'],
+    run: async (a) =>
+      runExport(onlyFile(a, 'export'), {
+        model: stringFlag(a, 'model'),
+        to: stringFlag(a, 'to'),
+        out: stringFlag(a, 'out'),
+        workspaceRoot: stringFlag(a, 'workspace'),
       }),
   },
 };

@@ -24,19 +24,10 @@ import {
   torchUnavailable,
   worstError,
   writeJson,
-  type TargetKind,
   type Worst,
 } from './harness';
+import { PARITY_MODELS } from './models';
 
-export const PARITY_MODELS: { file: string; model: string; targets: TargetKind }[] = [
-  { file: 'classifier.nn', model: 'Classifier', targets: 'onehot' },
-  { file: 'matrices.nn', model: 'Matrices', targets: 'normal' },
-  { file: 'binary.nn', model: 'Binary', targets: 'binary' },
-  { file: 'probabilities.nn', model: 'Probabilities', targets: 'soft' },
-  { file: 'functions.nn', model: 'Functions', targets: 'normal' },
-  { file: 'straight_through.nn', model: 'StraightThrough', targets: 'normal' },
-  { file: 'matmul_forms.nn', model: 'MatmulForms', targets: 'normal' },
-];
 
 const TOLERANCE = 1e-9;
 const EXAMPLES = 5;

@@ -1,0 +1,331 @@
+/**
+ * `nnlens export FILE --model NAME --to pytorch [-o OUT.py]`: usage errors; a standalone script
+ * (only torch, numpy and the standard library); and, when PyTorch is there, the script run for
+ * real — its float64 loss and gradients against the engine's on the parity models (two points)
+ * and on every example (its embedded data and initial weights), its float64 training epoch by
+ * epoch against a reference loop, its copy of NN Lens's generator against engine/rng.ts, and a
+ * float32 training of examples/xor.nn whose loss falls and whose weights `nnlens grad` reads.
+ */
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import {
+  DEFAULT_TRAIN_OPTIONS,
+  initParams,
+  loadData,
+  lossAndGrads,
+  Rng,
+  EpochShuffler,
+  splitData,
+  type IRModel,
+  type IRProgram,
+  type SplitData,
+  type TrainOptions,
+} from '../../engine/index';
+import { analyzeFile } from '../../language/index';
+import { trainingSeeds } from '../../cli/export/pytorch';
+import {
+  PARITY,
+  PYTHON,
+  ROOT,
+  batchJson,
+  flat,
+  fmtWorst,
+  jsonOf,
+  nnlens,
+  paramsJson,
+  perturbed,
+  requireBuiltCli,
+  run,
+  tempDir,
+  torchUnavailable,
+  worstError,
+  writeJson,
+  type Nested,
+} from './harness';
+import { PARITY_MODELS } from './models';
+import { referenceTraining, type EpochLine } from './reference-training';
+
+const EXAMPLES_DIR = join(ROOT, 'examples');
+const EXAMPLE_FILES = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.nn'));
+const TOLERANCE = 1e-9;
+/** --check on the first examples of each training set (all of them for small sets). */
+const CHECK_EXAMPLES = 64;
+
+interface Loaded {
+  file: string;
+  program: IRProgram;
+  model: IRModel;
+  options: TrainOptions;
+  split: SplitData | null;
+}
+
+async function loadModel(file: string, name: string): Promise<Loaded> {
+  const { program, diagnostics } = await analyzeFile(file);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`${file}: ${errors.map((d) => d.message).join('; ')}`);
+  const model = program.models.find((m) => m.name === name);
+  if (!model) throw new Error(`${file} has no model ${name}`);
+  const train = program.trains.find((t) => t.model === name);
+  const options = train?.options ?? DEFAULT_TRAIN_OPTIONS;
+  let split: SplitData | null = null;
+  if (train) {
+    const spec = program.data.find((d) => d.name === train.data)!.spec;
+    split = splitData(loadData(spec, { baseDir: dirname(file) }), options.split, trainingSeeds(options.seed).split);
+  }
+  return { file, program, model, options, split };
+}
+
+function exportTo(file: string, model: string, out: string): string {
+  const r = nnlens(['export', file, '--model', model, '--to', 'pytorch', '-o', out]);
+  if (r.status !== 0) throw new Error(`nnlens export ${file} --model ${model} exited ${r.status}: ${r.stderr}`);
+  return out;
+}
+
+async function exampleModels(): Promise<{ file: string; model: string }[]> {
+  const out: { file: string; model: string }[] = [];
+  for (const f of EXAMPLE_FILES) {
+    const { program } = await analyzeFile(join(EXAMPLES_DIR, f));
+    for (const m of program.models) out.push({ file: f, model: m.name });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('nnlens export: usage', () => {
+  beforeAll(requireBuiltCli);
+  const xor = join(EXAMPLES_DIR, 'xor.nn');
+
+  test.each([
+    [['--model', 'Nope', '--to', 'pytorch'], /has no model Nope \(models: Xor\)/],
+    [['--model', 'Xor', '--to', 'tensorflow'], /cannot export to tensorflow: the only target is pytorch/],
+    [['--model', 'Xor'], /needs --to pytorch/],
+    [['--to', 'pytorch'], /needs --model NAME/],
+    [['--model', 'Xor', '--to', 'pytorch', '--bogus'], /unknown option --bogus/],
+  ])('%j exits 2 with a message', (args, message) => {
+    const r = nnlens(['export', xor, ...args]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
+  });
+
+  test('a model with errors exits 2 and names the error', () => {
+    const dir = tempDir('export-err');
+    const file = join(dir, 'bad.nn');
+    writeFileSync(
+      file,
+      'model Bad {\n  input x: [3]\n  target t: [2]\n  param W: [2, 4]\n  loss C = mse(W @ x, t)\n}\n',
+    );
+    const r = nnlens(['export', file, '--model', 'Bad', '--to', 'pytorch']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.nn:5:\d+ - error shape-mismatch/);
+    expect(r.stderr).toMatch(/model Bad has errors; nothing exported/);
+  });
+
+  test('without -o the script goes to stdout; with -o to the file, the same script', () => {
+    const dir = tempDir('export-out');
+    const r = nnlens(['export', xor, '--model', 'Xor', '--to', 'pytorch']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith('#!/usr/bin/env python3\n')).toBe(true);
+    const out = exportTo(xor, 'Xor', join(dir, 'xor.py'));
+    // the header repeats the command, which differs only by -o
+    const body = (s: string) => s.split('\n').slice(3).join('\n');
+    expect(body(readFileSync(out, 'utf8'))).toBe(body(r.stdout));
+  });
+
+  test.each(EXAMPLE_FILES)('%s: every model exports to a script that imports only torch, numpy and the standard library', async (f) => {
+    const { program } = await analyzeFile(join(EXAMPLES_DIR, f));
+    for (const m of program.models) {
+      const r = nnlens(['export', join(EXAMPLES_DIR, f), '--model', m.name, '--to', 'pytorch']);
+      expect(r.status, r.stderr).toBe(0);
+      const imports = [...r.stdout.matchAll(/^(?:import (\S+)|from (\S+) import)/gm)].map((x) => (x[1] ?? x[2]).split('.')[0]);
+      expect(imports.length).toBeGreaterThan(0);
+      for (const i of imports) expect(['argparse', 'base64', 'json', 'math', 'os', 'sys', 'zlib', 'numpy', 'torch']).toContain(i);
+      expect(r.stdout).toContain(`class ${m.name}(torch.nn.Module):`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+const skip = torchUnavailable();
+
+interface Job {
+  script: string;
+  args?: string[];
+  rng?: { seed: number; count: number; shuffle: number };
+}
+interface JobResult {
+  status: number;
+  stdout: string;
+}
+
+function runJobs(dir: string, jobs: Job[]): unknown[] {
+  return jsonOf<unknown[]>(
+    run(PYTHON, [join(PARITY, 'run_exported.py'), writeJson(join(dir, `jobs-${Date.now()}.json`), jobs)]),
+    'run_exported.py',
+  );
+}
+
+function checkOutput(r: JobResult, what: string): { loss: number; grads: Record<string, Nested>; examples: number } {
+  if (r.status !== 0) throw new Error(`${what}: status ${r.status}\n${r.stdout}`);
+  return JSON.parse(r.stdout);
+}
+
+describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`, () => {
+  const dir = tempDir('export');
+  const results = new Map<string, { ours: { loss: number; grads: Record<string, Nested> }; theirs: JobResult; model: IRModel }>();
+  const weights = new Map<string, { path: string; model: IRModel; initial: Record<string, Float64Array>; result: JobResult }>();
+  let examples: { file: string; model: string }[] = [];
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    examples = await exampleModels();
+    const jobs: Job[] = [];
+    const expect_: { key: string; model: IRModel; ours: { loss: number; grads: Record<string, Nested> } }[] = [];
+    // parity models: --check --params P --batch B at the initial weights and a perturbation
+    for (const [i, m] of PARITY_MODELS.entries()) {
+      const file = join(PARITY, 'models', m.file);
+      const { program, model } = await loadModel(file, m.model);
+      const script = exportTo(file, m.model, join(dir, `${m.model}.py`));
+      const initial = initParams(model, 0);
+      for (const [k, values] of [initial, perturbed(initial, 0.3, 300 + i)].entries()) {
+        const P = paramsJson(model, values);
+        const B = batchJson(model, 5, m.targets, 400 + 10 * i + k);
+        const batch = {
+          n: 5,
+          data: Object.fromEntries(Object.entries(B).map(([name, v]) => [name, Float64Array.from(flat(v))])),
+        };
+        const { loss, grads } = lossAndGrads(program, model, values, batch);
+        const ours = { loss, grads: paramsJson(model, grads) };
+        const Pp = writeJson(join(dir, `${m.model}-${k}.P.json`), P);
+        const Bp = writeJson(join(dir, `${m.model}-${k}.B.json`), B);
+        jobs.push({ script, args: ['--check', '--params', Pp, '--batch', Bp] });
+        expect_.push({ key: `${m.model} at point ${k}`, model, ours });
+      }
+    }
+    // examples: --check on the embedded training set at the embedded initial weights, and the
+    // embedded initial weights written back (--epochs 0)
+    for (const e of examples) {
+      const file = join(EXAMPLES_DIR, e.file);
+      const L = await loadModel(file, e.model);
+      const script = exportTo(file, e.model, join(dir, `example-${e.model}.py`));
+      const initial = initParams(L.model, trainingSeeds(L.options.seed).init);
+      const train = L.split!.train;
+      const n = Math.min(CHECK_EXAMPLES, train.n);
+      const x = L.model.inputs[0].name;
+      const t = L.model.targets[0].name;
+      const dx = train.x.length / train.n;
+      const dy = train.y.length / train.n;
+      const batch = { n, data: { [x]: train.x.subarray(0, n * dx), [t]: train.y.subarray(0, n * dy) } };
+      const { loss, grads } = lossAndGrads(L.program, L.model, initial, batch);
+      jobs.push({ script, args: ['--check', '--examples', String(CHECK_EXAMPLES)] });
+      expect_.push({ key: `example ${e.model}`, model: L.model, ours: { loss, grads: paramsJson(L.model, grads) } });
+      const w = join(dir, `example-${e.model}.weights.json`);
+      jobs.push({ script, args: ['--epochs', '0', '--dtype', 'float64', '--weights', w] });
+      weights.set(e.model, { path: w, model: L.model, initial, result: { status: -1, stdout: '' } });
+    }
+    const out = runJobs(dir, jobs) as JobResult[];
+    let j = 0;
+    for (const e of expect_) {
+      results.set(e.key, { ours: e.ours, theirs: out[j++], model: e.model });
+      if (e.key.startsWith('example ')) weights.get(e.key.slice(8))!.result = out[j++];
+    }
+  });
+
+  const parityCases = PARITY_MODELS.flatMap((m) => [0, 1].map((k) => ({ ...m, k })));
+  test.each(parityCases)('$file exported: --check --params --batch gives nnlens’s loss and gradients (point $k)', ({ model, k }) => {
+    const r = results.get(`${model} at point ${k}`)!;
+    const theirs = checkOutput(r.theirs, model);
+    expect(theirs.examples).toBe(5);
+    const w = worstError(r.ours, theirs, r.model.params.map((p) => p.name));
+    console.info(`export ${model} point ${k}: worst relative error ${fmtWorst(w)}`);
+    expect(w.error, fmtWorst(w)).toBeLessThanOrEqual(TOLERANCE);
+  });
+
+  test('every example model is covered', () => {
+    expect(examples.map((e) => e.model).sort()).toEqual(['ByHand', 'Digits', 'Iris', 'M', 'Ring', 'Xor']);
+  });
+
+  test.each(EXAMPLE_FILES)('examples/%s exported: the initial loss and gradients on the embedded training set are nnlens’s; the embedded weights are exact', (f) => {
+    for (const e of examples.filter((x) => x.file === f)) {
+      const r = results.get(`example ${e.model}`)!;
+      const theirs = checkOutput(r.theirs, e.model);
+      const w = worstError(r.ours, theirs, r.model.params.map((p) => p.name));
+      console.info(`export example ${e.model} (${theirs.examples} examples): worst relative error ${fmtWorst(w)}`);
+      expect(theirs.examples).toBeGreaterThan(0);
+      expect(w.error, fmtWorst(w)).toBeLessThanOrEqual(TOLERANCE);
+
+      const wt = weights.get(e.model)!;
+      expect(wt.result.status).toBe(0);
+      const written = JSON.parse(readFileSync(wt.path, 'utf8')) as Record<string, Nested>;
+      expect(Object.keys(written)).toEqual(wt.model.params.map((p) => p.name));
+      for (const p of wt.model.params) expect(Float64Array.from(flat(written[p.name]))).toEqual(wt.initial[p.name]);
+    }
+  });
+
+  test('the script’s generator is NN Lens’s: the same u32 and uniform streams and the same epoch shuffles', () => {
+    const script = join(dir, 'example-Xor.py');
+    const seeds = [0, 1, 42, 4294967295];
+    const out = runJobs(dir, seeds.map((seed) => ({ script, rng: { seed, count: 50, shuffle: 37 } }))) as {
+      u32: number[];
+      uniform: number[];
+      epochs: number[][];
+    }[];
+    seeds.forEach((seed, i) => {
+      const a = new Rng(seed);
+      const b = new Rng(seed);
+      expect(out[i].u32).toEqual(Array.from({ length: 50 }, () => a.nextU32()));
+      expect(out[i].uniform).toEqual(Array.from({ length: 50 }, () => b.uniform()));
+      const s = new EpochShuffler(37, seed);
+      expect(out[i].epochs).toEqual([Array.from(s.next()), Array.from(s.next())]);
+    });
+  });
+
+  // float64 training, epoch by epoch, against the reference loop (shuffles, batches, optimizer,
+  // validation, accuracy, manual gradients)
+  test.each([
+    { file: 'functions.nn', model: 'Ring', epochs: 2, what: 'adam, split 0.8, user functions' },
+    { file: 'data.nn', model: 'Iris', epochs: 2, what: 'adam, csv data, validation loss and accuracy' },
+    { file: 'byhand.nn', model: 'ByHand', epochs: 6, what: 'sgd with momentum, gradients: manual' },
+    { file: 'training.nn', model: 'M', epochs: 1, what: 'sgd with momentum, three dense layers' },
+  ])('examples/$file: the exported training in float64 follows the train block epoch by epoch ($what)', async ({ file, model, epochs }) => {
+    const L = await loadModel(join(EXAMPLES_DIR, file), model);
+    const seeds = trainingSeeds(L.options.seed);
+    const want = referenceTraining(L.program, L.model, L.split!, L.options, initParams(L.model, seeds.init), seeds.shuffle, epochs);
+    const script = join(dir, `example-${model}.py`);
+    const [r] = runJobs(dir, [{ script, args: ['--epochs', String(epochs), '--dtype', 'float64', '--json', '--no-weights'] }]) as JobResult[];
+    expect(r.status).toBe(0);
+    const got = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as EpochLine);
+    expect(got.map((g) => [g.epoch, g.step])).toEqual(want.map((g) => [g.epoch, g.step]));
+    let worst = 0;
+    for (let e = 0; e < epochs; e++) {
+      for (const key of ['loss', 'valLoss', 'accuracy'] as const) {
+        const [a, b] = [got[e][key], want[e][key]];
+        expect(a === null, `${key} epoch ${e + 1}`).toBe(b === null);
+        if (a === null || b === null) continue;
+        const err = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+        worst = Math.max(worst, err);
+        expect(err, `${key} epoch ${e + 1}: ${a} vs ${b}`).toBeLessThan(TOLERANCE);
+      }
+    }
+    console.info(`export training ${model}: ${epochs} epochs, ${got[epochs - 1].step} steps, worst relative difference ${worst.toExponential(2)}`);
+    if (model === 'Iris') expect(got[0].accuracy).not.toBeNull();
+  });
+
+  test('examples/xor.nn: `python3 Xor.py` trains in float32, the loss falls, and nnlens reads the weights it writes', () => {
+    const script = join(dir, 'example-Xor.py');
+    const w = join(dir, 'trained-Xor.weights.json');
+    const r = run(PYTHON, [script, '--epochs', '150', '--json', '--weights', w]);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as EpochLine);
+    expect(lines).toHaveLength(150);
+    expect(lines[149].step).toBe(150); // 4 examples, batch 4: one step per epoch
+    expect(lines[149].loss).toBeLessThan(0.75 * lines[0].loss);
+    expect(existsSync(w)).toBe(true);
+    const B = writeJson(join(dir, 'xor.B.json'), { x: [[0, 0], [0, 1], [1, 0], [1, 1]], t: [[0], [1], [1], [0]] });
+    const g = jsonOf<{ loss: number }>(nnlens(['grad', join(EXAMPLES_DIR, 'xor.nn'), '--model', 'Xor', '--params', w, '--batch', B, '--json']), 'nnlens grad');
+    expect(g.loss).toBeLessThan(0.75 * lines[0].loss);
+  });
+});
