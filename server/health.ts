@@ -3,7 +3,7 @@
  * starts (or after it ran), from one float64 evaluation on a batch of examples. Warnings and
  * infos only — a badly initialised model is not an error.
  *
- * - `vanishing-gradient`: most units of a sigmoid/tanh saturated on every example (σ'(z) < 0.01),
+ * - `vanishing-gradient`: most units of a sigmoid/tanh saturated (σ'(z) < 0.01 on average over the batch),
  *   or a first layer whose gradient (relative to its weights) is 10⁴× smaller than the last's.
  * - `exploding-gradient`: ‖∂C/∂W‖ ≥ 1000, a first layer's relative gradient 10⁴× the last's, or
  *   one sgd step changing a tensor by more than 10× its size.
@@ -74,15 +74,16 @@ function saturation(model: IRModel, ev: Evaluation, n: IRNode, s: number, B: num
   if (n.fn === 'sigmoid' && consumers(model, n.id).some((c) => c.op === 'binary_cross_entropy' && c.args[0] === n.id)) return [];
   const y = ev.node(n.id).value;
   const z = ev.node(n.args[0]).value;
+  // A unit is saturated when its derivative, averaged over the batch, is below SATURATION: on
+  // average less than 1% of the gradient gets through it.
   let saturated = 0;
   for (let u = 0; u < s; u++) {
-    let all = true;
-    for (let e = 0; e < B && all; e++) {
+    let sum = 0;
+    for (let e = 0; e < B; e++) {
       const v = y[e * s + u];
-      const d = n.fn === 'sigmoid' ? v * (1 - v) : 1 - v * v;
-      if (!(d < SATURATION)) all = false;
+      sum += n.fn === 'sigmoid' ? v * (1 - v) : 1 - v * v;
     }
-    if (all) saturated++;
+    if (sum / B < SATURATION) saturated++;
   }
   if (saturated / s < MAJORITY) return [];
   let zmax = 0;
@@ -95,8 +96,8 @@ function saturation(model: IRModel, ev: Evaluation, n: IRNode, s: number, B: num
       severity: 'warning',
       range,
       message:
-        `${pct(saturated / s)} of ${label}'s units (${count(saturated)} of ${count(s)}) have ${d} < ${SATURATION} on every ` +
-        `one of the ${B} examples: saturated ${n.fn} — the gradient through it vanishes (|z| reaches ${fmtNum(zmax)}). ` +
+        `${pct(saturated / s)} of ${label}'s units (${count(saturated)} of ${count(s)}) have ${d} < ${SATURATION} on average ` +
+        `over the ${B} examples: saturated ${n.fn} — the gradient through it vanishes (|z| reaches ${fmtNum(zmax)}). ` +
         `Smaller initial weights or normalized inputs keep ${n.fn} in its sensitive range.`,
     },
   ];
