@@ -52,7 +52,7 @@ export async function runExport(
     if (!decl) throw new UsageError(`${file}: the train block of ${model.name} names no data set ${train.data}`);
     try {
       const ds = loadData(decl.spec, { baseDir: dirname(resolve(file)), workspaceRoot: opts.workspaceRoot });
-      data = splitData(ds, options.split, seeds.split);
+      data = { all: ds, ...splitData(ds, options.split, seeds.split) };
     } catch (e) {
       if (e instanceof DataError) throw new UsageError(`${file}: cannot load data ${decl.name}: ${e.message}`);
       throw e;

@@ -217,7 +217,7 @@ export interface ModelCode {
   lines: string[];
   /** [.nn param name, Python attribute] in declaration order. */
   params: [string, string][];
-  /** The node whose argmax is the prediction (accuracy), as a key of forward's values, or null. */
+  /** The model's output (what accuracy reads), as a key of forward's values, or null. */
   prediction: string | null;
 }
 
@@ -353,22 +353,14 @@ function wrapCode(code: string): string {
   return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(code) ? code : `(${code})`;
 }
 
-/** The loss op (cross_entropy, mse, binary_cross_entropy) that reads a target, and what it compares with it. */
-function predictionNode(model: IRModel): number | null {
-  const targets = new Set(model.nodes.filter((n) => n.op === 'target').map((n) => n.id));
-  const lossOps = new Set(['cross_entropy', 'mse', 'binary_cross_entropy']);
-  // the loss itself first, then any loss op in the loss's expression (latest first)
-  const candidates = [model.nodes[model.loss.node], ...model.nodes.slice(0, model.loss.node).reverse()];
-  for (const n of candidates) if (lossOps.has(n.op) && targets.has(n.args[1])) return n.args[0];
-  return null;
-}
-
 export function emitModel(
   program: IRProgram,
   model: IRModel,
   className: string,
   fnNames: Map<string, string>,
   statementText: (v: { stmtRange: IRModel['values'][number]['stmtRange'] }) => string | null,
+  /** The node the trainer's accuracy reads (engine/train outputNodeOf), or null. */
+  outputNode: number | null,
 ): ModelCode {
   const nodes = model.nodes;
   const N = nodes.length;
@@ -421,7 +413,7 @@ export function emitModel(
   // the backward block reads forward values: expose them
   const exposed = new Set<number>();
   for (const n of nodes) if (!inForward[n.id]) for (const x of n.args) if (inForward[x] && !leaf.has(x)) exposed.add(x);
-  const prediction = predictionNode(model);
+  const prediction = outputNode;
   if (prediction !== null && !leaf.has(prediction)) exposed.add(prediction);
 
   const named = new Map<number, string[]>();
@@ -475,6 +467,13 @@ export function emitModel(
     if (ns.length) valueKeys.push([ns[0], py]);
     else if (exposed.has(n.id)) valueKeys.push([`#${n.id}`, py]);
   }
+  let predKey: string | null = null;
+  if (prediction !== null) {
+    if (leaf.has(prediction)) {
+      predKey = `#${prediction}`;
+      valueKeys.push([predKey, leaf.get(prediction)!]);
+    } else predKey = valueKeys.find(([, py]) => py === vars.get(prediction))?.[0] ?? null;
+  }
   const lossVar = vars.get(model.loss.node)!;
   const lossOut = batched[model.loss.node] ? lossVar : `torch.as_tensor(${lossVar}).expand(B)`;
   fwd.push(
@@ -510,7 +509,6 @@ export function emitModel(
   if (model.backward && model.backward.length) {
     lines.push('', ...emitBackwardBlock(model, ctx, names, dataArgs, valueKeys, attrOf));
   }
-  const predKey = prediction === null ? null : leaf.has(prediction) ? null : (valueKeys.find(([, py]) => py === vars.get(prediction))?.[0] ?? null);
   void program;
   return { lines, params, prediction: predKey };
 }

@@ -4,7 +4,8 @@
  * validation as `nnlens train` splits it) and the training loop of its `train` block.
  * docs/export.md describes the script and how each op maps.
  */
-import type { Dataset, IRModel, IRProgram, TrainOptions } from '../../engine';
+import { paramSeed, sizeOf, type Dataset, type IRModel, type IRProgram, type TrainOptions } from '../../engine';
+import { accuracyKindOf, outputNodeOf } from '../../engine/train/index';
 import { emitFunctions, emitModel, functionsUsedBy } from './model';
 import { Names, packFloat64, pyFloat, pyLongString, pyNested, pyString } from './python';
 import { PRELUDE, RUNTIME } from './runtime';
@@ -13,12 +14,12 @@ import { PRELUDE, RUNTIME } from './runtime';
 const READABLE_LIMIT = 64;
 
 /**
- * How `nnlens train` derives its random streams from the train block's seed: the initial weights
- * (engine initParams), the train/validation split (splitData) and the per-epoch shuffle
- * (EpochShuffler).
+ * How the trainer (engine/train/trainer.ts) derives its random streams from the train block's
+ * seed: the initial weights (initParams), the train/validation split (splitData) and the
+ * per-epoch shuffle (EpochShuffler).
  */
 export function trainingSeeds(seed: number): { init: number; split: number; shuffle: number } {
-  return { init: seed, split: seed, shuffle: seed };
+  return { init: seed, split: seed, shuffle: paramSeed(seed, '#shuffle') };
 }
 
 export interface ExportInput {
@@ -32,7 +33,8 @@ export interface ExportInput {
   options: TrainOptions;
   /** `data NAME = …` of the train block, as written; null without a train block. */
   dataText: string | null;
-  data: { train: Dataset; validation: Dataset | null } | null;
+  /** The whole data set and its split as the trainer splits it. */
+  data: { all: Dataset; train: Dataset; validation: Dataset | null } | null;
   initial: Record<string, Float64Array>;
   /** The text of a statement (one line, whitespace collapsed), for comments. */
   statementText: (v: { stmtRange: IRModel['values'][number]['stmtRange'] }) => string | null;
@@ -70,12 +72,16 @@ export function generatePyTorch(input: ExportInput): string {
   const { program, model, options, data } = input;
   const seeds = trainingSeeds(options.seed);
   const script = new Names(['torch', 'F', 'np', 'math', 'os', 'sys', 'json', 'zlib', 'base64', 'argparse', 'softplus',
-    'Rng', 'EpochShuffler', 'TRAIN', 'SEEDS', 'DATA', 'INITIAL', 'MODEL', 'MODEL_CLASS', 'SOURCE', 'ONE_HOT', 'main',
+    'Rng', 'EpochShuffler', 'TRAIN', 'SEEDS', 'DATA', 'INITIAL', 'MODEL', 'MODEL_CLASS', 'SOURCE', 'ACCURACY', 'main',
     'train', 'check', 'evaluate', 'train_step', 'make_optimizer', 'load_weights', 'save_weights']);
   const fns = functionsUsedBy(program, model);
   const fnNames = new Map(fns.map((f) => [f.name, script.get(`fn:${f.name}`, f.name)]));
   const className = script.get(`model:${model.name}`, model.name);
-  const code = emitModel(program, model, className, fnNames, input.statementText);
+  // the trainer's output and accuracy (engine/train/metrics.ts)
+  const output = model.targets.length ? outputNodeOf(model) : null;
+  const outNode = output === null ? null : model.nodes[output];
+  const accuracy = outNode?.batched && data ? accuracyKindOf(data.all, sizeOf(outNode.shape)) : null;
+  const code = emitModel(program, model, className, fnNames, input.statementText, accuracy ? output : null);
 
   const usage = [
     `  python3 SCRIPT                 train as \`nnlens train\` does, print the loss per epoch,`,
@@ -122,8 +128,9 @@ export function generatePyTorch(input: ExportInput): string {
     trainCode(options),
     `# nnlens draws the initial weights, the split and the per-epoch shuffles from the train seed`,
     `SEEDS = {"init": ${seeds.init}, "split": ${seeds.split}, "shuffle": ${seeds.shuffle}}`,
-    `# one-hot labels: the accuracy is reported (argmax of the prediction against argmax of the label)`,
-    `ONE_HOT = ${data && data.train.oneHot ? 'True' : 'False'}`,
+    `# accuracy as nnlens counts it: "one-hot" (argmax of the output against argmax of the label),`,
+    `# "binary" (labels 0/1; the output predicts 1 when >= 0.5), or None (no accuracy)`,
+    `ACCURACY = ${accuracy ? pyString(accuracy) : 'None'}`,
     '',
     '',
     PRELUDE,
@@ -135,7 +142,7 @@ export function generatePyTorch(input: ExportInput): string {
     '',
     ...code.lines,
     '',
-    `    PREDICTION = ${code.prediction === null ? 'None' : pyString(code.prediction)}  # the value accuracy reads`,
+    `    OUTPUT = ${code.prediction === null ? 'None' : pyString(code.prediction)}  # the value the accuracy reads`,
   );
   if (!model.backward?.length) lines.push('    AUTO_PARAMS = []', '', '    def manual_gradients(self, *args):', '        raise RuntimeError("this model has no backward block")');
   lines.push(

@@ -1,8 +1,8 @@
 /**
  * The fixed Python of every exported script: helpers the model code calls, NN Lens's seeded
- * generator (for the same per-epoch shuffles as `nnlens train`), the training loop, the check
- * mode and the command line. `MODEL_CLASS`, `INITIAL`, `DATA`, `TRAIN`, `SEEDS`, `ONE_HOT` and
- * `MODEL` are defined by the generated part.
+ * generator (for the same per-epoch shuffles as `nnlens train`), the training loop (as
+ * engine/train/trainer.ts runs it), the check mode and the command line. `MODEL_CLASS`,
+ * `INITIAL`, `DATA`, `TRAIN`, `SEEDS`, `ACCURACY`, `SOURCE` and `MODEL` come from the generated part.
  */
 
 /** Helpers the generated model code uses; placed before it. */
@@ -100,21 +100,22 @@ def make_optimizer(params):
 
 
 def evaluate(model, x, y, chunk=4096):
-    """Mean loss over a data set and, for one-hot labels, the accuracy (argmax of the prediction)."""
+    """Mean loss over a data set and its accuracy (None when ACCURACY is None), without gradients."""
     total, correct = 0.0, 0
     with torch.no_grad():
         for s in range(0, len(x), chunk):
             xb, yb = x[s : s + chunk], y[s : s + chunk]
             C, values = model(xb, yb)
             total += C.sum().item()
-            if ONE_HOT and model.PREDICTION is not None:
-                correct += (values[model.PREDICTION].argmax(-1) == yb.argmax(-1)).sum().item()
-    accuracy = correct / len(x) if ONE_HOT and model.PREDICTION is not None else None
-    return total / len(x), accuracy
+            if ACCURACY == "one-hot":
+                correct += (values[model.OUTPUT].flatten(1).argmax(1) == yb.flatten(1).argmax(1)).sum().item()
+            elif ACCURACY == "binary":
+                correct += ((values[model.OUTPUT].flatten(1)[:, 0] >= 0.5).to(yb.dtype) == yb.flatten(1)[:, 0]).sum().item()
+    return total / len(x), (correct / len(x) if ACCURACY else None)
 
 
-def train_step(model, optimizer, x, t, manual):
-    """One optimizer step on one batch; returns the batch's loss (before the step)."""
+def train_step(model, optimizer, x, t, manual, good):
+    """One optimizer step on one batch; returns the batch's loss (nothing is updated when it is not finite)."""
     optimizer.zero_grad(set_to_none=True)
     autograd = not manual or bool(model.AUTO_PARAMS)
     with torch.set_grad_enabled(autograd):
@@ -123,6 +124,9 @@ def train_step(model, optimizer, x, t, manual):
     value = loss.item()
     if not math.isfinite(value):
         return value
+    with torch.no_grad():
+        for g, p in zip(good, model.parameters()):
+            g.copy_(p)  # the weights of the last step whose loss was finite
     if autograd:
         loss.backward()
     if manual:
@@ -133,6 +137,9 @@ def train_step(model, optimizer, x, t, manual):
 
 
 def train(model, args):
+    """The train block's loop, as nnlens runs it: per epoch a seeded shuffle, batches in that order
+    (the last one smaller), one optimizer step per batch on the mean loss, then the validation loss
+    and the accuracy. Returns 0, or 1 when the loss exploded (the last good weights are kept)."""
     x, y = (a.to(torch.get_default_dtype()) for a in DATA["train"])
     val = DATA["validation"]
     if val is not None:
@@ -140,23 +147,38 @@ def train(model, args):
     optimizer = make_optimizer(model.parameters())
     manual = TRAIN["gradients"] == "manual"
     shuffler = EpochShuffler(len(x), SEEDS["shuffle"])
-    n, batch, step = len(x), TRAIN["batch"], 0
+    n, batch, step = len(x), min(TRAIN["batch"], len(x)), 0
+    good = [p.detach().clone() for p in model.parameters()]
+    epoch_good = [p.detach().clone() for p in model.parameters()]
+    lr = TRAIN["lr"]
     for epoch in range(1, args.epochs + 1):
         order = torch.tensor(shuffler.next())
         total = 0.0
         for start in range(0, n, batch):
             idx = order[start : start + batch]
-            loss = train_step(model, optimizer, x[idx], y[idx], manual)
+            loss = train_step(model, optimizer, x[idx], y[idx], manual, good)
             if not math.isfinite(loss):
-                print(f"loss diverged at epoch {epoch}, step {step + 1} (loss {loss}); "
-                      "the weights of the last good step are kept; try a lower lr", file=sys.stderr)
+                print(f"loss exploded at epoch {epoch}, step {step + 1}: the loss is {loss}; kept the weights of the "
+                      f"last step with a finite loss. Try a lower lr (now {lr})", file=sys.stderr)
                 return 1
             step += 1
             total += loss * len(idx)
+        bad = [name for name, attr in model.PARAMS if not torch.isfinite(getattr(model, attr)).all()]
+        if bad:
+            keep = good if all(torch.isfinite(g).all() for g in good) else epoch_good
+            with torch.no_grad():
+                for p, g in zip(model.parameters(), keep):
+                    p.copy_(g)
+            print(f"loss exploded at epoch {epoch}, step {step}: {bad[0]} holds a non-finite number although the "
+                  f"loss stayed finite (NaN behind a relu?). Try a lower lr (now {lr})", file=sys.stderr)
+            return 1
+        with torch.no_grad():
+            for g, p in zip(epoch_good, model.parameters()):
+                g.copy_(p)
         line = {"epoch": epoch, "step": step, "loss": total / n, "valLoss": None, "accuracy": None}
         if val is not None:
             line["valLoss"], line["accuracy"] = evaluate(model, *val)
-        elif ONE_HOT:
+        elif ACCURACY:
             line["accuracy"] = evaluate(model, x, y)[1]
         if args.json:
             print(json.dumps(line), flush=True)
