@@ -6,6 +6,7 @@ import { parseArgs, stringFlag, type ParsedArgs } from './args';
 import { runCheck } from './check';
 import { runExport } from './export';
 import { runGrad } from './grad';
+import { runTrain } from './train';
 import { runLsp } from './lsp';
 import { UsageError } from './tensorJson';
 
@@ -74,6 +75,12 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
         out: stringFlag(a, 'out'),
         workspaceRoot: stringFlag(a, 'workspace'),
       }),
+  },
+  train: {
+    valued: ['model', 'workspace'],
+    boolean: ['json', 'help'],
+    run: async (a) =>
+      runTrain(onlyFile(a, 'train'), { model: stringFlag(a, 'model'), json: a.flags.has('json'), workspaceRoot: stringFlag(a, 'workspace') }),
   },
 };
 

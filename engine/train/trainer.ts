@@ -382,58 +382,95 @@ export class Trainer {
    */
   diagnose(): TrainDivergence {
     const p = this.program;
-    const at = { epoch: this.epoch, step: this.steps + 1 };
     const nf = findNonFiniteForward(p);
     if (nf && p.nodes[nf.node].op === 'param') {
-      const name = p.nodes[nf.node].name!;
-      const i = this.model.params.findIndex((q) => q.name === name);
-      // replay the previous step: its batch, from the weights it started with (the last good ones)
-      for (let k = 0; k < this.params.length; k++) this.params[k].set(this.good[k]);
-      if (this.prevCount > 0) {
-        if (this.prevCount !== this.batch) this.resize(this.prevCount);
-        this.gather(this.train, this.prevIdx, 0, this.prevCount);
-      }
-      p.forward();
-      if (!this.manual) {
-        const nb = findNonFiniteBackward(p);
-        if (nb)
-          return {
-            ...at,
-            op: nb.opName,
-            range: nb.range,
-            cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where} (${nb.cause}), which made ${name} ${fmt(nf.value)}`,
-          };
-      } else {
-        p.manualGradients();
-        const line = this.model.params.find((q) => !allFinite(p.grads[q.name]));
-        if (line) {
-          const l = this.model.backward?.find((b) => b.target === line.name);
-          return {
-            ...at,
-            op: `grad ${line.name}`,
-            range: l?.range ?? null,
-            cause: `the backward block's grad ${line.name} is not finite, which made ${name} ${fmt(nf.value)}`,
-          };
-        }
-      }
-      const g = i >= 0 ? p.grads[name] : null;
-      let big = 0;
-      if (g) for (let k = 0; k < g.length; k++) big = Math.max(big, Math.abs(g[k]));
+      // the previous step's update made a weight non-finite: replay that step
+      return this.replayUpdate(this.prevIdx, this.prevCount, p.nodes[nf.node].name!, nf.value, this.steps);
+    }
+    const at = { epoch: this.epoch, step: this.steps + 1 };
+    if (nf)
+      return {
+        ...at,
+        op: nf.opName,
+        range: nf.range,
+        cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.example})`}: ${nf.cause}`,
+      };
+    return { ...at, op: null, range: null, cause: `the loss is ${fmt(this.lastLoss)}` };
+  }
+
+  /**
+   * After `checkWeights` found a non-finite weight at an epoch's end: the last step's update made
+   * it so (or a NaN hid behind a relu for longer); replays that step to say why.
+   */
+  diagnoseWeights(name: string): TrainDivergence {
+    const i = this.model.params.findIndex((q) => q.name === name);
+    const bad = i >= 0 ? this.params[i].find((v) => v - v !== 0) ?? NaN : NaN;
+    return this.replayUpdate(this.curIdx, this.curCount, name, bad, this.steps);
+  }
+
+  /**
+   * Replays the update of step `step` (batch idx[0 … count)) from the weights it started with
+   * (the last good ones, restored): the backward op that produced a non-finite gradient, the
+   * backward-block line, or the update itself overflowing.
+   */
+  private replayUpdate(idx: Uint32Array, count: number, name: string, value: number, step: number): TrainDivergence {
+    const p = this.program;
+    const at = { epoch: this.epoch, step };
+    const made = `which made ${name} ${fmt(value)}`;
+    if (count === 0 || !this.good.every(allFinite))
       return {
         ...at,
         op: null,
         range: null,
-        cause: `the ${this.options.optimizer.kind} update made ${name} ${fmt(nf.value)} (its gradient reaches ${fmt(big)})`,
+        cause: `${name} became ${fmt(value)} while the loss stayed finite (a NaN behind a relu, or an update that overflowed)`,
       };
+    for (let k = 0; k < this.params.length; k++) this.params[k].set(this.good[k]);
+    if (count !== this.batch) this.resize(count);
+    this.gather(this.train, idx, 0, count);
+    p.forward();
+    if (!this.manual) {
+      const nb = findNonFiniteBackward(p);
+      if (nb)
+        return {
+          ...at,
+          op: nb.opName,
+          range: nb.range,
+          cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where}${nb.example === null ? '' : ` (example ${nb.example})`}: ${nb.cause}, ${made}`,
+        };
+    } else {
+      p.manualGradients();
+      const q = this.model.params.find((x) => !allFinite(p.grads[x.name]));
+      if (q) {
+        const line = this.model.backward?.find((b) => b.target === q.name);
+        return {
+          ...at,
+          op: `grad ${q.name}`,
+          range: line?.range ?? null,
+          cause: `the backward block's grad ${q.name} is not finite, ${made}`,
+        };
+      }
     }
-    if (nf) return { ...at, op: nf.opName, range: nf.range, cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.example})`}: ${nf.cause}` };
-    return { ...at, op: null, range: null, cause: `the loss is ${fmt(this.lastLoss)}` };
+    const g = p.grads[name];
+    let big = 0;
+    if (g) for (let k = 0; k < g.length; k++) big = Math.max(big, Math.abs(g[k]));
+    return {
+      ...at,
+      op: null,
+      range: null,
+      cause: `the ${this.options.optimizer.kind} update overflowed float32 (gradients of ${name} up to ${fmt(big)}), ${made}`,
+    };
   }
 }
 
 function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return false;
   return true;
+}
+
+function divergedMessage(d: TrainDivergence, job: TrainJob, lr: number, atStart = false): string {
+  if (atStart)
+    return `the loss is not finite at the first step (epoch 1, step 1): ${d.cause}. ${job.initialParams ? 'The given weights' : 'The initial weights'} give it: check the model and its data`;
+  return `loss exploded at epoch ${d.epoch}, step ${d.step}: ${d.cause} — try a lower lr (now ${lr})`;
 }
 
 /** Refuses options no run can use (the language checks the train block; overrides come from code). */
@@ -543,11 +580,7 @@ export function runTraining(
       const loss = trainer.step();
       if (loss - loss !== 0) {
         const d = trainer.diagnose();
-        const first = d.step === 1 && !job.initialParams;
-        const message = first
-          ? `the loss is not finite at the first step (epoch 1, step 1): ${d.cause}. The initial weights give it: check the model and its data`
-          : `loss exploded at epoch ${d.epoch}, step ${d.step}: ${d.cause} — try a lower lr (now ${lr})`;
-        return finish('diverged', message, trainer.lastGoodParams(), d);
+        return finish('diverged', divergedMessage(d, job, lr, trainer.steps === 0), trainer.lastGoodParams(), d);
       }
       const b = trainer.batchSize;
       epochSum += loss * b;
@@ -560,14 +593,8 @@ export function runTraining(
     finalLoss = epochLoss;
     const bad = trainer.checkWeights();
     if (bad) {
-      const d: TrainDivergence = {
-        epoch: trainer.epoch,
-        step: trainer.steps,
-        op: null,
-        range: null,
-        cause: `${bad} holds a non-finite number although the loss stayed finite (NaN behind a relu?)`,
-      };
-      return finish('diverged', `loss exploded at epoch ${d.epoch}, step ${d.step}: ${d.cause} — try a lower lr (now ${lr})`, trainer.lastGoodParams(), d);
+      const d = trainer.diagnoseWeights(bad);
+      return finish('diverged', divergedMessage(d, job, lr), trainer.lastGoodParams(), d);
     }
     if (trainer.hasValidation) {
       const r = trainer.evaluate('validation', shouldStop);
@@ -585,7 +612,7 @@ export function runTraining(
   const secs = (performance.now() - t0) / 1000;
   return finish(
     'completed',
-    `trained ${plan.epochs} epoch${plan.epochs === 1 ? '' : 's'} (${trainer.steps.toLocaleString('en-US')} steps) in ${secs < 10 ? secs.toFixed(2) : secs.toFixed(1)} s`,
+    `trained ${plan.epochs.toLocaleString('en-US')} epoch${plan.epochs === 1 ? '' : 's'} (${trainer.steps.toLocaleString('en-US')} step${trainer.steps === 1 ? '' : 's'}) in ${secs < 10 ? secs.toFixed(2) : secs.toFixed(1)} s`,
     trainer.currentParams(),
   );
 }

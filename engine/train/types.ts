@@ -87,7 +87,10 @@ export type TrainEndReason = 'completed' | 'stopped' | 'diverged';
 /** Where a diverged run's loss first became non-finite. */
 export interface TrainDivergence {
   epoch: number;
-  /** The 1-based global step whose loss (or update) was not finite. */
+  /**
+   * The 1-based global step where it happened: the step whose loss was not finite, or, when an
+   * update made a weight non-finite, the step of that update.
+   */
   step: number;
   /** The op that first produced NaN/±Infinity (e.g. `log`, `cross_entropy`, `exp`), if found. */
   op: string | null;
