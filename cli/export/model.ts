@@ -420,7 +420,7 @@ export function emitModel(
   for (const v of model.values) named.set(v.node, [...(named.get(v.node) ?? []), v.name]);
   const materialise = (id: number) =>
     !leaf.has(id) &&
-    nodes[id].op !== 'const' &&
+    (nodes[id].op !== 'const' || id === model.loss.node) &&
     (named.has(id) || id === model.loss.node || uses[id] > 1 || exposed.has(id));
 
   const ctx: Ctx = { nodes, batched, vars, fused, fnNames, leaf };
@@ -474,7 +474,7 @@ export function emitModel(
       valueKeys.push([predKey, leaf.get(prediction)!]);
     } else predKey = valueKeys.find(([, py]) => py === vars.get(prediction))?.[0] ?? null;
   }
-  const lossVar = vars.get(model.loss.node)!;
+  const lossVar = vars.get(model.loss.node) ?? leaf.get(model.loss.node)!;
   const lossOut = batched[model.loss.node] ? lossVar : `torch.as_tensor(${lossVar}).expand(B)`;
   fwd.push(
     `        values = {${valueKeys.map(([k, py]) => `${pyString(k)}: ${py}`).join(', ')}}`,
@@ -586,7 +586,8 @@ function emitBackwardBlock(
     if ('line' in s) {
       const line = lineFor.get(s.line)!;
       const py = gradVar(s.line);
-      body.push(`        ${py} = ${exprOf(line.node).code}  # grad ${s.line}`);
+      const e = exprOf(line.node);
+      body.push(`        ${py} = ${e.scalar ? `torch.tensor(${e.code})` : e.code}  # grad ${s.line}`);
       if (!isForward(line.node) && !bvars.has(line.node)) bvars.set(line.node, py);
       continue;
     }
@@ -615,8 +616,6 @@ function emitBackwardBlock(
   ];
   if (needB) head.push(`        B = ${dataArgs[0]}.shape[0]`);
   if (unpack.length)
-    head.push(
-      `        ${unpack.map(([, py]) => py).join(', ')}${unpack.length === 1 ? ',' : ''} = ${unpack.map(([k]) => `values[${pyString(k)}]`).join(', ')}`,
-    );
+    head.push(`        ${unpack.map(([, py]) => py).join(', ')} = ${unpack.map(([k]) => `values[${pyString(k)}]`).join(', ')}`);
   return [...head, ...body, ...assign];
 }

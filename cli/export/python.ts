@@ -47,7 +47,16 @@ export function pyLongString(s: string, indent: string, width = 100): string {
 export const PY_KEYWORDS = new Set(
   (
     'False None True and as assert async await break class continue def del elif else except finally for from global if ' +
-    'import in is lambda nonlocal not or pass raise return try while with yield match case type print'
+    'import in is lambda nonlocal not or pass raise return try while with yield match case'
+  ).split(' '),
+);
+
+/** Builtins the script itself calls: a user name must not shadow them at module level. */
+export const PY_BUILTINS = new Set(
+  (
+    'abs all any bool dict enumerate float getattr int isinstance len list map max min object open print range ' +
+    'round set sorted str sum super tuple zip id iter next hash repr format input type vars dir ' +
+    'Exception RuntimeError SystemExit ValueError TypeError KeyError'
   ).split(' '),
 );
 
@@ -60,7 +69,7 @@ export class Names {
   private readonly given = new Map<string, string>();
 
   constructor(reserved: Iterable<string>) {
-    this.used = new Set([...PY_KEYWORDS, ...reserved]);
+    this.used = new Set([...PY_KEYWORDS, ...PY_BUILTINS, ...reserved]);
   }
 
   /** The identifier for `key` (the same one every time), derived from `hint`. */
@@ -69,7 +78,7 @@ export class Names {
     if (had !== undefined) return had;
     let base = hint.replace(/[^A-Za-z0-9_]/g, '_');
     if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
-    if (PY_KEYWORDS.has(base)) base = `${base}_`;
+    if (PY_KEYWORDS.has(base) || PY_BUILTINS.has(base)) base = `${base}_`;
     let name = base;
     for (let i = 2; this.used.has(name); i++) name = `${base}_${i}`;
     this.used.add(name);

@@ -56,6 +56,8 @@ interface EpochLine {
 }
 
 const EXAMPLES_DIR = join(ROOT, 'examples');
+/** Names Python reserves, a partial grad line, manual gradients with an unbatched line. */
+const AWKWARD = join(PARITY, 'export-cases', 'awkward.nn');
 const EXAMPLE_FILES = readdirSync(EXAMPLES_DIR).filter((f) => f.endsWith('.nn'));
 const TOLERANCE = 1e-9;
 /** --check on the first examples of each training set (all of them for small sets). */
@@ -160,6 +162,13 @@ describe('nnlens export: usage', () => {
 
 const skip = torchUnavailable();
 
+/** Models whose exported --check is compared with the engine on random batches. */
+const CHECKED = [
+  ...PARITY_MODELS,
+  { file: 'awkward.nn', model: 'Awkward', targets: 'normal' as const },
+  { file: 'awkward.nn', model: 'Edge', targets: 'normal' as const },
+];
+
 interface Job {
   script: string;
   args?: string[];
@@ -193,9 +202,9 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
     examples = await exampleModels();
     const jobs: Job[] = [];
     const expect_: { key: string; model: IRModel; ours: { loss: number; grads: Record<string, Nested> } }[] = [];
-    // parity models: --check --params P --batch B at the initial weights and a perturbation
-    for (const [i, m] of PARITY_MODELS.entries()) {
-      const file = join(PARITY, 'models', m.file);
+    // parity models (and the awkward cases): --check --params P --batch B at the initial weights and a perturbation
+    for (const [i, m] of CHECKED.entries()) {
+      const file = m.file === 'awkward.nn' ? AWKWARD : join(PARITY, 'models', m.file);
       const { program, model } = await loadModel(file, m.model);
       const script = exportTo(file, m.model, join(dir, `${m.model}.py`));
       const initial = initParams(model, 0);
@@ -243,7 +252,7 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
     }
   });
 
-  const parityCases = PARITY_MODELS.flatMap((m) => [0, 1].map((k) => ({ ...m, k })));
+  const parityCases = CHECKED.flatMap((m) => [0, 1].map((k) => ({ ...m, k })));
   test.each(parityCases)('$file exported: --check --params --batch gives nnlens’s loss and gradients (point $k)', ({ model, k }) => {
     const r = results.get(`${model} at point ${k}`)!;
     const theirs = checkOutput(r.theirs, model);
@@ -356,6 +365,7 @@ train Plain on D { optimizer: sgd(lr: 0.5)  batch: 64  epochs: 3  seed: 2 }
     { file: 'functions.nn', model: 'Ring', epochs: 2, dtype: 'float32', what: 'user functions, split 0.8' },
     { file: 'data.nn', model: 'Iris', epochs: 2, dtype: 'float32', what: 'csv, one-hot accuracy' },
     { file: 'training.nn', model: 'M', epochs: 2, dtype: 'float32', what: 'three dense layers, sgd with momentum' },
+    { file: 'awkward.nn', model: 'Edge', epochs: 3, dtype: 'float64', what: 'gradients: manual, a scalar param, a backward line independent of the batch' },
   ] as const;
 
   describe('training, epoch by epoch, against the trainer (engine/train runTraining)', () => {
@@ -368,9 +378,9 @@ train Plain on D { optimizer: sgd(lr: 0.5)  batch: 64  epochs: 3  seed: 2 }
       const jobs: Job[] = [];
       const loaded: Loaded[] = [];
       for (const c of TRAININGS) {
-        const file = c.file === 'exact.nn' ? exact : join(EXAMPLES_DIR, c.file);
+        const file = c.file === 'exact.nn' ? exact : c.file === 'awkward.nn' ? AWKWARD : join(EXAMPLES_DIR, c.file);
         loaded.push(await loadModel(file, c.model));
-        const script = c.file === 'exact.nn' ? exportTo(file, c.model, join(dir, `exact-${c.model}.py`)) : join(dir, `example-${c.model}.py`);
+        const script = EXAMPLE_FILES.includes(c.file) ? join(dir, `example-${c.model}.py`) : exportTo(file, c.model, join(dir, `case-${c.model}.py`));
         jobs.push({ script, args: ['--epochs', String(c.epochs), '--dtype', c.dtype, '--json', '--no-weights'] });
       }
       const out = runJobs(dir, jobs) as JobResult[];
