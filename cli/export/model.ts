@@ -210,7 +210,9 @@ const MODULE_ATTRS = [
   'get_submodule', 'get_buffer', 'get_extra_state', 'set_extra_state', 'dump_patches', 'call_super_init',
   'register_forward_hook', 'register_forward_pre_hook', 'register_backward_hook', 'register_full_backward_hook',
   'register_full_backward_pre_hook', 'register_load_state_dict_post_hook', 'register_state_dict_pre_hook',
-  'manual_gradients', 'load_weights', 'weights', 'PARAMS', 'T_destination',
+  'T_destination',
+  // the generated class's own attributes
+  'manual_gradients', 'PARAMS', 'INPUTS', 'TARGETS', 'SHAPES', 'OUTPUT', 'AUTO_PARAMS',
 ];
 
 export interface ModelCode {
@@ -354,7 +356,6 @@ function wrapCode(code: string): string {
 }
 
 export function emitModel(
-  program: IRProgram,
   model: IRModel,
   className: string,
   fnNames: Map<string, string>,
@@ -509,7 +510,6 @@ export function emitModel(
   if (model.backward && model.backward.length) {
     lines.push('', ...emitBackwardBlock(model, ctx, names, dataArgs, valueKeys, attrOf));
   }
-  void program;
   return { lines, params, prediction: predKey };
 }
 

@@ -81,7 +81,7 @@ export function generatePyTorch(input: ExportInput): string {
   const output = model.targets.length ? outputNodeOf(model) : null;
   const outNode = output === null ? null : model.nodes[output];
   const accuracy = outNode?.batched && data ? accuracyKindOf(data.all, sizeOf(outNode.shape)) : null;
-  const code = emitModel(program, model, className, fnNames, input.statementText, accuracy ? output : null);
+  const code = emitModel(model, className, fnNames, input.statementText, accuracy ? output : null);
 
   const usage = [
     `  python3 SCRIPT                 train as \`nnlens train\` does, print the loss per epoch,`,
