@@ -1,15 +1,16 @@
 /**
  * The engine side of the benchmark: a workload's `.nn` model, analysed and lowered by the
- * language layer, compiled by the executor (`compileModel`) over the fastest float32 backend,
- * trained on one fixed synthetic batch. One step = forward + backward + SGD update
- * (p ← p − lr·∂L/∂p, L the batch mean, with the backend's `axpby` when it has one),
- * allocation-free.
+ * language layer, trained by the real trainer (engine/train: `Trainer`, as `nnlens train` and the
+ * editor run it) on a synthetic data set of 64 batches. One step is `Trainer.step()`: gather the
+ * next batch of the epoch's shuffled order into the program's input and target, forward, backward,
+ * keep the weights as the last good ones, optimizer update (SGD with the backend's `axpby`) —
+ * allocation-free. Every 64 steps a new epoch reshuffles the order.
  */
 import { analyzeText } from '../language/index';
-import { compileModel } from '../engine/exec/program';
-import { initParam } from '../engine/init';
+import { Trainer } from '../engine/train/trainer';
 import { bestBackend, type Backend } from '../engine/kernels/index';
 import { Rng } from '../engine/rng';
+import type { Dataset } from '../engine/data/types';
 import type { Workload } from './workloads';
 
 export interface EngineRunner {
@@ -17,8 +18,24 @@ export interface EngineRunner {
   backend: string;
   /** One training step; returns nothing, allocates nothing. */
   step(): void;
-  /** The loss of the current parameters on the batch (runs a forward pass). */
+  /** The loss of the last step. */
   loss(): number;
+}
+
+/** Batches in the synthetic data set (one epoch). */
+export const BATCHES_PER_EPOCH = 64;
+
+/** Random normal inputs; one-hot targets (cross-entropy) or normal targets (mse). */
+export function syntheticData(w: Workload): Dataset {
+  const n = BATCHES_PER_EPOCH * w.batch;
+  const dx = w.layers[0];
+  const k = w.layers[w.layers.length - 1];
+  const rng = new Rng(1);
+  const x = Float64Array.from({ length: n * dx }, () => rng.normal());
+  const y = new Float64Array(n * k);
+  if (w.loss === 'ce') for (let e = 0; e < n; e++) y[e * k + rng.int(k)] = 1;
+  else for (let i = 0; i < y.length; i++) y[i] = rng.normal();
+  return { xShape: [dx], yShape: [k], n, oneHot: w.loss === 'ce', x, y };
 }
 
 export async function engineRunner(w: Workload, backend: Backend = bestBackend('f32')): Promise<EngineRunner> {
@@ -29,36 +46,29 @@ export async function engineRunner(w: Workload, backend: Backend = bestBackend('
   }
   const model = analysis.program.models.find((m) => m.name === w.model);
   if (!model) throw new Error(`${w.id}: model ${w.model} was not lowered`);
-  const p = compileModel(analysis.program, model, backend);
-  p.setBatchSize(w.batch);
-
-  for (const param of model.params) initParam(param, 0, p.params[param.name]);
-  const rng = new Rng(1);
-  const x = p.data[model.inputs[0].name];
-  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
-  const t = p.data[model.targets[0].name];
-  const k = w.layers[w.layers.length - 1];
-  if (w.loss === 'ce') {
-    for (let e = 0; e < w.batch; e++) t[e * k + rng.int(k)] = 1;
-  } else {
-    for (let i = 0; i < t.length; i++) t[i] = rng.normal();
-  }
-
-  const pairs = model.params.map((q) => [p.params[q.name], p.grads[q.name]] as const);
-  const lr = w.lr;
-  const axpby = backend.axpby?.bind(backend);
+  const trainer = new Trainer(
+    {
+      program: analysis.program,
+      model: model.name,
+      ctx: { baseDir: '.' },
+      data: syntheticData(w),
+      options: {
+        optimizer: { kind: 'sgd', lr: w.lr, momentum: 0 },
+        batch: w.batch,
+        epochs: 1,
+        split: 1,
+        seed: 0,
+        gradients: 'auto',
+      },
+    },
+    { backend },
+  );
   return {
     backend: backend.name,
     step() {
-      p.forward();
-      p.backward();
-      for (let j = 0; j < pairs.length; j++) {
-        const [v, g] = pairs[j];
-        if (axpby) axpby(v.length, -lr, g, 0, 1, v, 0);
-        else for (let i = 0; i < v.length; i++) v[i] -= lr * g[i];
-      }
+      trainer.step();
     },
-    loss: () => p.forward(),
+    loss: () => trainer.lastLoss,
   };
 }
 

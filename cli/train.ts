@@ -133,7 +133,7 @@ export async function runTrain(file: string, opts: TrainCliOptions): Promise<num
     return 0;
   }
   if (outcome.reason === 'stopped') {
-    say(`wrote the weights after step ${outcome.steps} to ${shown}`);
+    say(`wrote the weights after step ${outcome.steps.toLocaleString('en-US')} to ${shown}`);
     return 130;
   }
   say(`wrote the last good weights (before step ${outcome.divergence?.step ?? outcome.steps + 1}) to ${shown}`);
@@ -320,12 +320,8 @@ class TrainView {
     const lines = this.trainPts.length >= 2 ? this.chart(6) : [];
     const total = plan.totalSteps;
     const frac = total ? Math.min(1, p.step / total) : 1;
-    const W = 24;
-    const done = Math.round(frac * W);
-    const bar = `[${'█'.repeat(done)}${'░'.repeat(W - done)}]`;
     const eta = p.step > 0 ? fmtDuration((p.elapsedMs / p.step) * (total - p.step)) : '…';
     const parts = [
-      bar,
       `epoch ${p.epoch}/${p.epochs}`,
       `step ${fmtInt(p.step)}/${fmtInt(total)}`,
       `loss ${fmtLoss(p.loss)}`,
@@ -333,9 +329,13 @@ class TrainView {
     if (p.valLoss !== null) parts.push(`val ${fmtLoss(p.valLoss)}`);
     if (p.accuracy !== null) parts.push(`acc ${fmtPct(p.accuracy)}`);
     parts.push(`ETA ${eta}`);
-    // a wrapped line would throw off the cursor movement that redraws this area
+    const text = parts.join('  ');
+    // the bar takes what the line leaves; a wrapped line would throw off the cursor movement
+    // that redraws this area
     const cols = process.stdout.columns || 80;
-    lines.push(parts.join('  ').slice(0, Math.max(10, cols - 1)));
+    const W = Math.max(8, Math.min(30, cols - 4 - text.length));
+    const done = Math.round(frac * W);
+    lines.push(`[${'█'.repeat(done)}${'░'.repeat(W - done)}]  ${text}`.slice(0, Math.max(10, cols - 1)));
     process.stdout.write(lines.join('\n') + '\n');
     this.live = lines.length;
   }

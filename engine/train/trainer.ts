@@ -567,7 +567,7 @@ export function runTraining(
   const stopped = () =>
     finish(
       'stopped',
-      `stopped at epoch ${trainer.epoch}, step ${trainer.steps} of ${plan.totalSteps}; kept the weights after step ${trainer.steps}`,
+      `stopped at epoch ${trainer.epoch}, step ${trainer.steps.toLocaleString('en-US')} of ${plan.totalSteps.toLocaleString('en-US')}; kept the weights after step ${trainer.steps.toLocaleString('en-US')}`,
       trainer.currentParams(),
     );
 

@@ -75,7 +75,7 @@ describe('trainInWorker', () => {
     expect(out.steps).toBeGreaterThanOrEqual(abortedAt);
     // the flag is polled before every step: the worker ran on only while the abort travelled
     expect(out.steps - abortedAt).toBeLessThan(10_000);
-    expect(out.message).toMatch(new RegExp(`^stopped at epoch \\d+, step ${out.steps} of 57000`));
+    expect(out.message).toMatch(new RegExp(`^stopped at epoch \\d+, step ${out.steps.toLocaleString('en-US')} of 57,000`));
     expect(Object.keys(out.params)).toEqual(model.params.map((q) => q.name));
     expect(Object.values(out.params).every((a) => a.every(Number.isFinite))).toBe(true);
   });

@@ -1,0 +1,188 @@
+/**
+ * `nnlens train` as a user runs it (`node out/cli.js`, built by `npm test`): §8's JSON lines, the
+ * weights file (read back by `nnlens grad`), the terminal output, exit statuses, Ctrl-C.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers';
+
+const CLI = join(ROOT, 'out/cli.js');
+
+function nnlens(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 120_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+let dir = '';
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('out/cli.js is missing: run `npm run build` (npm test does)');
+  dir = mkdtempSync(join(tmpdir(), 'nnlens-train-cli-'));
+  for (const f of ['digits.nn', 'xor.nn', 'byhand.nn', 'training.nn', 'data.nn']) cpSync(join(ROOT, 'examples', f), join(dir, f));
+  cpSync(join(ROOT, 'examples/data'), join(dir, 'data'), { recursive: true });
+});
+
+interface Line {
+  epoch: number;
+  step: number;
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+}
+
+describe('nnlens train --json', () => {
+  it('prints one object per epoch with exactly §8’s keys, and writes NAME.weights.json that nnlens grad reads', () => {
+    const file = join(dir, 'training.nn');
+    const r = nnlens('train', file, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines).toHaveLength(50);
+    lines.forEach((l, i) => {
+      expect(Object.keys(l)).toEqual(['epoch', 'step', 'loss', 'valLoss', 'accuracy']);
+      expect(l.epoch).toBe(i + 1);
+      expect(l.step).toBe((i + 1) * 10); // 320 training examples, batch 32
+      expect(l.loss).toBeGreaterThan(0);
+      expect(l.valLoss).toBeGreaterThan(0);
+      expect(l.accuracy).toBeGreaterThanOrEqual(0);
+    });
+    expect(lines[49].loss).toBeLessThan(lines[0].loss);
+    expect(lines[49].accuracy!).toBeGreaterThan(0.9);
+    expect(r.stderr).toMatch(/gradient check \(fast, 4 examples of D\): 6 params, max relative error \S+ — ok/);
+    expect(r.stderr).toMatch(/wrote the trained weights to .*M\.weights\.json/);
+
+    const weights = join(dir, 'M.weights.json');
+    const P = JSON.parse(readFileSync(weights, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(P)).toEqual(['h1.W', 'h1.b', 'h2.W', 'h2.b', 'y.W', 'y.b']);
+    expect((P['h1.W'] as number[][]).length).toBe(8);
+    expect((P['h1.W'] as number[][])[0].length).toBe(2);
+    // the weights round-trip into nnlens grad
+    const batch = join(dir, 'B.json');
+    writeFileSync(batch, JSON.stringify({ x: [[0, 0], [4, 0.5], [-1, 3]], t: [[1], [0], [0]] }));
+    const g = nnlens('grad', file, '--model', 'M', '--params', weights, '--batch', batch, '--json');
+    expect(g.code, g.stderr).toBe(0);
+    const out = JSON.parse(g.stdout) as { loss: number; grads: Record<string, unknown> };
+    expect(Number.isFinite(out.loss)).toBe(true);
+    // a trained circle classifier: the centre is inside, (4, 0.5) outside
+    expect(out.loss).toBeLessThan(0.5);
+    expect(Object.keys(out.grads)).toEqual(Object.keys(P));
+  });
+
+  it('without a split: valLoss is null and accuracy is measured on the training set', () => {
+    const r = nnlens('train', join(dir, 'byhand.nn'), '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines).toHaveLength(2000);
+    expect(lines.every((l) => l.valLoss === null)).toBe(true);
+    expect(lines[1999].loss).toBeLessThan(0.05);
+    expect(lines[1999].accuracy).toBe(1);
+    expect(r.stderr).toMatch(/gradient check \(fast, 4 examples of xor\): 4 params, 7 backward lines, max relative error \S+ — ok/);
+  });
+});
+
+describe('nnlens train on a terminal-less stdout', () => {
+  it('prints the check, the run, epoch lines, the loss curve and where the weights went', () => {
+    const r = nnlens('train', join(dir, 'digits.nn'));
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(/^gradient check \(fast, 4 examples of digits\): 4 params, max relative error/m);
+    expect(out).toContain('training Digits on digits: 1,800 training + 200 validation examples, batch 32 (last 8), 20 epochs × 57 steps, sgd(lr: 0.5), 8,020 parameters');
+    for (let e = 1; e <= 20; e++) expect(out).toMatch(new RegExp(`^epoch ${String(e).padStart(2)}/20  loss \\d\\.\\d{4}  val loss \\d\\.\\d{4}  accuracy \\d+\\.\\d%`, 'm'));
+    expect(out).toMatch(/[\u2801-\u28ff]/); // the braille curve
+    expect(out).toContain('training loss');
+    expect(out).toMatch(/^trained 20 epochs \(1,140 steps\) in [\d.]+ s — training loss 0\.\d{4}, validation loss 0\.\d{4}, validation accuracy \d+\.\d%$/m);
+    expect(out).not.toMatch(/\x1b\[/); // no terminal control codes when stdout is not a terminal
+    expect(existsSync(join(dir, 'Digits.weights.json'))).toBe(true);
+  });
+});
+
+describe('nnlens train exit statuses', () => {
+  it('1 with the errors printed when the file has errors', () => {
+    const file = join(dir, 'bad.nn');
+    writeFileSync(file, 'data d = xor()\nmodel Bad {\n  input x: [2]\n  target t: [1]\n  param W: [1, 3]\n  loss C = mse(W @ x, t)\n}\ntrain Bad on d {\n}\n');
+    const r = nnlens('train', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.nn:6:\d+ - error shape-mismatch/);
+    expect(r.stderr).toMatch(/not training/);
+    expect(existsSync(join(dir, 'Bad.weights.json'))).toBe(false);
+  });
+
+  it('2 for an unknown --model, a model without a train block, or several trained models and no --model', () => {
+    const unknown = nnlens('train', join(dir, 'digits.nn'), '--model', 'Nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/has no model Nope \(models: Digits\)/);
+    const file = join(dir, 'two.nn');
+    const model = (n: string) => `model ${n} {\n  input x: [2]\n  target t: [1]\n  param W: [1, 2]\n  loss C = mse(W @ x, t)\n}\n`;
+    writeFileSync(file, `data d = xor()\n${model('A')}${model('B')}${model('C')}train A on d {\n  epochs: 2\n}\ntrain B on d {\n  epochs: 2\n}\n`);
+    const several = nnlens('train', file);
+    expect(several.code).toBe(2);
+    expect(several.stderr).toMatch(/trains several models \(A, B\); choose one with --model NAME/);
+    const noBlock = nnlens('train', file, '--model', 'C');
+    expect(noBlock.code).toBe(2);
+    expect(noBlock.stderr).toMatch(/model C has no train block/);
+    const chosen = nnlens('train', file, '--model', 'B', '--json');
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect(chosen.stdout.trim().split('\n')).toHaveLength(2);
+    const none = join(dir, 'none.nn');
+    writeFileSync(none, model('N'));
+    expect(nnlens('train', none).code).toBe(2);
+    expect(nnlens('train').code).toBe(2);
+  });
+
+  it('1 when the loss explodes, with the op named and the last good weights written', () => {
+    const file = join(dir, 'explode.nn');
+    writeFileSync(
+      file,
+      `data swirl = spiral(n: 300, classes: 3, noise: 0.1, seed: 2)
+model Soft {
+  input x: [2]
+  target t: [3]
+  param W: [3, 2] = glorot
+  param b: [3] = zeros
+  e = exp(W @ x + b)
+  y = e / sum(e)
+  loss C = cross_entropy(y, t)
+}
+train Soft on swirl {
+  optimizer: sgd(lr: 400)
+  batch: 10
+  epochs: 50
+  seed: 3
+}
+`,
+    );
+    const r = nnlens('train', file);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/diverged: loss exploded at epoch 1, step \d+: exp gives Infinity .* — try a lower lr \(now 400\)/);
+    expect(r.stdout).toMatch(/wrote the last good weights \(before step \d+\) to .*Soft\.weights\.json/);
+    const P = JSON.parse(readFileSync(join(dir, 'Soft.weights.json'), 'utf8')) as { W: number[][] };
+    expect(P.W.flat().every(Number.isFinite)).toBe(true);
+  });
+
+  it('130 after Ctrl-C, with the weights after the last finished step written', async () => {
+    const file = join(dir, 'long.nn');
+    writeFileSync(file, readFileSync(join(dir, 'digits.nn'), 'utf8').replace('epochs: 20', 'epochs: 100000'));
+    const child = spawn(process.execPath, [CLI, 'train', file, '--json'], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const first = stdout === '';
+        stdout += d.toString();
+        if (first) child.kill('SIGINT'); // after the first epoch's line
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code).toBe(130);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThan(100000);
+    const m = /stopped at epoch (\d+), step ([\d,]+) of 5,700,000/.exec(stderr);
+    expect(m, stderr).not.toBeNull();
+    expect(stderr).toMatch(new RegExp(`wrote the weights after step ${m![2]} to .*Digits\\.weights\\.json`));
+    const P = JSON.parse(readFileSync(join(dir, 'Digits.weights.json'), 'utf8')) as Record<string, number[] | number[][]>;
+    expect(Object.keys(P)).toEqual(['W1', 'b1', 'W2', 'b2']);
+  });
+});
