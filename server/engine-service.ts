@@ -45,6 +45,8 @@ export const SERVER_CODES = {
   checkSkipped: 'check-skipped',
   /** warning: the engine worker crashed or timed out on this document. */
   checkFailed: 'check-failed',
+  /** warning: a training run diverged; on the op that first produced NaN/Infinity. */
+  trainingDiverged: 'training-diverged',
 } as const;
 
 export interface Lowered {
@@ -67,6 +69,8 @@ interface DocState {
   timer?: NodeJS.Timeout;
   running?: { version: number; handle: JobHandle; done: Promise<CheckJobResult | undefined> };
   slow?: SlowDiagnostics;
+  /** About the latest training run (where it diverged). */
+  training?: SlowDiagnostics;
   /** The latest result whose numbers hovers may use (keys say for which models they still hold). */
   numbers?: { keys: Record<string, string>; result: CheckJobResult };
   /** Key of the content whose check failed (crash/timeout): not retried until it changes. */
@@ -279,11 +283,9 @@ export class NnLensEngine {
     if (!doc || doc.state < DocumentState.Validated) return undefined;
     const fast = doc.diagnostics ?? [];
     const s = this.docs.get(uri);
-    let slow: Diagnostic[] = [];
-    if (s?.slow) {
-      slow = s.slow.version === doc.textDocument.version ? s.slow.diagnostics : carryOver(s.slow.text, doc.textDocument as TextDocument, s.slow.diagnostics);
-    }
-    let all = [...fast, ...slow];
+    const carried = (x: SlowDiagnostics | undefined): Diagnostic[] =>
+      !x ? [] : x.version === doc.textDocument.version ? x.diagnostics : carryOver(x.text, doc.textDocument as TextDocument, x.diagnostics);
+    let all = [...fast, ...carried(s?.slow), ...carried(s?.training)];
     if (all.length > MAX_DIAGNOSTICS) {
       const more = all.length - MAX_DIAGNOSTICS + 1;
       all = all.slice(0, MAX_DIAGNOSTICS - 1);
@@ -493,6 +495,20 @@ export class NnLensEngine {
     const result = await handle.promise;
     this.acceptResult(uri, lowered, result, true);
     return { result, lowered };
+  }
+
+  /** Diagnostics about a training run (e.g. where it diverged), until the next run. */
+  setTrainingDiagnostics(uri: string, diagnostics: Diagnostic[]): void {
+    const docs = this.shared.workspace.LangiumDocuments;
+    const parsed = URI.parse(uri);
+    const doc = docs.hasDocument(parsed) ? docs.getDocument(parsed) : undefined;
+    const s = this.state(uri);
+    if (!doc || diagnostics.length === 0) s.training = undefined;
+    else {
+      const version = doc.textDocument.version;
+      s.training = { version, text: TextDocument.create(uri, 'nn', version, doc.textDocument.getText()), diagnostics };
+    }
+    this.publish(uri);
   }
 
   /** The weights hovers and checks use for a model, instead of the initial ones. */

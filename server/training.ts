@@ -10,11 +10,12 @@ import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DocumentState, URI, type LangiumDocument } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
-import { ResponseError, ErrorCodes } from 'vscode-languageserver';
-import { batchesPerEpoch, describeData, type IRModel, type IRProgram } from '../engine';
-import type { TrainJob, TrainOutcome, TrainProgress } from '../engine/train/types';
+import { DiagnosticSeverity, ErrorCodes, ResponseError } from 'vscode-languageserver';
+import { existsSync } from 'node:fs';
+import type { IRModel, IRProgram } from '../engine';
+import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainProgress } from '../engine/train';
 import type { NnServices } from '../language';
-import type { NnLensEngine, Lowered } from './engine-service';
+import { SERVER_CODES, type Lowered, type NnLensEngine } from './engine-service';
 import type {
   TrainDoneParams,
   TrainParams,
@@ -26,8 +27,17 @@ import { RESTRICTED_TRAIN_MESSAGE, type NnLensSettingsService } from './settings
 /** The trainer's worker API (engine/train's `trainInWorker`). */
 export type TrainRunner = (
   job: TrainJob,
-  opts: { onProgress?: (p: TrainProgress) => void; signal?: AbortSignal },
+  opts: { onProgress?: (p: TrainProgress) => void; onStart?: (plan: TrainPlan) => void; signal?: AbortSignal },
 ) => Promise<TrainOutcome>;
+
+/** out/train-worker.js: next to the running bundle, or (tests from source) in ../out. */
+export function trainWorkerScript(): string {
+  const candidates = [join(__dirname, 'train-worker.js'), join(__dirname, '..', 'out', 'train-worker.js')];
+  return candidates.find((c) => existsSync(c)) ?? candidates[0];
+}
+
+/** Training in engine/train's worker (out/train-worker.js). */
+export const workerRunner: TrainRunner = (job, opts) => trainInWorker(job, { ...opts, workerScript: trainWorkerScript() });
 
 export interface LiveRun {
   runId: string;
@@ -72,8 +82,8 @@ export function toNested(values: ArrayLike<number>, shape: readonly number[]): u
 export class NnLensTraining {
   private readonly runs = new Map<string, LiveRun>();
   private nextRun = 1;
-  /** Set when engine/train is available (wired in server/module.ts). */
-  runner: TrainRunner | undefined;
+  /** How runs are executed (engine/train's worker; tests may run in process). */
+  runner: TrainRunner = workerRunner;
   events: TrainingEvents = { progress: () => undefined, done: () => undefined, changed: () => undefined };
 
   constructor(
@@ -95,16 +105,27 @@ export class NnLensTraining {
   /** The document of `uri`, built and validated (open in the editor, or read from disk). */
   async document(uri: string): Promise<LangiumDocument> {
     const shared = this.Nn.shared as LangiumSharedServices;
+    const docs = shared.workspace.LangiumDocuments;
+    const builder = shared.workspace.DocumentBuilder;
     const parsed = URI.parse(uri);
-    let doc: LangiumDocument;
-    try {
-      doc = await shared.workspace.LangiumDocuments.getOrCreateDocument(parsed);
-    } catch (e) {
-      throw refuse(`cannot read ${uri}: ${e instanceof Error ? e.message : String(e)}`);
+    await shared.workspace.WorkspaceManager.ready;
+    // An opened document is added by its pending update: wait for the builder.
+    if (!docs.hasDocument(parsed) && shared.workspace.TextDocuments.get(uri)) await builder.waitUntil(DocumentState.Validated);
+    if (docs.hasDocument(parsed)) {
+      await builder.waitUntil(DocumentState.Validated, parsed);
+      return docs.getDocument(parsed)!;
     }
-    if (doc.state < DocumentState.Validated) {
-      await shared.workspace.DocumentBuilder.build([doc], { validation: true });
-    }
+    let doc: LangiumDocument | undefined;
+    let failure: unknown;
+    await shared.workspace.WorkspaceLock.write(async (token) => {
+      try {
+        doc = await docs.getOrCreateDocument(parsed);
+        if (doc.state < DocumentState.Validated) await builder.build([doc], { validation: true }, token);
+      } catch (e) {
+        failure = e;
+      }
+    });
+    if (!doc) throw refuse(`cannot read ${uri}: ${failure instanceof Error ? failure.message : String(failure)}`);
     return doc;
   }
 
@@ -152,19 +173,6 @@ export class NnLensTraining {
     const uri = doc.uri.toString();
     const running = this.liveRun(uri, model.name);
     if (running) throw refuse(`${model.name} is already training (run ${running.runId}); stop that run first`);
-    const decl = program.data.find((d) => d.name === block.data);
-    if (!decl) throw refuse(`the data ${block.data} of ${model.name}'s train block has errors`);
-    let info;
-    try {
-      info = describeData(decl.spec, lowered.ctx);
-    } catch (e) {
-      throw refuse(`cannot train ${model.name}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    const runner = this.runner;
-    if (!runner) throw refuse('training is not available in this build of the language server');
-    const opts = block.options;
-    const nTrain = Math.min(info.n, Math.max(1, Math.round(info.n * opts.split)));
-    const stepsPerEpoch = batchesPerEpoch(nTrain, opts.batch);
     const runId = `r${this.nextRun++}`;
     const abort = new AbortController();
     let markEnded!: () => void;
@@ -173,52 +181,89 @@ export class NnLensTraining {
       runId,
       uri,
       model: model.name,
-      epochs: opts.epochs,
-      stepsPerEpoch,
+      epochs: block.options.epochs,
+      stepsPerEpoch: 0,
       started: Date.now(),
       progress: null,
       abort,
       ended,
     };
     this.runs.set(runId, run);
+    this.engine.setTrainingDiagnostics(uri, []);
     this.events.changed();
     // Every run starts from the initial weights of the train block's seed, as `nnlens train` does.
     const job: TrainJob = { program, model: model.name, ctx: lowered.ctx };
-    void this.execute(run, runner, job).finally(() => {
+    let onStart!: (plan: TrainPlan) => void;
+    let onFail!: (e: unknown) => void;
+    const started = new Promise<TrainPlan>((resolve, reject) => {
+      onStart = resolve;
+      onFail = reject;
+    });
+    void this.execute(run, this.runner, job, (plan) => {
+      run.epochs = plan.epochs;
+      run.stepsPerEpoch = plan.stepsPerEpoch;
+      onStart(plan);
+    }, onFail).finally(() => {
       this.runs.delete(runId);
       markEnded();
       this.events.changed();
     });
+    let plan: TrainPlan;
+    try {
+      plan = await started;
+    } catch (e) {
+      throw refuse(`cannot train ${model.name}: ${e instanceof Error ? e.message.replace(/^training failed: /, '') : String(e)}`);
+    }
     return {
       runId,
       model: model.name,
-      epochs: opts.epochs,
-      stepsPerEpoch,
-      hasValidation: nTrain < info.n,
-      hasAccuracy: info.oneHot,
+      epochs: plan.epochs,
+      stepsPerEpoch: plan.stepsPerEpoch,
+      hasValidation: plan.validationExamples > 0,
+      hasAccuracy: plan.accuracy !== null,
     };
   }
 
-  private async execute(run: LiveRun, runner: TrainRunner, job: TrainJob): Promise<void> {
+  private async execute(
+    run: LiveRun,
+    runner: TrainRunner,
+    job: TrainJob,
+    onStart: (plan: TrainPlan) => void,
+    onFailBeforeStart: (e: unknown) => void,
+  ): Promise<void> {
     const base = { runId: run.runId, uri: run.uri, model: run.model };
     let outcome: TrainOutcome;
+    let isStarted = false;
+    const progress = new ProgressThrottle((p, loss) =>
+      this.events.progress({
+        ...base,
+        epoch: p.epoch,
+        step: p.step,
+        loss,
+        valLoss: p.valLoss,
+        accuracy: p.accuracy,
+        elapsedMs: p.elapsedMs,
+      }),
+    );
     try {
       outcome = await runner(job, {
         signal: run.abort.signal,
+        onStart: (plan) => {
+          isStarted = true;
+          onStart(plan);
+        },
         onProgress: (p) => {
           run.progress = p;
-          this.events.progress({
-            ...base,
-            epoch: p.epoch,
-            step: p.step,
-            loss: p.loss,
-            valLoss: p.valLoss,
-            accuracy: p.accuracy,
-            elapsedMs: p.elapsedMs,
-          });
+          progress.add(p);
         },
       });
+      progress.flush();
     } catch (e) {
+      // A run that never started is refused by the train request itself (the client knows no run).
+      if (!isStarted) {
+        onFailBeforeStart(e);
+        return;
+      }
       this.events.done({
         ...base,
         reason: 'error',
@@ -230,6 +275,23 @@ export class NnLensTraining {
         elapsedMs: Date.now() - run.started,
       });
       return;
+    }
+    if (!isStarted) {
+      // stopped (shutdown) before the first step: the train request is still waiting
+      onFailBeforeStart(new Error(outcome.message));
+      return;
+    }
+    const d = outcome.divergence;
+    if (outcome.reason === 'diverged' && d?.range) {
+      this.engine.setTrainingDiagnostics(run.uri, [
+        {
+          range: d.range,
+          severity: DiagnosticSeverity.Warning,
+          code: SERVER_CODES.trainingDiverged,
+          source: 'nnlens',
+          message: `training ${run.model} (run ${run.runId}) diverged here at epoch ${d.epoch}, step ${d.step}: ${d.cause}`,
+        },
+      ]);
     }
     let weightsPath: string | null = null;
     let note = '';
@@ -288,6 +350,44 @@ export class NnLensTraining {
     const all = [...this.runs.values()];
     for (const r of all) r.abort.abort();
     await Promise.all(all.map((r) => r.ended));
+  }
+}
+
+/** Notifications at most every PROGRESS_INTERVAL_MS; the loss of the reports in between is averaged by steps. */
+export const PROGRESS_INTERVAL_MS = 40;
+
+export class ProgressThrottle {
+  private last: TrainProgress | null = null;
+  private sentAt = 0;
+  private sum = 0;
+  private steps = 0;
+  private lastStep = 0;
+
+  constructor(
+    private readonly send: (p: TrainProgress, loss: number) => void,
+    private readonly interval = PROGRESS_INTERVAL_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  add(p: TrainProgress): void {
+    const k = Math.max(1, p.step - this.lastStep);
+    this.lastStep = p.step;
+    if (Number.isFinite(p.loss)) {
+      this.sum += p.loss * k;
+      this.steps += k;
+    }
+    this.last = p;
+    if (this.now() - this.sentAt >= this.interval) this.flush();
+  }
+
+  flush(): void {
+    const p = this.last;
+    if (!p) return;
+    this.send(p, this.steps > 0 ? this.sum / this.steps : p.loss);
+    this.last = null;
+    this.sum = 0;
+    this.steps = 0;
+    this.sentAt = this.now();
   }
 }
 

@@ -2,12 +2,19 @@
  * The language server as an editor sees it: `node out/cli.js lsp --stdio` (built by `npm test`)
  * driven by a real JSON-RPC client over stdio.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeLens, Diagnostic, Hover, InlayHint, MarkupContent } from 'vscode-languageserver-protocol';
-import type { CheckGradientsResult, DebugStatsResult, ListModelsResult } from '../../server/protocol';
+import type {
+  CheckGradientsResult,
+  DebugStatsResult,
+  ListModelsResult,
+  TrainDoneParams,
+  TrainProgressParams,
+  TrainResult,
+} from '../../server/protocol';
 import { fileUri, LspClient, ROOT } from './lsp-client';
 
 let ws = '';
@@ -219,5 +226,134 @@ describe('an untrusted workspace', () => {
       settings: { nnlens: { gradientCheck: { onEdit: false } } },
     });
     await client.diagnosticsWhere(uri, (ds) => !ds.some((x) => x.code === 'grad-mismatch') && ds.some((x) => x.code === 'shape-mismatch'), 'only the fast diagnostics');
+  });
+});
+
+describe('training over LSP', () => {
+  const client = new LspClient();
+  afterAll(() => client.shutdown());
+  const progressOf = (runId: string) =>
+    client.notifications
+      .filter((n) => n.method === 'nnlens/trainProgress' && (n.params as TrainProgressParams).runId === runId)
+      .map((n) => n.params as TrainProgressParams);
+  const doneOf = (runId: string) =>
+    client.notifications.find((n) => n.method === 'nnlens/trainDone' && (n.params as TrainDoneParams).runId === runId)?.params as
+      | TrainDoneParams
+      | undefined;
+
+  it('streams progress, finishes, writes NAME.weights.json, and hovers then use the trained weights', async () => {
+    await client.initialize(undefined, ws);
+    const path = join(ws, 'xor.nn');
+    const uri = fileUri(path);
+    const text = readFileSync(path, 'utf8');
+    client.open(uri, text);
+    const r = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor' });
+    expect(r).toMatchObject({ model: 'Xor', epochs: 500, stepsPerEpoch: 1, hasValidation: false, hasAccuracy: true });
+    await client.waitFor(() => doneOf(r.runId) !== undefined, 'trainDone');
+    const done = doneOf(r.runId)!;
+    expect(done.reason).toBe('completed');
+    const progress = progressOf(r.runId);
+    expect(progress.length).toBeGreaterThan(1);
+    for (let i = 1; i < progress.length; i++) expect(progress[i].step).toBeGreaterThan(progress[i - 1].step);
+    expect(progress.at(-1)!.step).toBe(500);
+    expect(progress.every((p) => Number.isFinite(p.loss) && p.uri === uri && p.model === 'Xor')).toBe(true);
+    // progress comes before the end
+    const order = client.notifications.map((n) => n.method).filter((m) => m.startsWith('nnlens/train'));
+    expect(order.at(-1)).toBe('nnlens/trainDone');
+
+    expect(done.weightsPath).toBe(join(ws, 'Xor.weights.json'));
+    const w = JSON.parse(readFileSync(done.weightsPath!, 'utf8')) as Record<string, number[][] | number[]>;
+    expect(Object.keys(w)).toEqual(['W1', 'b1', 'W2', 'b2']);
+    expect((w.W1 as number[][]).map((row) => row.length)).toEqual([2, 2, 2, 2]);
+    expect(w.b2).toHaveLength(1);
+
+    // The loss at the trained weights, by hand (tanh hidden layer, sigmoid output, binary cross-entropy,
+    // mean over the four XOR points) is the C the hover reports.
+    const W1 = w.W1 as number[][];
+    const W2 = w.W2 as number[][];
+    const b1 = w.b1 as number[];
+    const b2 = w.b2 as number[];
+    let C = 0;
+    for (const [x, t] of [[[0, 0], 0], [[0, 1], 1], [[1, 0], 1], [[1, 1], 0]] as [number[], number][]) {
+      const a = W1.map((row, i) => Math.tanh(row[0] * x[0] + row[1] * x[1] + b1[i]));
+      const y = 1 / (1 + Math.exp(-(a.reduce((s, v, j) => s + W2[0][j] * v, 0) + b2[0])));
+      C += -(t * Math.log(y) + (1 - t) * Math.log(1 - y)) / 4;
+    }
+    const line = lineOf(text, 'param W1');
+    let md = '';
+    for (let tries = 0; tries < 40 && !md.includes('trained by run'); tries++) {
+      const h = await client.request<Hover>('textDocument/hover', {
+        textDocument: { uri },
+        position: { line, character: text.split('\n')[line].indexOf('W1') + 1 },
+      });
+      md = (h.contents as MarkupContent).value;
+      if (!md.includes('trained by run')) await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(md).toContain(`at the weights trained by run ${r.runId}`);
+    const printed = Number(/C = (\S+) \(the mean loss\)/.exec(md)![1].replace('−', '-'));
+    // float32 training, float64 evaluation of the same (float32-rounded) weights
+    expect(Math.abs(printed - C)).toBeLessThan(1e-3 * Math.max(1, C));
+  });
+
+  it('runs one run per model at a time, shows it in the lenses, and stops on request', async () => {
+    const path = join(ws, 'long.nn');
+    const uri = fileUri(path);
+    const text = readFileSync(join(ws, 'xor.nn'), 'utf8').replace('epochs: 500', 'epochs: 1000000');
+    writeFileSync(path, text);
+    client.open(uri, text);
+    const r = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor' });
+    expect(r.epochs).toBe(1_000_000);
+    await expect(client.request('nnlens/train', { uri, model: 'Xor' })).rejects.toThrow(/Xor is already training \(run r\d+\); stop that run first/);
+    await client.waitFor(() => progressOf(r.runId).length > 2, 'progress of the long run');
+    const lenses = await client.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri } });
+    const stop = lenses.find((l) => l.command?.title.startsWith('■ Stop training'))!;
+    expect(stop.command).toMatchObject({ command: 'nnlens.stopTraining', arguments: [r.runId] });
+    await client.request('nnlens/stopTraining', { runId: r.runId });
+    const done = doneOf(r.runId)!;
+    expect(done.reason).toBe('stopped');
+    expect(done.weightsPath).toBe(join(ws, 'Xor.weights.json'));
+    const n = progressOf(r.runId).length;
+    await new Promise((res) => setTimeout(res, 300));
+    expect(progressOf(r.runId).length).toBe(n);
+    await expect(client.request('nnlens/stopTraining', { runId: r.runId })).rejects.toThrow(/no live training run/);
+  });
+});
+
+describe('a diverging run', () => {
+  const client = new LspClient();
+  afterAll(() => client.shutdown());
+
+  it('ends with reason diverged and a warning on the op that produced the non-finite loss', async () => {
+    await client.initialize(undefined, ws);
+    const path = join(ws, 'diverge.nn');
+    const uri = fileUri(path);
+    const text = [
+      'data xor = xor()',
+      'model Boom {',
+      '  input x: [2]',
+      '  target t: [1]',
+      '  param W: [1, 2] = normal(0, 1)',
+      '  y = exp(W @ x)',
+      '  loss C = mse(y, t) * 0 - sum(y)',
+      '}',
+      'train Boom on xor { optimizer: sgd(lr: 1) batch: 4 epochs: 1000 }',
+      '',
+    ].join('\n');
+    writeFileSync(path, text);
+    client.open(uri, text);
+    const r = await client.request<TrainResult>('nnlens/train', { uri });
+    await client.waitFor(
+      () => client.notifications.some((n) => n.method === 'nnlens/trainDone' && (n.params as TrainDoneParams).runId === r.runId),
+      'trainDone',
+    );
+    const done = client.notifications.find((n) => n.method === 'nnlens/trainDone')!.params as TrainDoneParams;
+    expect(done.reason).toBe('diverged');
+    expect(done.message).toMatch(/loss exploded at epoch \d+, step \d+/);
+    const d = await client.diagnosticsWhere(uri, (ds) => ds.some((x) => x.code === 'training-diverged'), 'a training-diverged warning');
+    const w = d.find((x) => x.code === 'training-diverged')!;
+    expect(w.severity).toBe(2);
+    expect(w.range.start.line).toBeGreaterThanOrEqual(lineOf(text, 'y = exp'));
+    expect(w.range.start.line).toBeLessThanOrEqual(lineOf(text, 'loss C'));
+    expect(w.message).toContain(`training Boom (run ${r.runId}) diverged here`);
   });
 });
