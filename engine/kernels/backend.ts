@@ -73,6 +73,11 @@ export interface Backend {
    */
   addBias?(rows: number, cols: number, X: FloatArray, xOff: number, b: FloatArray, bOff: number, Y: FloatArray, yOff: number): void;
   /**
+   * Optional: softmax of every row of a row-major [rows × L] matrix (stable: each row shifted by
+   * its maximum; a row with a ±∞ or NaN maximum gives NaN); Y may be Z (same offset).
+   */
+  softmaxRows?(rows: number, L: number, Z: FloatArray, zOff: number, Y: FloatArray, yOff: number): void;
+  /**
    * Optional: column sums, accumulating (the gradient of a bias row):
    *   S[sOff + j] += Σ_r G[gOff + r·cols + j], rows added in order.
    */

@@ -257,3 +257,21 @@ export function addBias(
 export function sumRows(rows: number, cols: number, G: FloatArray, gOff: number, S: FloatArray, sOff: number): void {
   biasGradient(rows, cols, G, gOff, S, sOff, true);
 }
+
+/** Row-wise softmax of a [rows × L] matrix (Backend.softmaxRows in plain JavaScript; Y may be Z). */
+export function softmaxRows(rows: number, L: number, Z: FloatArray, zOff: number, Y: FloatArray, yOff: number): void {
+  for (let r = 0; r < rows; r++) {
+    const zo = zOff + r * L;
+    const yo = yOff + r * L;
+    let m = -Infinity;
+    for (let i = 0; i < L; i++) if (Z[zo + i] > m) m = Z[zo + i];
+    if (m === Infinity || m !== m) m = 0; // let ±∞ and NaN propagate as NaN
+    let s = 0;
+    for (let i = 0; i < L; i++) {
+      const e = Math.exp(Z[zo + i] - m);
+      Y[yo + i] = e;
+      s += e;
+    }
+    for (let i = 0; i < L; i++) Y[yo + i] /= s;
+  }
+}

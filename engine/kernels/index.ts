@@ -15,6 +15,7 @@
  *   unaryBackward(fn, n, Y, yOff, GY, gyOff, GX, gxOff)                  GX += GY·fn′ (fn′ from Y)
  *   addBias(rows, cols, X, xOff, b, bOff, Y, yOff)                      Y = X + b in every row
  *   sumRows(rows, cols, G, gOff, S, sOff)                               S += column sums of G
+ *   softmaxRows(rows, L, Z, zOff, Y, yOff)                              Y = softmax of each row of Z
  *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
  *
@@ -59,6 +60,7 @@ export {
   unaryBackwardMap,
   addBias,
   sumRows,
+  softmaxRows,
   type Activation,
 } from './fused';
 

@@ -14,7 +14,7 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
-import { adamStep, addBias, axpby, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import { adamStep, addBias, axpby, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -195,6 +195,7 @@ export function jsBackend(dtype: DType): Backend {
       unaryBackward: unaryBackwardMap,
       addBias,
       sumRows,
+      softmaxRows,
     };
   }
   return {
@@ -209,5 +210,6 @@ export function jsBackend(dtype: DType): Backend {
     unaryBackward: unaryBackwardMap,
     addBias,
     sumRows,
+    softmaxRows,
   };
 }

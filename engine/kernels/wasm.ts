@@ -20,7 +20,7 @@
  */
 import type { Backend, FloatArray, MappedFn } from './backend';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
-import { adamStep, addBias, axpby, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import { adamStep, addBias, axpby, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
 import { gemmF32 } from './js';
 
 interface KernelExports {
@@ -30,6 +30,7 @@ interface KernelExports {
   unaryBackward(f: number, n: number, y: number, gy: number, gx: number): void;
   addBias(rows: number, cols: number, x: number, b: number, y: number): void;
   biasGradient(rows: number, cols: number, g: number, s: number): void;
+  softmaxRows(rows: number, L: number, z: number, y: number): void;
   adam(
     n: number,
     lr: number,
@@ -103,6 +104,7 @@ export interface WasmBackend extends Backend {
   unaryBackward: NonNullable<Backend['unaryBackward']>;
   addBias: NonNullable<Backend['addBias']>;
   sumRows: NonNullable<Backend['sumRows']>;
+  softmaxRows: NonNullable<Backend['softmaxRows']>;
 }
 
 const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2, relu: 3 };
@@ -217,6 +219,10 @@ export function wasmBackend(): WasmBackend {
       if (inMemory(X) && inMemory(b) && inMemory(Y))
         ex.addBias(rows, cols, X.byteOffset + 4 * xOff, b.byteOffset + 4 * bOff, Y.byteOffset + 4 * yOff);
       else addBias(rows, cols, X, xOff, b, bOff, Y, yOff);
+    },
+    softmaxRows(rows, L, Z, zOff, Y, yOff) {
+      if (inMemory(Z) && inMemory(Y)) ex.softmaxRows(rows, L, Z.byteOffset + 4 * zOff, Y.byteOffset + 4 * yOff);
+      else softmaxRows(rows, L, Z, zOff, Y, yOff);
     },
     sumRows(rows, cols, G, gOff, S, sOff) {
       if (inMemory(G) && inMemory(S)) ex.biasGradient(rows, cols, G.byteOffset + 4 * gOff, S.byteOffset + 4 * sOff);

@@ -76,6 +76,42 @@ describe.each(backends().map((b) => [b.name, b] as const))('%s training kernels'
     }
   });
 
+  it('softmaxRows: each row’s softmax (stable), at offsets and in place; ∞ and NaN propagate as the executor’s loop does', () => {
+    const rng = new Rng(6);
+    for (const [rows, L] of [
+      [1, 1],
+      [3, 10],
+      [32, 10],
+      [2, 3],
+      [5, 7],
+    ]) {
+      const [Z, Y] = be.allocate([1 + rows * L, 2 + rows * L]);
+      for (let i = 0; i < Z.length; i++) Z[i] = rng.range(-30, 30) + (i % 7 === 0 ? 60 : 0);
+      be.softmaxRows!(rows, L, Z, 1, Y, 2);
+      expect(Array.from(Y.subarray(0, 2))).toEqual([0, 0]);
+      for (let r = 0; r < rows; r++) {
+        const z = Array.from(Z.subarray(1 + r * L, 1 + (r + 1) * L));
+        const m = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - m));
+        const s = e.reduce((a, b) => a + b, 0);
+        for (let i = 0; i < L; i++) {
+          const want = e[i] / s;
+          expect(Math.abs(Y[2 + r * L + i] - want), `row ${r} [${i}]`).toBeLessThan((f32 ? 2e-6 : 1e-14) * want + 1e-30);
+        }
+      }
+      const copy = Float64Array.from(Y.subarray(2));
+      be.softmaxRows!(rows, L, Z, 1, Z, 1);
+      expect(Array.from(Z.subarray(1))).toEqual(Array.from(copy));
+    }
+    const [W] = be.allocate([9]);
+    W.set([1, Infinity, 2, NaN, 0, 1, 1e30, -1e30, 0]);
+    be.softmaxRows!(3, 3, W, 0, W, 0);
+    // a +∞ maximum shifts by 0: ∞/∞ = NaN where it is, 0 elsewhere; a NaN makes the sum NaN
+    expect(Array.from(W.subarray(0, 3))).toEqual([0, NaN, 0]);
+    expect(Array.from(W.subarray(3, 6))).toEqual([NaN, NaN, NaN]);
+    expect(Array.from(W.subarray(6))).toEqual([1, 0, 0]);
+  });
+
   it('sumRows: S += column sums, rows added in order (the roundings of an example-by-example loop)', () => {
     const rng = new Rng(5);
     for (const [rows, cols] of [

@@ -119,28 +119,11 @@ export const softmax: OpDef = {
       }
     };
     const be = ctx.backend;
-    if (be.dtype === 'f32' && be.unary) {
-      // float32 training path: the same three steps, with every exp of the block in one call of
-      // the backend's (SIMD) exp
-      const exp = be.unary.bind(be);
-      forward = () => {
-        const Z = z.v;
-        const Y = out.v;
-        for (let r = 0; r < rows; r++) {
-          const o = r * L;
-          let m = -Infinity;
-          for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
-          if (m === Infinity || m !== m) m = 0;
-          for (let i = 0; i < L; i++) Y[o + i] = Z[o + i] - m;
-        }
-        exp('exp', rows * L, Y, 0, Y, 0);
-        for (let r = 0; r < rows; r++) {
-          const o = r * L;
-          let s = 0;
-          for (let i = 0; i < L; i++) s += Y[o + i];
-          for (let i = 0; i < L; i++) Y[o + i] /= s;
-        }
-      };
+    if (be.dtype === 'f32' && be.softmaxRows) {
+      // float32 training path: the backend's row softmax (in WebAssembly: one SIMD exp over the
+      // whole block between a shift pass and a scale pass)
+      const softmaxRows = be.softmaxRows.bind(be);
+      forward = () => softmaxRows(rows, L, z.v, 0, out.v, 0);
     }
     // ∂z_i = y_i (g_i − Σ_j g_j y_j)
     const backward =

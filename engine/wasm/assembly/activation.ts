@@ -10,7 +10,9 @@
 
 @inline
 function expV(x0: v128): v128 {
-  const x = f32x4.min(f32x4.max(x0, f32x4.splat(-88.3762626647949)), f32x4.splat(88.3762626647949));
+  // pmax/pmin (one instruction each, where min/max need NaN fix-ups) keep a NaN of their first
+  // operand: pmax(a, b) = a < b ? b : a
+  const x = f32x4.pmin(f32x4.pmax(x0, f32x4.splat(-88.3762626647949)), f32x4.splat(88.3762626647949));
   // n = floor(x·log2(e) + 0.5)
   const fx = f32x4.floor(f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(0.5)));
   // r = x − n·ln2, ln2 = 0.693359375 − 2.12194440e-4 (the first part is exact in float32)
@@ -24,8 +26,9 @@ function expV(x0: v128): v128 {
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
   y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  // 2^n: (n + 127) << 23 as float bits
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  // 2^n: (n + 127) << 23 as float bits. n (an integer in [−127, 128]) is read from the bits of
+  // n + 1.5·2²³, whose low mantissa bits hold n + 2²², cheaper than a saturating conversion
+  const pow2 = i32x4.shl(i32x4.add(f32x4.add(fx, f32x4.splat(12582912.0)), i32x4.splat(127 - 0x4b400000)), 23);
   const e = f32x4.mul(y, pow2);
   // beyond the clamp: +∞ above ln(FLT_MAX) (as float32 overflows), 0 below the smallest normal;
   // NaN compares false both ways and stays NaN
@@ -162,5 +165,39 @@ export function unaryBackward(f: i32, n: i32, y: usize, gy: usize, gx: usize): v
   for (; i < n; i++) {
     const o = <usize>i << 2;
     store<f32>(gx + o, load<f32>(gx + o) + load<f32>(gy + o) * deriv(f, load<f32>(y + o)));
+  }
+}
+
+/**
+ * Row-wise softmax of a row-major [rows × L] matrix: y[r] = exp(z[r] − max z[r]) / Σ exp(…), in
+ * three passes — shift by the row's maximum (a row whose maximum is ±∞ or NaN is shifted by 0, so
+ * that ∞ and NaN propagate as NaN), one SIMD exp over the whole block, scale each row by 1/sum.
+ * y may equal z.
+ */
+export function softmaxRows(rows: i32, L: i32, z: usize, y: usize): void {
+  const rowBytes = <usize>L << 2;
+  for (let r = 0; r < rows; r++) {
+    const zr = z + <usize>r * rowBytes;
+    const yr = y + <usize>r * rowBytes;
+    let m: f32 = -Infinity;
+    for (let i = 0; i < L; i++) {
+      const v = load<f32>(zr + (<usize>i << 2));
+      if (v > m) m = v;
+    }
+    if (m == Infinity || m != m) m = 0;
+    for (let i = 0; i < L; i++) {
+      const o = <usize>i << 2;
+      store<f32>(yr + o, load<f32>(zr + o) - m);
+    }
+  }
+  unary(0, rows * L, y, y);
+  for (let r = 0; r < rows; r++) {
+    const yr = y + <usize>r * rowBytes;
+    let s: f32 = 0;
+    for (let i = 0; i < L; i++) s += load<f32>(yr + (<usize>i << 2));
+    for (let i = 0; i < L; i++) {
+      const o = <usize>i << 2;
+      store<f32>(yr + o, load<f32>(yr + o) / s);
+    }
   }
 }

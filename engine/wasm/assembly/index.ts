@@ -1,5 +1,5 @@
 // The WebAssembly module's entry point: everything it exports (compiled by scripts/gen-wasm.mjs).
 export { gemm, scratchBytes, heapBase } from './gemm';
 export { axpby, adam } from './update';
-export { unary, unaryBackward } from './activation';
+export { unary, unaryBackward, softmaxRows } from './activation';
 export { addBias, biasGradient } from './rows';
