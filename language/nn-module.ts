@@ -3,7 +3,18 @@
  * default core + LSP modules, and ours. The language server adds its own services (hover,
  * inlay hints, …) on top; the CLI uses the same services without a connection.
  */
-import { createCompletionParser, createLangiumParser, EmptyFileSystem, inject, type DeepPartial, type Module } from 'langium';
+import {
+  createCompletionParser,
+  createLangiumParser,
+  DefaultDocumentBuilder,
+  EmptyFileSystem,
+  inject,
+  type DeepPartial,
+  type LangiumDocument,
+  type LangiumSharedCoreServices,
+  type Module,
+  type URI,
+} from 'langium';
 import {
   createDefaultModule,
   createDefaultSharedModule,
@@ -16,9 +27,10 @@ import { NnAnalysisCache } from './analysis-cache';
 import { NnDataContextProvider } from './data-context';
 import { NnDocumentValidator } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
+import type { CancellationToken } from 'vscode-languageserver';
 import { guardCompletionParser, guardParser } from './parser-guard';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
-import { NnScopeComputation } from './scope';
+import { NnScopeComputation, NnScopeProvider } from './scope';
 import { registerValidationChecks } from './validation/nn-validator';
 
 export type NnAddedServices = {
@@ -46,9 +58,40 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
   },
   references: {
     ScopeComputation: (services) => new NnScopeComputation(services),
+    ScopeProvider: (services) => new NnScopeProvider(services),
   },
   validation: {
     DocumentValidator: (services) => new NnDocumentValidator(services),
+  },
+};
+
+/**
+ * Names are per file (§1): a document never refers to another, so a change to one `.nn` document
+ * never requires relinking the others. (Langium's default relinks every document that has an
+ * unresolved reference whenever any document changes — in .nn files every call of a built-in is
+ * one — which revalidated the whole workspace on each keystroke.) A change to any other file (a
+ * csv a `data` declaration reads) still revalidates every document.
+ */
+export class NnDocumentBuilder extends DefaultDocumentBuilder {
+  private otherFilesChanged = false;
+
+  override async update(changed: URI[], deleted: URI[], cancelToken?: CancellationToken): Promise<void> {
+    this.otherFilesChanged = [...changed, ...deleted].some((u) => !u.path.endsWith('.nn'));
+    try {
+      await super.update(changed, deleted, cancelToken);
+    } finally {
+      this.otherFilesChanged = false;
+    }
+  }
+
+  protected override shouldRelink(_document: LangiumDocument, _changedUris: Set<string>): boolean {
+    return this.otherFilesChanged;
+  }
+}
+
+export const NnSharedModule = {
+  workspace: {
+    DocumentBuilder: (services: LangiumSharedCoreServices) => new NnDocumentBuilder(services),
   },
 };
 
@@ -63,7 +106,11 @@ export function createNnServices<E extends object = object>(
   context: DefaultSharedModuleContext = EmptyFileSystem,
   extra?: Module<NnServices & E, DeepPartial<NnServices> & E>,
 ): { shared: LangiumSharedServices; Nn: NnServices & E } {
-  const shared = inject(createDefaultSharedModule(context), NnGeneratedSharedModule);
+  const shared = inject(
+    createDefaultSharedModule(context),
+    NnGeneratedSharedModule,
+    NnSharedModule as unknown as Module<LangiumSharedServices, DeepPartial<LangiumSharedServices>>,
+  );
   const Nn = inject(
     createDefaultModule({ shared }),
     NnGeneratedModule,

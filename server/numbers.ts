@@ -26,6 +26,11 @@ import type {
 
 /** Examples whose terms a worked element lists one by one (the mean covers all of them). */
 export const WORKED_TERMS = 4;
+/**
+ * Time (ms) a job may spend on central differences of single elements for hovers; params beyond
+ * it (in large models) show the checker's comparison only.
+ */
+export const ELEMENT_BUDGET_MS = 150;
 
 export function stats(a: ArrayLike<number>): Stats {
   let sq = 0;
@@ -209,6 +214,7 @@ export function modelNumbers(ev: Evaluation, model: IRModel, ctx: NumbersContext
   const { report } = ctx;
   const params: Record<string, ParamNumbers> = {};
   const values: Record<string, ValueNumbers> = {};
+  const started = Date.now();
   for (const [name, info] of ev.values) {
     if (info.kind === 'param') {
       const g = ev.grads[name] ?? info.grad;
@@ -216,7 +222,7 @@ export function modelNumbers(ev: Evaluation, model: IRModel, ctx: NumbersContext
       const c = report.params[name];
       const flat = argmaxAbs(g);
       let element: ParamNumbers['element'] = null;
-      if (flat >= 0) {
+      if (flat >= 0 && Date.now() - started < ELEMENT_BUDGET_MS) {
         const numeric = ev.numericGrad(name, flat, ctx.eps);
         element = {
           flat,

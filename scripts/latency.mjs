@@ -1,0 +1,155 @@
+// Latency of the language server as an editor sees it, over stdio (build first: npm run build).
+//
+//   node scripts/latency.mjs [--runs N]
+//
+// Reports p50/p95 of
+//   1. shape diagnostics after an edit, on a generated 1,000-line file (goal < 50 ms): the time
+//      from didChange to the publishDiagnostics of that version;
+//   2. hover on a weight, with the engine's numbers (goal < 100 ms);
+//   3. the fast gradient check of examples/digits.nn (goal < 300 ms): an nnlens/checkGradients
+//      request in fast mode (lowering, the worker's check, its numbers and gradient health).
+// Not a test: wall time depends on the machine and its load.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;
+
+// NNLENS_NODE_ARGS: extra node options for the server (e.g. "--cpu-prof --cpu-prof-dir=prof").
+const nodeArgs = (process.env.NNLENS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, [...nodeArgs, join(root, 'out', 'cli.js'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+const waiters = [];
+conn.onNotification('textDocument/publishDiagnostics', (p) => {
+  for (const w of [...waiters]) if (w.uri === p.uri && w.version === p.version && w.check(p.diagnostics)) {
+    waiters.splice(waiters.indexOf(w), 1);
+    w.resolve(performance.now());
+  }
+});
+conn.onRequest('window/workDoneProgress/create', () => null);
+conn.onRequest('workspace/inlayHint/refresh', () => null);
+conn.onRequest('workspace/codeLens/refresh', () => null);
+conn.onRequest('workspace/configuration', () => [null]);
+conn.listen();
+const published = (uri, version, check) => new Promise((res) => waiters.push({ uri, version, check, resolve: res }));
+
+const ws = mkdtempSync(join(tmpdir(), 'nnlens-latency-'));
+const uriOf = (p) => pathToFileURL(p).toString();
+await conn.sendRequest('initialize', {
+  processId: process.pid,
+  rootUri: uriOf(ws),
+  workspaceFolders: [{ uri: uriOf(ws), name: 'latency' }],
+  capabilities: { textDocument: { hover: { contentFormat: ['markdown'] }, publishDiagnostics: { versionSupport: true } }, window: { workDoneProgress: true } },
+});
+await conn.sendNotification('initialized', {});
+
+/** Waits until the engine workers have nothing to do (so one measurement does not slow the next). */
+async function idle() {
+  for (;;) {
+    const s = await conn.sendRequest('nnlens/debug/stats', {});
+    if (s.workers.edit.pending === 0 && s.workers.full.pending === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function percentile(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+const fmt = (xs) => `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms (n = ${xs.length})`;
+
+// 1. A 1,000-line file: one model of 330 small layers (3 lines each) plus a header.
+const layers = 330;
+const lines = ['// generated for scripts/latency.mjs', 'data d = circle(n: 200)', 'model Deep {', '  input x: [2]', '  target t: [1]'];
+for (let i = 1; i <= layers; i++) {
+  lines.push(`  param W${i}: [8, ${i === 1 ? 2 : 8}] = normal(0, 0.3)`);
+  lines.push(`  param b${i}: [8] = zeros`);
+  lines.push(`  h${i} = tanh(W${i} @ ${i === 1 ? 'x' : `h${i - 1}`} + b${i})`);
+}
+lines.push('  param Wo: [1, 8]', `  y = sigmoid(Wo @ h${layers})`, '  loss C = binary_cross_entropy(y, t)', '}', 'train Deep on d { epochs: 1 }');
+const big = lines.join('\n') + '\n';
+const bigPath = join(ws, 'big.nn');
+writeFileSync(bigPath, big);
+const bigUri = uriOf(bigPath);
+let version = 1;
+await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: bigUri, languageId: 'nn', version, text: big } });
+await published(bigUri, version, () => true);
+
+const edit = async (text, check) => {
+  version++;
+  const t0 = performance.now();
+  const done = published(bigUri, version, check);
+  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: bigUri, version }, contentChanges: [{ text }] });
+  return (await done) - t0;
+};
+const broken = big.replace(`param b${layers / 2}: [8]`, `param b${layers / 2}: [9]`);
+const shape = [];
+for (let i = 0; i < RUNS; i++) {
+  // alternately introduce and fix a shape error in the middle of the file
+  shape.push(await edit(broken, (d) => d.some((x) => x.code === 'shape-mismatch')));
+  shape.push(await edit(big, (d) => !d.some((x) => x.code === 'shape-mismatch')));
+}
+console.log(`shape diagnostics after an edit, ${lines.length}-line file: ${fmt(shape)}`);
+await conn.sendNotification('textDocument/didClose', { textDocument: { uri: bigUri } });
+await idle();
+
+// 2. Hover on a weight of digits.nn, with the engine's numbers.
+const digitsPath = join(ws, 'digits.nn');
+const digits = readFileSync(join(root, 'examples', 'digits.nn'), 'utf8');
+writeFileSync(digitsPath, digits);
+const digitsUri = uriOf(digitsPath);
+await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: digitsUri, languageId: 'nn', version: 1, text: digits } });
+await published(digitsUri, 1, () => true);
+await idle();
+const lineNo = digits.split('\n').findIndex((l) => l.includes('param W1'));
+const position = { line: lineNo, character: digits.split('\n')[lineNo].indexOf('W1') + 1 };
+const first = performance.now();
+const h0 = await conn.sendRequest('textDocument/hover', { textDocument: { uri: digitsUri }, position });
+const firstHover = performance.now() - first;
+if (!/∂C\/∂W1/.test(h0?.contents?.value ?? '')) throw new Error('the hover has no gradient numbers');
+const hover = [];
+for (let i = 0; i < RUNS * 2; i++) {
+  const t0 = performance.now();
+  await conn.sendRequest('textDocument/hover', { textDocument: { uri: digitsUri }, position });
+  hover.push(performance.now() - t0);
+}
+console.log(`hover on a weight (numbers ready): ${fmt(hover)}; the first hover after opening: ${firstHover.toFixed(1)} ms`);
+
+// 1b. The same on digits.nn itself (a typical file: 31 lines).
+{
+  let v = 1;
+  const bad = digits.replace('param b1: [H]', 'param b1: [20]');
+  const small = [];
+  for (let i = 0; i < RUNS; i++) {
+    for (const [text, wantError] of [[bad, true], [digits, false]]) {
+      v++;
+      const t0 = performance.now();
+      const done = published(digitsUri, v, (d) => d.some((x) => x.code === 'shape-mismatch') === wantError);
+      await conn.sendNotification('textDocument/didChange', { textDocument: { uri: digitsUri, version: v }, contentChanges: [{ text }] });
+      small.push((await done) - t0);
+    }
+  }
+  console.log(`shape diagnostics after an edit, examples/digits.nn (${digits.split('\n').length} lines): ${fmt(small)}`);
+  await new Promise((r) => setTimeout(r, 500));
+  await idle();
+}
+
+// 3. The fast gradient check of digits.nn.
+const check = [];
+for (let i = 0; i < RUNS; i++) {
+  const t0 = performance.now();
+  const r = await conn.sendRequest('nnlens/checkGradients', { uri: digitsUri, mode: 'fast' });
+  check.push(performance.now() - t0);
+  if (!r.models.Digits) throw new Error('no check result');
+}
+console.log(`fast gradient check of examples/digits.nn (request → result): ${fmt(check)}`);
+
+await conn.sendRequest('shutdown');
+await conn.sendNotification('exit');
+conn.dispose();
+rmSync(ws, { recursive: true, force: true });
