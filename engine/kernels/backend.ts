@@ -78,6 +78,21 @@ export interface Backend {
    */
   softmaxRows?(rows: number, L: number, Z: FloatArray, zOff: number, Y: FloatArray, yOff: number): void;
   /**
+   * Optional: rows by index — Y[yOff + i·cols + j] = X[xOff + idx[idxOff + i]·cols + j] for
+   * i < count, j < cols (a training batch gathered from its data set; every index must be a row
+   * of X).
+   */
+  gatherRows?(
+    count: number,
+    cols: number,
+    X: FloatArray,
+    xOff: number,
+    idx: Uint32Array,
+    idxOff: number,
+    Y: FloatArray,
+    yOff: number,
+  ): void;
+  /**
    * Optional: column sums, accumulating (the gradient of a bias row):
    *   S[sOff + j] += Σ_r G[gOff + r·cols + j], rows added in order.
    */

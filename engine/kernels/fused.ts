@@ -275,3 +275,21 @@ export function softmaxRows(rows: number, L: number, Z: FloatArray, zOff: number
     for (let i = 0; i < L; i++) Y[yo + i] /= s;
   }
 }
+
+/** Y[i, ·] = X[idx[i], ·] for i < count, rows of `cols` (Backend.gatherRows in plain JavaScript). */
+export function gatherRows(
+  count: number,
+  cols: number,
+  X: FloatArray,
+  xOff: number,
+  idx: Uint32Array,
+  idxOff: number,
+  Y: FloatArray,
+  yOff: number,
+): void {
+  for (let i = 0; i < count; i++) {
+    const s = xOff + idx[idxOff + i] * cols;
+    const d = yOff + i * cols;
+    for (let j = 0; j < cols; j++) Y[d + j] = X[s + j];
+  }
+}

@@ -16,6 +16,7 @@
  *   addBias(rows, cols, X, xOff, b, bOff, Y, yOff)                      Y = X + b in every row
  *   sumRows(rows, cols, G, gOff, S, sOff)                               S += column sums of G
  *   softmaxRows(rows, L, Z, zOff, Y, yOff)                              Y = softmax of each row of Z
+ *   gatherRows(count, cols, X, xOff, idx, idxOff, Y, yOff)              Y[i] = X[idx[i]] (rows)
  *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
  *
@@ -61,6 +62,7 @@ export {
   addBias,
   sumRows,
   softmaxRows,
+  gatherRows,
   type Activation,
 } from './fused';
 

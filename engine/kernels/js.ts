@@ -14,7 +14,7 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
-import { adamStep, addBias, axpby, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import { adamStep, addBias, axpby, gatherRows, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -196,6 +196,7 @@ export function jsBackend(dtype: DType): Backend {
       addBias,
       sumRows,
       softmaxRows,
+      gatherRows,
     };
   }
   return {
@@ -211,5 +212,6 @@ export function jsBackend(dtype: DType): Backend {
     addBias,
     sumRows,
     softmaxRows,
+    gatherRows,
   };
 }

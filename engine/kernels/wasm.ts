@@ -20,7 +20,7 @@
  */
 import type { Backend, FloatArray, MappedFn } from './backend';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
-import { adamStep, addBias, axpby, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import { adamStep, addBias, axpby, gatherRows, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
 import { gemmF32 } from './js';
 
 interface KernelExports {
@@ -31,6 +31,7 @@ interface KernelExports {
   addBias(rows: number, cols: number, x: number, b: number, y: number): void;
   biasGradient(rows: number, cols: number, g: number, s: number): void;
   softmaxRows(rows: number, L: number, z: number, y: number): void;
+  gatherRows(count: number, cols: number, src: number, idx: number, dst: number): void;
   adam(
     n: number,
     lr: number,
@@ -105,6 +106,7 @@ export interface WasmBackend extends Backend {
   addBias: NonNullable<Backend['addBias']>;
   sumRows: NonNullable<Backend['sumRows']>;
   softmaxRows: NonNullable<Backend['softmaxRows']>;
+  gatherRows: NonNullable<Backend['gatherRows']>;
 }
 
 const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2, relu: 3 };
@@ -223,6 +225,11 @@ export function wasmBackend(): WasmBackend {
     softmaxRows(rows, L, Z, zOff, Y, yOff) {
       if (inMemory(Z) && inMemory(Y)) ex.softmaxRows(rows, L, Z.byteOffset + 4 * zOff, Y.byteOffset + 4 * yOff);
       else softmaxRows(rows, L, Z, zOff, Y, yOff);
+    },
+    gatherRows(count, cols, X, xOff, idx, idxOff, Y, yOff) {
+      if (inMemory(X) && inMemory(Y) && idx.buffer === current)
+        ex.gatherRows(count, cols, X.byteOffset + 4 * xOff, idx.byteOffset + 4 * idxOff, Y.byteOffset + 4 * yOff);
+      else gatherRows(count, cols, X, xOff, idx, idxOff, Y, yOff);
     },
     sumRows(rows, cols, G, gOff, S, sOff) {
       if (inMemory(G) && inMemory(S)) ex.biasGradient(rows, cols, G.byteOffset + 4 * gOff, S.byteOffset + 4 * sOff);

@@ -28,39 +28,27 @@ import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfin
 import { initParams, paramSeed } from '../init';
 import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
 import { bestBackend } from '../kernels/index';
+import { axpby as axpbyJs, gatherRows as gatherRowsJs } from '../kernels/fused';
 import type { Backend, FloatArray } from '../kernels/backend';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
 import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
 
-/** Rows of at least this many numbers are copied with `TypedArray.set` (a memmove) per example. */
-const ROW_COPY_MIN = 16;
-
-/** A data set converted once to float32, with what gathering batches from it needs. */
+/**
+ * A split of the data set, converted to float32 once and kept in the program's own memory (extra
+ * buffers of its one allocation: in WebAssembly memory for the SIMD backend), so that a batch is
+ * gathered by the backend's `gatherRows` — one memory copy per example — and an evaluation chunk by
+ * one contiguous copy.
+ */
 interface Data32 {
   n: number;
   dx: number;
   dy: number;
-  x: Float32Array;
-  y: Float32Array;
-  /** Per-example views of x / y (made once) for row copies, or null for short rows. */
-  xRows: Float32Array[] | null;
-  yRows: Float32Array[] | null;
-  /** 0, 1, …, n−1: the order in which evaluation reads it. */
-  seq: Uint32Array;
+  x: FloatArray;
+  y: FloatArray;
 }
 
-function toData32(ds: Dataset): Data32 {
-  const dx = ds.xShape.reduce((a, b) => a * b, 1);
-  const dy = ds.yShape.reduce((a, b) => a * b, 1);
-  const x = Float32Array.from(ds.x);
-  const y = Float32Array.from(ds.y);
-  const rows = (a: Float32Array, d: number) =>
-    d >= ROW_COPY_MIN ? Array.from({ length: ds.n }, (_, r) => a.subarray(r * d, (r + 1) * d)) : null;
-  const seq = new Uint32Array(ds.n);
-  for (let i = 0; i < ds.n; i++) seq[i] = i;
-  return { n: ds.n, dx, dy, x, y, xRows: rows(x, dx), yRows: rows(y, dy), seq };
-}
+const prodOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 function sameSize(a: readonly number[], b: readonly number[]): boolean {
   return a.reduce((p, d) => p * d, 1) === b.reduce((p, d) => p * d, 1);
@@ -89,6 +77,8 @@ export class Trainer {
 
   private readonly train: Data32;
   private readonly validation: Data32 | null;
+  private readonly gatherRows: NonNullable<Backend['gatherRows']>;
+  private readonly copy: NonNullable<Backend['axpby']>;
   private readonly shuffler: EpochShuffler;
   private order: Uint32Array;
   private pos: number;
@@ -145,16 +135,37 @@ export class Trainer {
       throw new Error(`target ${target.name} is ${fmtShape(target.shape)} but the data's labels are ${fmtShape(ds.yShape)}`);
     if (ds.n < 1) throw new Error('the data set has no examples');
     const split = splitData(ds, options.split, options.seed);
-    this.train = toData32(split.train);
-    this.validation = split.validation ? toData32(split.validation) : null;
+    const dx = prodOf(ds.xShape);
+    const dy = prodOf(ds.yShape);
+    const nTrain = split.train.n;
+    const nVal = split.validation?.n ?? 0;
 
     // ---- the program, compiled once ----------------------------------------------------------
+    // extra buffers: optimizer state, the last good weights, the data, two batches' indices
     const sizes = model.params.map((p) => p.size);
     const stateSizes = optimizerStateSizes(options.optimizer, sizes);
+    const capacity = Math.min(options.batch, nTrain);
+    const dataSizes = [nTrain * dx, nTrain * dy, nVal * dx, nVal * dy, capacity, capacity];
     const backend = opts.backend ?? bestBackend('f32');
-    this.program = compileModel(program, model, backend, { grads: 'params', extraBuffers: [...stateSizes, ...sizes] });
-    this.capacity = Math.min(options.batch, this.train.n);
-    this.resize(this.capacity);
+    this.program = compileModel(program, model, backend, {
+      grads: 'params',
+      extraBuffers: [...stateSizes, ...sizes, ...dataSizes],
+    });
+    this.capacity = capacity;
+    this.resize(capacity);
+    const extra = this.program.extra;
+    const at = stateSizes.length + sizes.length;
+    const [tx, ty, vx, vy, ia, ib] = extra.slice(at, at + dataSizes.length);
+    tx.set(split.train.x);
+    ty.set(split.train.y);
+    this.train = { n: nTrain, dx, dy, x: tx, y: ty };
+    if (split.validation) {
+      vx.set(split.validation.x);
+      vy.set(split.validation.y);
+      this.validation = { n: nVal, dx, dy, x: vx, y: vy };
+    } else this.validation = null;
+    this.gatherRows = backend.gatherRows ? backend.gatherRows.bind(backend) : gatherRowsJs;
+    this.copy = backend.axpby ? backend.axpby.bind(backend) : axpbyJs;
     const p = this.program;
     const init = job.initialParams ?? initParams(model, options.seed);
     for (const q of model.params) {
@@ -166,13 +177,14 @@ export class Trainer {
     this.params = model.params.map((q) => p.params[q.name]);
     const grads = model.params.map((q) => p.grads[q.name]);
     this.optimizer = createOptimizer(options.optimizer, backend, this.params, grads, p.extra.slice(0, stateSizes.length));
-    this.good = p.extra.slice(stateSizes.length);
+    this.good = p.extra.slice(stateSizes.length, at);
     this.saveGood();
     this.epochGood = this.copyParams(this.params);
     this.xBuf = p.data[input.name] ?? null;
     this.tBuf = target ? (p.data[target.name] ?? null) : null;
-    this.curIdx = new Uint32Array(this.capacity);
-    this.prevIdx = new Uint32Array(this.capacity);
+    // u32 views of two float32 buffers of the program's memory (gatherRows reads indices there)
+    this.curIdx = new Uint32Array(ia.buffer, ia.byteOffset, capacity);
+    this.prevIdx = new Uint32Array(ib.buffer, ib.byteOffset, capacity);
 
     this.shuffler = new EpochShuffler(this.train.n, paramSeed(options.seed, '#shuffle'));
     this.order = this.shuffler.order;
@@ -239,7 +251,7 @@ export class Trainer {
     this.curIdx = idx;
     this.curCount = count;
     for (let i = 0; i < count; i++) idx[i] = order[start + i];
-    this.gather(this.train, idx, 0, count);
+    this.gather(this.train, idx, count);
     const p = this.program;
     const loss = p.forward();
     this.lastLoss = loss;
@@ -262,38 +274,16 @@ export class Trainer {
     this.batch = B;
   }
 
-  /** Copies examples idx[start … start+count) of `ds` into the program's input and target. */
-  private gather(ds: Data32, idx: Uint32Array, start: number, count: number): void {
-    const X = this.xBuf;
-    if (X) {
-      const dx = ds.dx;
-      if (ds.xRows) {
-        const rows = ds.xRows;
-        for (let i = 0; i < count; i++) X.set(rows[idx[start + i]], i * dx);
-      } else {
-        const src = ds.x;
-        for (let i = 0; i < count; i++) {
-          const s = idx[start + i] * dx;
-          const d = i * dx;
-          for (let j = 0; j < dx; j++) X[d + j] = src[s + j];
-        }
-      }
-    }
-    const T = this.tBuf;
-    if (T) {
-      const dy = ds.dy;
-      if (ds.yRows) {
-        const rows = ds.yRows;
-        for (let i = 0; i < count; i++) T.set(rows[idx[start + i]], i * dy);
-      } else {
-        const src = ds.y;
-        for (let i = 0; i < count; i++) {
-          const s = idx[start + i] * dy;
-          const d = i * dy;
-          for (let j = 0; j < dy; j++) T[d + j] = src[s + j];
-        }
-      }
-    }
+  /** Copies the examples idx[0 … count) of `ds` into the program's input and target. */
+  private gather(ds: Data32, idx: Uint32Array, count: number): void {
+    if (this.xBuf) this.gatherRows(count, ds.dx, ds.x, 0, idx, 0, this.xBuf, 0);
+    if (this.tBuf) this.gatherRows(count, ds.dy, ds.y, 0, idx, 0, this.tBuf, 0);
+  }
+
+  /** Copies the examples start … start+count of `ds`, in order, into the input and target. */
+  private gatherRange(ds: Data32, start: number, count: number): void {
+    if (this.xBuf) this.copy(count * ds.dx, 1, ds.x, start * ds.dx, 0, this.xBuf, 0);
+    if (this.tBuf) this.copy(count * ds.dy, 1, ds.y, start * ds.dy, 0, this.tBuf, 0);
   }
 
   // ---- weights ---------------------------------------------------------------------------------
@@ -358,7 +348,7 @@ export class Trainer {
       if (shouldStop?.()) return null;
       const count = Math.min(this.capacity, ds.n - start);
       if (count !== this.batch) this.resize(count);
-      this.gather(ds, ds.seq, start, count);
+      this.gatherRange(ds, start, count);
       sum += p.forward() * count;
       if (kind) right += countCorrect(kind, count, this.outSize, p.value(this.outNode!), ds.y, start * ds.dy);
     }
@@ -426,7 +416,7 @@ export class Trainer {
       };
     for (let k = 0; k < this.params.length; k++) this.params[k].set(this.good[k]);
     if (count !== this.batch) this.resize(count);
-    this.gather(this.train, idx, 0, count);
+    this.gather(this.train, idx, count);
     p.forward();
     if (!this.manual) {
       const nb = findNonFiniteBackward(p);

@@ -112,6 +112,22 @@ describe.each(backends().map((b) => [b.name, b] as const))('%s training kernels'
     expect(Array.from(W.subarray(6))).toEqual([1, 0, 0]);
   });
 
+  it('gatherRows: rows by index (repeats and any order), at offsets', () => {
+    const rng = new Rng(7);
+    for (const cols of [1, 2, 3, 10, 256]) {
+      const rows = 9;
+      const [X, Y, I] = be.allocate([1 + rows * cols, 2 + 5 * cols, 6]);
+      for (let i = 0; i < X.length; i++) X[i] = rng.range(-5, 5);
+      const idx = new Uint32Array(I.buffer, I.byteOffset, 6);
+      idx.set([0, 8, 3, 3, 5], 1);
+      Y.fill(-9);
+      be.gatherRows!(5, cols, X, 1, idx, 1, Y, 2);
+      expect(Array.from(Y.subarray(0, 2))).toEqual([-9, -9]);
+      for (let i = 0; i < 5; i++)
+        for (let j = 0; j < cols; j++) expect(Y[2 + i * cols + j]).toBe(X[1 + idx[1 + i] * cols + j]);
+    }
+  });
+
   it('sumRows: S += column sums, rows added in order (the roundings of an example-by-example loop)', () => {
     const rng = new Rng(5);
     for (const [rows, cols] of [

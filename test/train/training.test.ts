@@ -4,7 +4,7 @@
  * split, the last batch, stopping, and the seeds that make a run reproducible.
  */
 import { describe, expect, it } from 'vitest';
-import { Trainer, runTraining, spiral, type TrainProgress } from '../../engine/index';
+import { Trainer, jsBackend, runTraining, spiral, type TrainProgress } from '../../engine/index';
 import { example, lowered } from './helpers';
 
 describe('XOR', () => {
@@ -158,6 +158,18 @@ describe('the loop', () => {
     for (let s = 0; s < 7; s++) t.step();
     const want = t.currentParams();
     for (const q of model.params) expect(Array.from(out.params[q.name])).toEqual(Array.from(want[q.name]));
+  });
+
+  it('trains the same on the plain JavaScript backend (the fallback without WebAssembly SIMD)', async () => {
+    const { program, model, ctx } = await example('digits.nn');
+    const job = { program, model: model.name, ctx, options: { epochs: 2 } };
+    const wasm = runTraining(job);
+    const js = runTraining(job, undefined, undefined, { backend: jsBackend('f32') });
+    expect(js.reason).toBe('completed');
+    expect(Math.abs(js.finalLoss! - wasm.finalLoss!)).toBeLessThan(1e-4);
+    expect(Math.abs(js.finalValLoss! - wasm.finalValLoss!)).toBeLessThan(1e-4);
+    for (const q of model.params)
+      for (let i = 0; i < q.size; i++) expect(Math.abs(js.params[q.name][i] - wasm.params[q.name][i])).toBeLessThan(1e-4);
   });
 
   it('starts from given weights, and refuses ones of the wrong size', async () => {

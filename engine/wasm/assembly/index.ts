@@ -2,4 +2,4 @@
 export { gemm, scratchBytes, heapBase } from './gemm';
 export { axpby, adam } from './update';
 export { unary, unaryBackward, softmaxRows } from './activation';
-export { addBias, biasGradient } from './rows';
+export { addBias, biasGradient, gatherRows } from './rows';

@@ -42,3 +42,15 @@ export function biasGradient(rows: i32, cols: i32, g: usize, s: usize): void {
     store<f32>(s + o, acc);
   }
 }
+
+/**
+ * Rows of src by index: dst[i, ·] = src[idx[i], ·] for i < count (rows of `cols` floats; idx holds
+ * u32 row numbers, which must be rows of src). A training step's batch from its data set.
+ */
+export function gatherRows(count: i32, cols: i32, src: usize, idx: usize, dst: usize): void {
+  const rowBytes = <usize>cols << 2;
+  for (let i = 0; i < count; i++) {
+    const r = <usize>load<u32>(idx + (<usize>i << 2));
+    memory.copy(dst + <usize>i * rowBytes, src + r * rowBytes, rowBytes);
+  }
+}
