@@ -129,24 +129,31 @@ function packB(transB: bool, N: i32, K: i32, b: usize, k0: i32, kc: i32, j0: i32
         dst += NR * 4;
       }
     } else if (transB) {
-      // A partial panel of B stored N×K: walk each column's k contiguously, zeros past N.
-      for (let c = 0; c < NR; c++) {
-        let d = dst + c * 4;
-        if (c < cols) {
-          let s = b + (<usize>(j + c) * K + k0) * 4;
-          for (let k = 0; k < kc; k++) {
-            store<f32>(d, load<f32>(s));
-            s += 4;
-            d += NR * 4;
-          }
-        } else {
-          for (let k = 0; k < kc; k++) {
-            store<f32>(d, 0);
-            d += NR * 4;
-          }
-        }
+      // A partial panel of B stored N×K: as a whole one, four k at a time, with zero vectors in
+      // place of the columns past N (never loaded: they may lie outside the matrix).
+      const s = b + (<usize>j * K + k0) * 4;
+      const ld = <usize>K * 4;
+      const zero = f32x4.splat(0);
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const o = s + <usize>k * 4;
+        let r0 = zero, r1 = zero, r2 = zero, r3 = zero, r4 = zero, r5 = zero, r6 = zero;
+        r0 = v128.load(o); // cols ≥ 1
+        if (cols > 1) r1 = v128.load(o + ld);
+        if (cols > 2) r2 = v128.load(o + 2 * ld);
+        if (cols > 3) r3 = v128.load(o + 3 * ld);
+        if (cols > 4) r4 = v128.load(o + 4 * ld);
+        if (cols > 5) r5 = v128.load(o + 5 * ld);
+        if (cols > 6) r6 = v128.load(o + 6 * ld);
+        storeTransposed4(r0, r1, r2, r3, dst, NR * 4);
+        storeTransposed4(r4, r5, r6, zero, dst + 16, NR * 4);
+        dst += 4 * NR * 4;
       }
-      dst += <usize>kc * NR * 4;
+      for (; k < kc; k++) {
+        const o = s + <usize>k * 4;
+        for (let c = 0; c < NR; c++) store<f32>(dst + c * 4, c < cols ? load<f32>(o + <usize>c * ld) : 0);
+        dst += NR * 4;
+      }
     } else {
       // B stored K×N: op(B)(k, j) = B[k·N + j]; eight columns are adjacent in memory.
       let s = b + (<usize>k0 * N + j) * 4;
