@@ -35,7 +35,9 @@ import { NodeFileSystem } from 'langium/node';
 import {
   ErrorCodes,
   LSPErrorCodes,
+  MessageType,
   ResponseError,
+  ShowMessageNotification,
   type CancellationToken,
   type Connection,
   type InitializeParams,
@@ -90,6 +92,9 @@ export function startServer(connection: Connection): ServerHandle {
   const documents = sharedLsp.workspace.TextDocuments;
 
   engine.publisher = (p) => void connection.sendDiagnostics(p);
+  // window/showMessage (a notification: nothing for the user to answer)
+  const showMessage = (type: MessageType, message: string) =>
+    void connection.sendNotification(ShowMessageNotification.type, { type, message });
   engine.logger = { info: (m) => connection.console.info(m), error: (m) => connection.console.error(m) };
 
   // --- Langium's handlers (diagnostics are ours) ---------------------------------------------
@@ -224,8 +229,8 @@ export function startServer(connection: Connection): ServerHandle {
       lastEpochLens.delete(d.runId);
       void connection.sendNotification(TrainDoneNotificationMethod, d);
       if (!settings.client.isNnLensExtension) {
-        const show = d.reason === 'error' ? connection.window.showErrorMessage : d.reason === 'diverged' ? connection.window.showWarningMessage : connection.window.showInformationMessage;
-        void show.call(connection.window, `NN Lens: ${d.model}: ${d.message}${d.weightsPath ? ` — weights in ${d.weightsPath}` : ''}`);
+        const type = d.reason === 'error' ? MessageType.Error : d.reason === 'diverged' ? MessageType.Warning : MessageType.Info;
+        showMessage(type, `NN Lens: ${d.model}: ${d.message}${d.weightsPath ? ` — weights in ${d.weightsPath}` : ''}`);
       }
     },
     changed: refreshLenses,
@@ -299,7 +304,7 @@ export function startServer(connection: Connection): ServerHandle {
     try {
       if (p.command === ClientCommands.train) {
         const r = await training.train({ uri: String(args[0] ?? ''), model: typeof args[1] === 'string' ? args[1] : undefined });
-        void connection.window.showInformationMessage(`NN Lens: training ${r.model}: ${r.epochs} epochs × ${r.stepsPerEpoch} steps (run ${r.runId})`);
+        showMessage(MessageType.Info, `NN Lens: training ${r.model}: ${r.epochs} epochs × ${r.stepsPerEpoch} steps (run ${r.runId})`);
         return r;
       }
       if (p.command === ClientCommands.stopTraining) {
@@ -317,13 +322,11 @@ export function startServer(connection: Connection): ServerHandle {
         const worst = Object.entries(r.models)
           .map(([m, s]) => `${m}: max relative error ${Math.max(0, ...Object.values(s.params).map((x) => x.maxRelError)).toExponential(1)}`)
           .join('; ');
-        void connection.window.showInformationMessage(
-          `NN Lens: full gradient check: ${r.errors} error(s), ${r.warnings} warning(s). ${worst}`,
-        );
+        showMessage(MessageType.Info, `NN Lens: full gradient check: ${r.errors} error(s), ${r.warnings} warning(s). ${worst}`);
         return r;
       }
     } catch (e) {
-      void connection.window.showErrorMessage(`NN Lens: ${e instanceof Error ? e.message : String(e)}`);
+      showMessage(MessageType.Error, `NN Lens: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
     }
     throw new ResponseError(ErrorCodes.InvalidParams, `unknown command ${p.command}`);
