@@ -288,10 +288,15 @@ export class Trainer {
 
   // ---- weights ---------------------------------------------------------------------------------
 
+  /**
+   * Copies the weights to the last good ones. (Not `TypedArray.set`: both live in one buffer, and
+   * V8 then copies the source to a fresh buffer first — an allocation and a second copy per step.)
+   */
   private saveGood(): void {
     const ps = this.params;
     const good = this.good;
-    for (let i = 0; i < ps.length; i++) good[i].set(ps[i]);
+    const copy = this.copy;
+    for (let i = 0; i < ps.length; i++) copy(ps[i].length, 1, ps[i], 0, 0, good[i], 0);
   }
 
   private copyParams(from: readonly FloatArray[]): Record<string, Float64Array> {
@@ -414,7 +419,7 @@ export class Trainer {
         range: null,
         cause: `${name} became ${fmt(value)} while the loss stayed finite (a NaN behind a relu, or an update that overflowed)`,
       };
-    for (let k = 0; k < this.params.length; k++) this.params[k].set(this.good[k]);
+    for (let k = 0; k < this.params.length; k++) this.copy(this.params[k].length, 1, this.good[k], 0, 0, this.params[k], 0);
     if (count !== this.batch) this.resize(count);
     this.gather(this.train, idx, count);
     p.forward();
