@@ -47,9 +47,9 @@ export interface Backend {
   /**
    * Optional: Y[yOff + i] = fn(X[xOff + i]) for i < n, with fn 'exp', 'sigmoid' (1/(1+e^−x)),
    * 'tanh' or 'relu' (x < 0 ? 0 : x); Y may be X (same offset). NaN stays NaN; exp overflows to +∞
-   * as float32 does. The WebAssembly backend computes them with SIMD polynomials (Cephes
-   * expf/tanhf, relative error below 1e-6, ~20× faster than Math.exp); the JavaScript backends
-   * call Math.exp/Math.tanh.
+   * as float32 does. The WebAssembly backend computes them with SIMD polynomials (Cephes expf,
+   * Eigen's rational tanh; relative error below 1e-6, ~20× faster than Math.exp); the JavaScript
+   * backends call Math.exp/Math.tanh.
    */
   unary?(fn: MappedFn, n: number, X: FloatArray, xOff: number, Y: FloatArray, yOff: number): void;
   /**

@@ -1,11 +1,15 @@
-// Elementwise exp, sigmoid, tanh and relu over float32 arrays, and their backward passes, four lanes at a time (WebAssembly SIMD,
-// AssemblyScript). Math.exp in JavaScript costs ~20–30 ns per call; these cost ~1 ns per element.
+// Elementwise exp, sigmoid, tanh and relu over float32 arrays, four lanes at a time, and their
+// backward passes (WebAssembly SIMD, AssemblyScript). Math.exp in JavaScript costs ~20–30 ns per
+// call; these cost 1–2 ns per element.
 //
 // exp follows the classic Cephes expf (as in sse_mathfun's exp_ps): x is clamped to ±88.38, split
 // as x = n·ln2 + r with |r| ≤ ln2/2 (ln2 in two parts for exactness), e^r is a degree-6
 // polynomial, and 2^n is built in the exponent bits. Relative error ≈ 1e-7 (a couple of float32
 // ulps). Above 88.7228 (where float32 overflows) the result is +∞; below −88.376 it is 0 (true
-// values there are float32 subnormals); between 88.376 and 88.7228 it stays at e^88.376 ≈ 2.4e38. tanh uses Cephes tanhf: an odd polynomial for |x| < 0.625, 1 − 2/(e^{2|x|} + 1) above.
+// values there are float32 subnormals); between 88.376 and 88.7228 it stays at e^88.376 ≈ 2.4e38.
+// sigmoid is 1/(1 + e^−x) with that exp (relative error ≈ 1.5e-7). tanh is a rational function
+// (Eigen's float tanh: degree 13 over degree 6, no exp; relative error ≤ 4e-7). The clamps use
+// pmin/pmax, which keep a NaN of their first operand in one instruction (min/max need several).
 // Pointers are byte addresses in this module's memory; y may equal x.
 
 @inline
@@ -42,22 +46,25 @@ function sigmoidV(x: v128): v128 {
   return f32x4.div(one, f32x4.add(one, expV(f32x4.neg(x))));
 }
 
+// tanh as a rational function p(x)/q(x) of degrees 13 and 6 on [−7.9053, 7.9053] (beyond, tanh
+// rounds to ±1 in float32) — the coefficients of Eigen's float tanh; a few ulps, one division, no exp.
 @inline
-function tanhV(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  // |x| ≥ 0.625: 1 − 2/(e^{2|x|} + 1), with the sign of x
-  const one = f32x4.splat(1);
-  const big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(expV(f32x4.add(ax, ax)), one)));
-  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
-  // |x| < 0.625: x + x·s·P(s), s = x²
-  const s = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, s), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, s), x), x);
-  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
+function tanhV(x0: v128): v128 {
+  const x = f32x4.pmin(f32x4.pmax(x0, f32x4.splat(-7.90531110763549805)), f32x4.splat(7.90531110763549805));
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(-2.76076847742355e-16);
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(2.00018790482477e-13));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-8.60467152213735e-11));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(5.12229709037114e-8));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(1.48572235717979e-5));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(6.37261928875436e-4));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(4.89352455891786e-3));
+  p = f32x4.mul(p, x);
+  let q = f32x4.splat(1.19825839466702e-6);
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(1.18534705686654e-4));
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(2.26843463243900e-3));
+  q = f32x4.add(f32x4.mul(q, x2), f32x4.splat(4.89352518554385e-3));
+  return f32x4.div(p, q);
 }
 
 // Loads the last n % 4 values (1..3) of x into a vector, zero-padded.
