@@ -51,6 +51,8 @@ export const SERVER_CODES = {
 
 export interface Lowered {
   version: number;
+  /** The settings and weights the keys were computed with. */
+  context: string;
   program: IRProgram;
   skipped: string[];
   /** Per lowered model: a key of everything its numbers depend on (not source positions). */
@@ -213,8 +215,11 @@ export class NnLensEngine {
   /** The lowered program of a validated document (cached per document object and version). */
   lowered(doc: LangiumDocument): Lowered {
     const version = doc.textDocument.version;
+    const uri = doc.uri.toString();
+    const weightLabels = [...(this.weights.get(uri) ?? [])].map(([m, w]) => [m, w.label]);
+    const context = JSON.stringify([this.checkDefaults(), weightLabels, this.Nn.analysis.DataContext.fileAccessBlocked ?? null]);
     const known = this.lowerCache.get(doc);
-    if (known && known.version === version) return known;
+    if (known && known.version === version && known.context === context) return known;
     let program: IRProgram;
     let skipped: string[];
     try {
@@ -244,7 +249,7 @@ export class NnLensEngine {
       );
       keys[m.name] = hashString(own + shared + defaults);
     }
-    const lowered: Lowered = { version, program, skipped, keys, ctx };
+    const lowered: Lowered = { version, context, program, skipped, keys, ctx };
     this.lowerCache.set(doc, lowered);
     return lowered;
   }
@@ -522,9 +527,6 @@ export class NnLensEngine {
     else m.delete(model);
     const s = this.docs.get(uri);
     if (s) s.failed = undefined;
-    // Keys include the weights' label: drop cached lowerings so they are recomputed.
-    const doc = this.current(uri);
-    if (doc) this.lowerCache.delete(doc);
     if (this.isOpen(uri) || s?.numbers) this.schedule(uri, 0);
   }
 

@@ -11,14 +11,13 @@ import { AstUtils, type LangiumDocument } from 'langium';
 import type { HoverProvider } from 'langium/lsp';
 import type { Hover, HoverParams } from 'vscode-languageserver';
 import type { Range } from '../engine';
-import { fmtShape, NnAst as ast, type BuiltinFunction, type ConfigCallable, type ArgSpec } from '../language';
+import { fmtShape, formatInterval, NnAst as ast, type ArgSpec, type BuiltinFunction, type ConfigCallable } from '../language';
 import { calleeFn } from '../language/analysis';
 import { describeDecl } from '../language/validation/data';
-import { formatInterval } from '../language';
 import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from './engine-types';
 import type { NnLensEngine, NumbersAnswer } from './engine-service';
 import { locate, type NamedValue, type Target } from './locate';
-import { Markup, count, err, num, plural, shapeText, type Span } from './markup';
+import { Markup, err, num, plural, shapeText, type Span } from './markup';
 import type { NnLensServices } from './module';
 import type { NnLensSettingsService } from './settings';
 
@@ -471,6 +470,5 @@ export class NnHoverProvider implements HoverProvider {
     } else if (r.error) {
       md.para({ bold: `data ${decl.name}` }, `: ${r.error.message}`);
     }
-    void count;
   }
 }
