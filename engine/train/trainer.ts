@@ -21,7 +21,7 @@
  * the step and the first op that produced a non-finite value (`findNonFiniteForward`, or, when the
  * previous update itself made a weight non-finite, `findNonFiniteBackward` on that step replayed).
  */
-import { EpochShuffler, loadData, splitData } from '../data/index';
+import { loadData, splitData } from '../data/index';
 import type { Dataset } from '../data/types';
 import { compileModel, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfinite';
@@ -30,6 +30,7 @@ import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
 import { bestBackend } from '../kernels/index';
 import { axpby as axpbyJs, gatherRows as gatherRowsJs } from '../kernels/fused';
 import type { Backend, FloatArray } from '../kernels/backend';
+import { EpochOrder } from './shuffle';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
 import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
@@ -79,7 +80,7 @@ export class Trainer {
   private readonly validation: Data32 | null;
   private readonly gatherRows: NonNullable<Backend['gatherRows']>;
   private readonly copy: NonNullable<Backend['axpby']>;
-  private readonly shuffler: EpochShuffler;
+  private readonly shuffler: EpochOrder;
   private order: Uint32Array;
   private pos: number;
   private readonly capacity: number;
@@ -186,7 +187,8 @@ export class Trainer {
     this.curIdx = new Uint32Array(ia.buffer, ia.byteOffset, capacity);
     this.prevIdx = new Uint32Array(ib.buffer, ib.byteOffset, capacity);
 
-    this.shuffler = new EpochShuffler(this.train.n, paramSeed(options.seed, '#shuffle'));
+    // EpochShuffler's orders (engine/data), without its per-epoch allocations
+    this.shuffler = new EpochOrder(this.train.n, paramSeed(options.seed, '#shuffle'));
     this.order = this.shuffler.order;
     this.pos = this.train.n;
 
