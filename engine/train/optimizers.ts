@@ -53,7 +53,8 @@ export function createOptimizer(
   const update = backend.axpby ? backend.axpby.bind(backend) : axpby;
 
   if (spec.kind === 'sgd') {
-    const lr = spec.lr;
+    // −lr computed once: a double computed per call would be boxed per call
+    const negLr = -spec.lr;
     const mu = spec.momentum;
     let steps = 0;
     return {
@@ -65,11 +66,11 @@ export function createOptimizer(
         for (let i = 0; i < n; i++) {
           const p = params[i];
           if (mu === 0) {
-            update(p.length, -lr, grads[i], 0, 1, p, 0);
+            update(p.length, negLr, grads[i], 0, 1, p, 0);
           } else {
             const v = state[i];
             update(p.length, 1, grads[i], 0, mu, v, 0); // v = μ·v + g
-            update(p.length, -lr, v, 0, 1, p, 0); // p = p − lr·v
+            update(p.length, negLr, v, 0, 1, p, 0); // p = p − lr·v
           }
         }
         steps++;
