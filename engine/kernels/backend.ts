@@ -93,6 +93,29 @@ export interface Backend {
     yOff: number,
   ): void;
   /**
+   * Optional: cross-entropy of rows of probabilities (the float32 path of softmax → cross_entropy):
+   *   out[outOff + r] = −Σ_i T[r,i]·log Y[r,i] over the terms with T[r,i] ≠ 0   for r < rows
+   * (rows of L, summed in float64). Returns the first row with such a term whose Y is ≤ 1e-30 or
+   * NaN — its log is inexact or infinite; the caller recomputes from the logits — or −1.
+   */
+  crossEntropyRows?(rows: number, L: number, Y: FloatArray, yOff: number, T: FloatArray, tOff: number, out: FloatArray, outOff: number): number;
+  /**
+   * Optional: the gradient of Σ_r G[r]·loss_r with respect to the logits of y = softmax(z),
+   * accumulated: GZ[r,i] += G[gOff + r]·(Y[r,i]·Σ_j T[r,j] − T[r,i]).
+   */
+  crossEntropyBackward?(
+    rows: number,
+    L: number,
+    Y: FloatArray,
+    yOff: number,
+    T: FloatArray,
+    tOff: number,
+    G: FloatArray,
+    gOff: number,
+    GZ: FloatArray,
+    gzOff: number,
+  ): void;
+  /**
    * Optional: column sums, accumulating (the gradient of a bias row):
    *   S[sOff + j] += Σ_r G[gOff + r·cols + j], rows added in order.
    */

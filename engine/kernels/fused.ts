@@ -293,3 +293,52 @@ export function gatherRows(
     for (let j = 0; j < cols; j++) Y[d + j] = X[s + j];
   }
 }
+
+/** Backend.crossEntropyRows in plain JavaScript (see its documentation). */
+export function crossEntropyRows(
+  rows: number,
+  L: number,
+  Y: FloatArray,
+  yOff: number,
+  T: FloatArray,
+  tOff: number,
+  out: FloatArray,
+  outOff: number,
+): number {
+  for (let r = 0; r < rows; r++) {
+    let c = 0;
+    for (let i = 0; i < L; i++) {
+      const ti = T[tOff + r * L + i];
+      if (ti === 0) continue;
+      const yi = Y[yOff + r * L + i];
+      if (!(yi > 1e-30)) return r;
+      c -= ti * Math.log(yi);
+    }
+    out[outOff + r] = c;
+  }
+  return -1;
+}
+
+/** Backend.crossEntropyBackward in plain JavaScript: GZ[r,i] += G[r]·(Y[r,i]·Σ_j T[r,j] − T[r,i]). */
+export function crossEntropyBackward(
+  rows: number,
+  L: number,
+  Y: FloatArray,
+  yOff: number,
+  T: FloatArray,
+  tOff: number,
+  G: FloatArray,
+  gOff: number,
+  GZ: FloatArray,
+  gzOff: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const yo = yOff + r * L;
+    const to = tOff + r * L;
+    const zo = gzOff + r * L;
+    let tsum = 0;
+    for (let i = 0; i < L; i++) tsum += T[to + i];
+    const g = G[gOff + r];
+    for (let i = 0; i < L; i++) GZ[zo + i] += g * (Y[yo + i] * tsum - T[to + i]);
+  }
+}

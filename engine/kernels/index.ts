@@ -17,6 +17,8 @@
  *   sumRows(rows, cols, G, gOff, S, sOff)                               S += column sums of G
  *   softmaxRows(rows, L, Z, zOff, Y, yOff)                              Y = softmax of each row of Z
  *   gatherRows(count, cols, X, xOff, idx, idxOff, Y, yOff)              Y[i] = X[idx[i]] (rows)
+ *   crossEntropyRows(rows, L, Y, yOff, T, tOff, out, outOff)            out[r] = −Σ t log y (→ −1, or a row to redo)
+ *   crossEntropyBackward(rows, L, Y, yOff, T, tOff, G, gOff, GZ, gzOff) GZ += G[r]·(Y·Σt − T)
  *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
  *
@@ -63,6 +65,8 @@ export {
   sumRows,
   softmaxRows,
   gatherRows,
+  crossEntropyRows,
+  crossEntropyBackward,
   type Activation,
 } from './fused';
 

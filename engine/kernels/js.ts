@@ -14,7 +14,18 @@
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
 import type { Backend, DType, FloatArray } from './backend';
-import { adamStep, addBias, axpby, gatherRows, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import {
+  adamStep,
+  addBias,
+  axpby,
+  crossEntropyBackward,
+  crossEntropyRows,
+  gatherRows,
+  softmaxRows,
+  sumRows,
+  unaryBackwardMap,
+  unaryMap,
+} from './fused';
 
 export function gemmF64(
   transA: boolean,
@@ -197,6 +208,8 @@ export function jsBackend(dtype: DType): Backend {
       sumRows,
       softmaxRows,
       gatherRows,
+      crossEntropyRows,
+      crossEntropyBackward,
     };
   }
   return {
@@ -213,5 +226,7 @@ export function jsBackend(dtype: DType): Backend {
     sumRows,
     softmaxRows,
     gatherRows,
+    crossEntropyRows,
+    crossEntropyBackward,
   };
 }

@@ -20,7 +20,18 @@
  */
 import type { Backend, FloatArray, MappedFn } from './backend';
 import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
-import { adamStep, addBias, axpby, gatherRows, softmaxRows, sumRows, unaryBackwardMap, unaryMap } from './fused';
+import {
+  adamStep,
+  addBias,
+  axpby,
+  crossEntropyBackward,
+  crossEntropyRows,
+  gatherRows,
+  softmaxRows,
+  sumRows,
+  unaryBackwardMap,
+  unaryMap,
+} from './fused';
 import { gemmF32 } from './js';
 
 interface KernelExports {
@@ -32,6 +43,8 @@ interface KernelExports {
   biasGradient(rows: number, cols: number, g: number, s: number): void;
   softmaxRows(rows: number, L: number, z: number, y: number): void;
   gatherRows(count: number, cols: number, src: number, idx: number, dst: number): void;
+  crossEntropyRows(rows: number, L: number, y: number, t: number, out: number): number;
+  crossEntropyBackward(rows: number, L: number, y: number, t: number, g: number, gz: number): void;
   adam(
     n: number,
     lr: number,
@@ -107,6 +120,8 @@ export interface WasmBackend extends Backend {
   sumRows: NonNullable<Backend['sumRows']>;
   softmaxRows: NonNullable<Backend['softmaxRows']>;
   gatherRows: NonNullable<Backend['gatherRows']>;
+  crossEntropyRows: NonNullable<Backend['crossEntropyRows']>;
+  crossEntropyBackward: NonNullable<Backend['crossEntropyBackward']>;
 }
 
 const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2, relu: 3 };
@@ -228,6 +243,22 @@ export function wasmBackend(): WasmBackend {
       const py = ptr(Y);
       if (px >= 0 && pi >= 0 && py >= 0) ex.gatherRows(count, cols, px + 4 * xOff, pi + 4 * idxOff, py + 4 * yOff);
       else gatherRows(count, cols, X, xOff, idx, idxOff, Y, yOff);
+    },
+    crossEntropyRows(rows, L, Y, yOff, T, tOff, out, outOff) {
+      const py = ptr(Y);
+      const pt = ptr(T);
+      const po = ptr(out);
+      if (py >= 0 && pt >= 0 && po >= 0) return ex.crossEntropyRows(rows, L, py + 4 * yOff, pt + 4 * tOff, po + 4 * outOff);
+      return crossEntropyRows(rows, L, Y, yOff, T, tOff, out, outOff);
+    },
+    crossEntropyBackward(rows, L, Y, yOff, T, tOff, G, gOff, GZ, gzOff) {
+      const py = ptr(Y);
+      const pt = ptr(T);
+      const pg = ptr(G);
+      const pz = ptr(GZ);
+      if (py >= 0 && pt >= 0 && pg >= 0 && pz >= 0)
+        ex.crossEntropyBackward(rows, L, py + 4 * yOff, pt + 4 * tOff, pg + 4 * gOff, pz + 4 * gzOff);
+      else crossEntropyBackward(rows, L, Y, yOff, T, tOff, G, gOff, GZ, gzOff);
     },
     sumRows(rows, cols, G, gOff, S, sOff) {
       const pg = ptr(G);

@@ -128,6 +128,54 @@ describe.each(backends().map((b) => [b.name, b] as const))('%s training kernels'
     }
   });
 
+  it('crossEntropyRows: −Σ t·log y per row; reports the first row whose y underflowed where t ≠ 0', () => {
+    const rows = 4;
+    const L = 5;
+    const [Y, T, O] = be.allocate([1 + rows * L, rows * L, 2 + rows]);
+    const rng = new Rng(8);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let i = 0; i < L; i++) s += Y[1 + r * L + i] = rng.range(0.01, 1);
+      for (let i = 0; i < L; i++) Y[1 + r * L + i] /= s;
+      T[r * L + (r % L)] = 1;
+      T[r * L + ((r + 2) % L)] = r === 3 ? 0.5 : 0; // a soft target too
+    }
+    expect(be.crossEntropyRows!(rows, L, Y, 1, T, 0, O, 2)).toBe(-1);
+    for (let r = 0; r < rows; r++) {
+      let want = 0;
+      for (let i = 0; i < L; i++) if (T[r * L + i] !== 0) want -= T[r * L + i] * Math.log(Y[1 + r * L + i]);
+      expect(Math.abs(O[2 + r] - want)).toBeLessThan(1e-6 * Math.abs(want));
+    }
+    Y[1 + 2 * L + (2 % L)] = 0; // row 2's target class underflowed
+    expect(be.crossEntropyRows!(rows, L, Y, 1, T, 0, O, 2)).toBe(2);
+    Y[1 + 2 * L + (2 % L)] = NaN;
+    expect(be.crossEntropyRows!(rows, L, Y, 1, T, 0, O, 2)).toBe(2);
+  });
+
+  it('crossEntropyBackward: GZ += g·(y·Σt − t), per row', () => {
+    const rows = 3;
+    const L = 6;
+    const [Y, T, G, GZ] = be.allocate([rows * L, rows * L, rows, rows * L + 1]);
+    const rng = new Rng(9);
+    for (let i = 0; i < rows * L; i++) {
+      Y[i] = rng.uniform();
+      T[i] = rng.uniform() < 0.3 ? rng.uniform() : 0;
+      GZ[1 + i] = rng.range(-1, 1);
+    }
+    for (let r = 0; r < rows; r++) G[r] = rng.range(0.1, 1);
+    const before = Array.from(GZ);
+    be.crossEntropyBackward!(rows, L, Y, 0, T, 0, G, 0, GZ, 1);
+    expect(GZ[0]).toBe(before[0]);
+    for (let r = 0; r < rows; r++) {
+      let tsum = 0;
+      for (let i = 0; i < L; i++) tsum += T[r * L + i];
+      for (let i = 0; i < L; i++) {
+        const want = before[1 + r * L + i] + G[r] * (Y[r * L + i] * tsum - T[r * L + i]);
+        expect(Math.abs(GZ[1 + r * L + i] - want)).toBeLessThan(1e-6);
+      }
+    }
+  });
+
   it('sumRows: S += column sums, rows added in order (the roundings of an example-by-example loop)', () => {
     const rng = new Rng(5);
     for (const [rows, cols] of [

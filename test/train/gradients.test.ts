@@ -100,6 +100,29 @@ model Mixed {
     compare(program, model, randomBatch(model, 5, 5, true));
   });
 
+  it('a softmax probability that underflows in float32: the fused loss and gradient stay exact and finite', async () => {
+    const { program, model } = await lowered(`
+model Wide {
+  input x: [2]
+  target t: [3]
+  param W: [3, 2] = constant(1)
+  y = softmax(W @ x)
+  loss C = cross_entropy(y, t)
+}
+`);
+    const p = compileModel(program, model, bestBackend('f32'));
+    // example 0: logits (60, 60, −60): the probability of class 2 is e^−120, 0 in float32
+    p.setBatch({ n: 2, data: { x: [30, 30, 0.5, -0.25], t: [0, 0, 1, 1, 0, 0] } });
+    p.setParams({ W: [1, 1, 1, 1, -1, -1] });
+    const loss = p.forward();
+    p.backward();
+    const want = lossAndGrads(program, model, { W: Float64Array.from([1, 1, 1, 1, -1, -1]) }, { n: 2, data: { x: [30, 30, 0.5, -0.25], t: [0, 0, 1, 1, 0, 0] } });
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(Math.abs(loss - want.loss)).toBeLessThan(1e-4 * want.loss);
+    expect(want.loss).toBeGreaterThan(60); // (120 + log 2 + the second example's loss) / 2
+    for (let i = 0; i < 6; i++) expect(Math.abs(p.grads.W[i] - want.grads.W[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(want.grads.W[i])));
+  });
+
   it('manual gradients (the backward block) on the float32 path', async () => {
     const { program, model } = await example('byhand.nn');
     compare(program, model, randomBatch(model, 4, 6, false), 1, true);

@@ -100,8 +100,18 @@ export const crossEntropy: OpDef = {
             out.v[e] = c;
           }
         };
+        const be = ctx.backend;
+        if (be.crossEntropyRows && rowsPer === 1 && y.batched && t.batched && out.batched) {
+          // one row per example, laid out alike: the backend's row kernel, and the loop above
+          // only when a row has an underflowed probability
+          const rowsCe = be.crossEntropyRows.bind(be);
+          const general = forward;
+          forward = () => {
+            if (rowsCe(nb, L, y.v, 0, t.v, 0, out.v, 0) >= 0) general();
+          };
+        }
       }
-      const backward =
+      let backward =
         out.g && (gz || gt || yExt)
           ? () => {
               const Y = y.v;
@@ -131,6 +141,13 @@ export const crossEntropy: OpDef = {
               }
             }
           : null;
+      const be = ctx.backend;
+      if (backward && gz && !gt && !yExt && be.dtype === 'f32' && be.crossEntropyBackward && rowsPer === 1 && y.batched && t.batched && out.batched) {
+        // the float32 training path: only ∂L/∂z, by the backend's row kernel
+        const rowsBack = be.crossEntropyBackward.bind(be);
+        const go = out.g!;
+        backward = () => rowsBack(nb, L, y.v, 0, t.v, 0, go, 0, gz, 0);
+      }
       return { forward, backward };
     }
 

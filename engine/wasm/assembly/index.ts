@@ -3,3 +3,4 @@ export { gemm, scratchBytes, heapBase } from './gemm';
 export { axpby, adam } from './update';
 export { unary, unaryBackward, softmaxRows } from './activation';
 export { addBias, biasGradient, gatherRows } from './rows';
+export { crossEntropyRows, crossEntropyBackward } from './loss';
