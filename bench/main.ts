@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         log(`PyTorch ${info.torch}, ${info.threads} thread, BLAS ${info.blas}`);
       }
     }
-    log(`\nTraining steps per second (float32; forward + backward + SGD; median of ${args.repeats} × ${args.seconds} s, interleaved):`);
+    log(`\nTraining steps per second (float32; engine: the trainer's step — gather, forward, backward, SGD; median of ${args.repeats} × ${args.seconds} s, interleaved):`);
     const selected = WORKLOADS.filter((w) => !args.only || args.only.includes(w.id));
     try {
       for (const w of selected) out.workloads.push(await benchWorkload(w, args, torch, log));

@@ -1,6 +1,7 @@
 /**
  * The benchmark workloads of docs/performance.md (from the project's performance anchors):
- * one training step = forward + backward + SGD update, float32, one fixed synthetic batch.
+ * one training step = forward + backward + SGD update, float32 (the engine's step is the
+ * trainer's: it also gathers its batch from a synthetic data set, see bench/engine.ts).
  *
  * Each workload is a `.nn` model (what a user writes) plus the same network described for the
  * PyTorch side (bench/torch_bench.py builds nn.Sequential from `layers`/`activation`/`loss`).
