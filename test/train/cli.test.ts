@@ -108,6 +108,18 @@ describe('nnlens train exit statuses', () => {
     expect(existsSync(join(dir, 'Bad.weights.json'))).toBe(false);
   });
 
+  it('1 when the gradient check finds a wrong backward line (nothing is trained)', () => {
+    const sub = mkdtempSync(join(dir, 'wrong-'));
+    const file = join(sub, 'wrong.nn');
+    writeFileSync(file, readFileSync(join(dir, 'byhand.nn'), 'utf8').replace('grad z1 = grad a1 * a1 * (1 - a1)', 'grad z1 = grad a1 * a1'));
+    const r = nnlens('train', file, '--json');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/wrong\.nn:\d+:\d+ - error grad-mismatch: grad z1 is wrong/);
+    expect(r.stderr).toMatch(/the gradient check found (an error|\d+ errors): not training/);
+    expect(existsSync(join(sub, 'ByHand.weights.json'))).toBe(false);
+  });
+
   it('2 for an unknown --model, a model without a train block, or several trained models and no --model', () => {
     const unknown = nnlens('train', join(dir, 'digits.nn'), '--model', 'Nope');
     expect(unknown.code).toBe(2);
