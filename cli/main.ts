@@ -27,9 +27,11 @@ Usage:
       {"loss": number, "grads": {"W1": nested arrays, …}}.
       P.json: {"W1": nested arrays, …} (dense params as "h.W"); B.json: {"x": [example, …], "t": […]}.
 
-  nnlens train FILE [--model NAME] [--json]
+  nnlens train FILE [--model NAME] [--json] [--workspace DIR]
       Train as the file's train block says: a progress bar and a loss curve on a terminal,
-      one JSON object per line with --json. Writes NAME.weights.json next to the file.
+      one JSON object per epoch with --json. Writes NAME.weights.json next to the file.
+      Exit 0 when done, 130 when stopped by Ctrl-C (the last good weights are written),
+      1 when the file has errors or the loss explodes, 2 on unusable arguments.
 
   nnlens export FILE --model NAME --to pytorch [-o OUT.py]
       A standalone PyTorch script with the same model, initial weights and training loop.

@@ -80,7 +80,7 @@ describe('lowering', () => {
     expect(z1v.stmtRange).toEqual({ start: { line: 14, character: 2 }, end: { line: 14, character: 18 } });
     expect(mm.range).toEqual({ start: { line: 14, character: 7 }, end: { line: 14, character: 13 } });
     // Data and train
-    expect(p.data).toMatchObject([{ name: 'digits', spec: { kind: 'digits16', limit: 2000, seed: 1 } }]);
+    expect(p.data).toMatchObject([{ name: 'digits', spec: { kind: 'digits16', limit: 10000, seed: 1 } }]);
     expect(p.trains).toEqual([
       {
         model: 'Digits',

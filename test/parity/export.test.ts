@@ -302,7 +302,7 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
     });
   });
 
-  const compareEpochs = (got: EpochLine[], want: EpochLine[], tolerance: number, accuracyStep = 0): number => {
+  const compareEpochs = (got: EpochLine[], want: EpochLine[], tolerance: number, accuracyStep = 0, floor = 1e-12): number => {
     expect(got.map((g) => [g.epoch, g.step])).toEqual(want.map((g) => [g.epoch, g.step]));
     let worst = 0;
     got.forEach((g, e) => {
@@ -315,7 +315,7 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
           expect(Math.abs(a - b), `accuracy epoch ${e + 1}: ${a} vs ${b}`).toBeLessThanOrEqual(accuracyStep * 1.0001);
           continue;
         }
-        const err = Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+        const err = Math.abs(a - b) / Math.max(Math.abs(b), floor);
         worst = Math.max(worst, err);
         expect(err, `${key} epoch ${e + 1}: ${a} vs ${b}`).toBeLessThan(tolerance);
       }
@@ -427,8 +427,10 @@ train Plain on D { optimizer: sgd(lr: 0.5)  batch: 64  epochs: 3  seed: 2 }
     expect(got).toHaveLength(500);
     expect(got[499].step).toBe(500); // 4 examples, batch 4: one step per epoch
     expect(got[499].loss).toBeLessThan(0.75 * got[0].loss);
-    // float32 rounding drifts, slowly: measured 4e-6 in the loss, 4e-5 in the weights after 500 steps
-    const worst = compareEpochs(got, want, 1e-4, 0.25);
+    // float32 rounding drifts, slowly: measured 4e-6 in the loss, 4e-5 in the weights after 500
+    // steps. Once the loss is small (p near 0 or 1), float32's log(p) is only accurate relative to
+    // 1 − p, so losses are compared relative to at least 0.01.
+    const worst = compareEpochs(got, want, 1e-4, 0.25, 1e-2);
     const ours = JSON.parse(readFileSync(join(work, 'Xor.weights.json'), 'utf8')) as Record<string, Nested>;
     const theirs = JSON.parse(readFileSync(w, 'utf8')) as Record<string, Nested>;
     expect(Object.keys(theirs)).toEqual(Object.keys(ours));

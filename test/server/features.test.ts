@@ -57,7 +57,7 @@ describe('completion', () => {
     const base = example('digits.nn');
     const cases: [string, string, string[]][] = [
       ['param b2: [10]     = zeros', 'param b2: [10]     = <|>', ['zeros', 'normal', 'glorot', 'he', 'uniform']],
-      ['data digits = digits16(limit: 2000, seed: 1)', 'data digits = <|>', ['digits16', 'circle', 'csv', 'xor']],
+      ['data digits = digits16(limit: 10000, seed: 1)', 'data digits = <|>', ['digits16', 'circle', 'csv', 'xor']],
       ['optimizer: sgd(lr: 0.5)', 'optimizer: <|>', ['sgd', 'adam']],
       ['  seed: 42\n', '  seed: 42\n  <|>\n', ['momentum'] /* not an option: checked below */],
     ];

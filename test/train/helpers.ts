@@ -13,7 +13,15 @@ export async function lowered(text: string, uri = resolve(ROOT, 'test/train/inli
 }
 
 export async function example(name: string): Promise<{ program: IRProgram; model: IRModel; ctx: { baseDir: string } }> {
-  const file = resolve(ROOT, 'examples', name);
+  return analyzedTrainable(resolve(ROOT, 'examples', name), name);
+}
+
+/** The spec's §1 listing verbatim (2,000 digits; examples/digits.nn trains on all 10,000). */
+export async function specDigits(): Promise<{ program: IRProgram; model: IRModel; ctx: { baseDir: string } }> {
+  return analyzedTrainable(resolve(ROOT, 'test/fixtures/spec-digits.nn'), 'spec-digits.nn');
+}
+
+async function analyzedTrainable(file: string, name: string): Promise<{ program: IRProgram; model: IRModel; ctx: { baseDir: string } }> {
   const a = await analyzeFile(file);
   const errors = a.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`${name} has errors: ${errors.map((e) => e.message).join('; ')}`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initParams, runTraining, trainInWorker, type TrainPlan, type TrainProgress } from '../../engine/index';
-import { example, lowered, ROOT } from './helpers';
+import { example, specDigits, lowered, ROOT } from './helpers';
 
 const WORKER = join(ROOT, 'out/train-worker.js');
 
@@ -17,7 +17,7 @@ beforeAll(() => {
 
 describe('trainInWorker', () => {
   it('trains exactly as runTraining does, with a plan first and a report at every epoch’s end', async () => {
-    const { program, model, ctx } = await example('digits.nn');
+    const { program, model, ctx } = await specDigits();
     const job = { program, model: model.name, ctx, options: { epochs: 4 } };
     const events: string[] = [];
     let plan: TrainPlan | null = null;
@@ -52,7 +52,7 @@ describe('trainInWorker', () => {
   });
 
   it('an abort stops the run before many more steps, with the weights after the last step', async () => {
-    const { program, model, ctx } = await example('digits.nn');
+    const { program, model, ctx } = await specDigits();
     const ac = new AbortController();
     let abortedAt = -1;
     let total = 0;
@@ -81,7 +81,7 @@ describe('trainInWorker', () => {
   });
 
   it('aborted before it starts: resolves at once with the initial weights and no step', async () => {
-    const { program, model, ctx } = await example('digits.nn');
+    const { program, model, ctx } = await specDigits();
     const ac = new AbortController();
     ac.abort();
     const out = await trainInWorker({ program, model: model.name, ctx }, { workerScript: WORKER, signal: ac.signal });
@@ -92,7 +92,7 @@ describe('trainInWorker', () => {
   });
 
   it('a job that cannot run rejects with the reason', async () => {
-    const { program, ctx } = await example('digits.nn');
+    const { program, ctx } = await specDigits();
     await expect(trainInWorker({ program, model: 'Nope', ctx }, { workerScript: WORKER })).rejects.toThrow(
       /^training failed: no model named Nope$/,
     );
@@ -123,7 +123,7 @@ describe('trainInWorker', () => {
   });
 
   it('a callback that throws stops the run and rejects with its error', async () => {
-    const { program, model, ctx } = await example('digits.nn');
+    const { program, model, ctx } = await specDigits();
     await expect(
       trainInWorker(
         { program, model: model.name, ctx, options: { epochs: 200 } },
