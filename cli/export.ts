@@ -8,7 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DataError, DEFAULT_TRAIN_OPTIONS, initParams, loadData, splitData, type Range } from '../engine';
 import { formatDiagnostic, sortDiagnostics, toCliDiagnostic } from './diagnostics';
-import { generatePyTorch, trainingSeeds } from './export/pytorch';
+import { trainingSeeds } from '../engine/train/index';
+import { generatePyTorch } from './export/pytorch';
 import { analyzeCliFile } from './load';
 import { UsageError } from './tensorJson';
 

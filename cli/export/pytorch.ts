@@ -4,23 +4,14 @@
  * validation as `nnlens train` splits it) and the training loop of its `train` block.
  * docs/export.md describes the script and how each op maps.
  */
-import { paramSeed, sizeOf, type Dataset, type IRModel, type IRProgram, type TrainOptions } from '../../engine';
-import { accuracyKindOf, outputNodeOf } from '../../engine/train/index';
+import { sizeOf, type Dataset, type IRModel, type IRProgram, type TrainOptions } from '../../engine';
+import { accuracyKindOf, outputNodeOf, trainingSeeds } from '../../engine/train/index';
 import { emitFunctions, emitModel, functionsUsedBy } from './model';
 import { Names, packFloat64, pyFloat, pyLongString, pyNested, pyString } from './python';
 import { PRELUDE, RUNTIME } from './runtime';
 
 /** Up to this many elements a weight is written as readable nested lists; above, packed. */
 const READABLE_LIMIT = 64;
-
-/**
- * How the trainer (engine/train/trainer.ts) derives its random streams from the train block's
- * seed: the initial weights (initParams), the train/validation split (splitData) and the
- * per-epoch shuffle (EpochShuffler).
- */
-export function trainingSeeds(seed: number): { init: number; split: number; shuffle: number } {
-  return { init: seed, split: seed, shuffle: paramSeed(seed, '#shuffle') };
-}
 
 export interface ExportInput {
   program: IRProgram;

@@ -3,7 +3,7 @@
  * docs/training.md describes them.
  */
 export * from './types';
-export { Trainer, runTraining, checkTrainOptions, type TrainerOptions, type RunTrainingOptions } from './trainer';
+export { Trainer, runTraining, checkTrainOptions, trainingSeeds, type TrainerOptions, type RunTrainingOptions } from './trainer';
 export { trainInWorker, defaultWorkerScript, type TrainInWorkerOptions } from './in-worker';
 export { createOptimizer, optimizerStateSizes, describeOptimizer, type Optimizer } from './optimizers';
 export { outputNodeOf, outputNameOf, accuracyKindOf, countCorrect, type AccuracyKind } from './metrics';

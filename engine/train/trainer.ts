@@ -21,7 +21,7 @@
  * the step and the first op that produced a non-finite value (`findNonFiniteForward`, or, when the
  * previous update itself made a weight non-finite, `findNonFiniteBackward` on that step replayed).
  */
-import { loadData, splitData } from '../data/index';
+import { EpochShuffler, loadData, splitData } from '../data/index';
 import type { Dataset } from '../data/types';
 import { compileModel, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfinite';
@@ -30,7 +30,6 @@ import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
 import { bestBackend } from '../kernels/index';
 import { axpby as axpbyJs, gatherRows as gatherRowsJs } from '../kernels/fused';
 import type { Backend, FloatArray } from '../kernels/backend';
-import { EpochOrder } from './shuffle';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
 import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
@@ -80,7 +79,7 @@ export class Trainer {
   private readonly validation: Data32 | null;
   private readonly gatherRows: NonNullable<Backend['gatherRows']>;
   private readonly copy: NonNullable<Backend['axpby']>;
-  private readonly shuffler: EpochOrder;
+  private readonly shuffler: EpochShuffler;
   private order: Uint32Array;
   private pos: number;
   private readonly capacity: number;
@@ -135,7 +134,7 @@ export class Trainer {
     if (target && !sameSize(target.shape, ds.yShape))
       throw new Error(`target ${target.name} is ${fmtShape(target.shape)} but the data's labels are ${fmtShape(ds.yShape)}`);
     if (ds.n < 1) throw new Error('the data set has no examples');
-    const split = splitData(ds, options.split, options.seed);
+    const split = splitData(ds, options.split, trainingSeeds(options.seed).split);
     const dx = prodOf(ds.xShape);
     const dy = prodOf(ds.yShape);
     const nTrain = split.train.n;
@@ -168,7 +167,7 @@ export class Trainer {
     this.gatherRows = backend.gatherRows ? backend.gatherRows.bind(backend) : gatherRowsJs;
     this.copy = backend.axpby ? backend.axpby.bind(backend) : axpbyJs;
     const p = this.program;
-    const init = job.initialParams ?? initParams(model, options.seed);
+    const init = job.initialParams ?? initParams(model, trainingSeeds(options.seed).init);
     for (const q of model.params) {
       const src = init[q.name];
       if (!src) throw new Error(`initial weights: no value for param ${q.name}`);
@@ -187,8 +186,7 @@ export class Trainer {
     this.curIdx = new Uint32Array(ia.buffer, ia.byteOffset, capacity);
     this.prevIdx = new Uint32Array(ib.buffer, ib.byteOffset, capacity);
 
-    // EpochShuffler's orders (engine/data), without its per-epoch allocations
-    this.shuffler = new EpochOrder(this.train.n, paramSeed(options.seed, '#shuffle'));
+    this.shuffler = new EpochShuffler(this.train.n, trainingSeeds(options.seed).shuffle);
     this.order = this.shuffler.order;
     this.pos = this.train.n;
 
@@ -614,3 +612,11 @@ export function runTraining(
   );
 }
 
+/**
+ * The seeds a run draws from its `seed` option: the initial weights and the train/validation
+ * split use it as it is; the per-epoch shuffle uses a seed derived from it. (The PyTorch export
+ * reproduces the same draws.)
+ */
+export function trainingSeeds(seed: number): { init: number; split: number; shuffle: number } {
+  return { init: seed, split: seed, shuffle: paramSeed(seed, '#shuffle') };
+}

@@ -24,7 +24,7 @@ import {
   type TrainOptions,
 } from '../../engine/index';
 import { analyzeFile } from '../../language/index';
-import { trainingSeeds } from '../../cli/export/pytorch';
+import { trainingSeeds } from '../../engine/train/index';
 import {
   PARITY,
   PYTHON,
