@@ -2,7 +2,7 @@
 // then esbuild bundles. Steps whose sources are not there yet are skipped with a note.
 // Usage: node scripts/build.mjs [--watch]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -24,8 +24,10 @@ for (const step of ['scripts/gen-wasm.mjs', 'scripts/gen-digits.mjs']) {
 }
 
 // 3. Bundles. Node bundles are CommonJS (VS Code 1.100's extension host loads CommonJS).
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true,
-  logLevel: 'warning', loader: { '.wasm': 'binary' }, mainFields: ['module', 'main'] };
+  logLevel: 'warning', loader: { '.wasm': 'binary' }, mainFields: ['module', 'main'],
+  define: { NNLENS_VERSION: JSON.stringify(version) } };
 const entries = [
   { in: 'cli/main.ts', out: 'out/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { in: 'server/main.ts', out: 'out/server.js' },

@@ -3,7 +3,7 @@
  * weights to check at, options), and its result (findings, per-model summaries and the numbers
  * hovers show). Plain structured-clone data: no classes, no functions.
  */
-import type { CheckOptions, DataContext, Finding, IRProgram, Range, Shape } from '../engine';
+import type { BackwardLineDetail, CheckOptions, DataContext, Finding, FunctionLineDetail, IRProgram, Range, Shape } from '../engine';
 import type { ModelSummary } from './pipeline';
 
 /** Weights by param name (`P.json` layout, flat float64). */
@@ -129,29 +129,14 @@ export interface ValueNumbers {
   perExample: Stats | null;
 }
 
-export interface LineNumbers {
+/** A backward line's check, without its range (the server maps lines by position). */
+export type LineNumbers = Omit<BackwardLineDetail, 'targetKind' | 'range'> & {
   /** Position of the line in the model's backward block. */
   index: number;
-  target: string;
-  status: 'ok' | 'wrong' | 'dependent' | 'unchecked';
-  relError: number;
-  relErrorAsWritten: number;
-  worst: { where: string; example: number | null; user: number; truth: number } | null;
-  pattern: string | null;
-  dependsOn: string[];
-  message: string;
-}
+};
 
-export interface FunctionLineNumbers {
-  function: string;
-  arg: string;
-  status: 'ok' | 'wrong' | 'unchecked';
-  relError: number;
-  points: number;
-  skipped: number;
-  worst: { at: number[]; user: number; numeric: number } | null;
-  message: string;
-}
+/** A function grad line's check, without its range. */
+export type FunctionLineNumbers = Omit<FunctionLineDetail, 'argIndex' | 'range' | 'pattern'>;
 
 export interface ModelNumbers {
   model: string;
