@@ -40,6 +40,11 @@ type Pos = { line: number; character: number };
 const before = (a: Pos, b: Pos) => a.line < b.line || (a.line === b.line && a.character <= b.character);
 
 export class NnDocumentValidator extends DefaultDocumentValidator {
+  /** One source for every NN Lens diagnostic (the engine's findings say `nnlens` too). */
+  protected override getSource(): string | undefined {
+    return 'nnlens';
+  }
+
   /**
    * Langium's validation, minus follow-up errors of syntax errors: a diagnostic whose range
    * contains a syntax error, or is directly followed by one, is about a construct the parser cut
