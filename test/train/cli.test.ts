@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers';
+import { EXPLODING_SOFTMAX, ROOT } from './helpers';
 
 const CLI = join(ROOT, 'out/cli.js');
 
@@ -148,23 +148,7 @@ describe('nnlens train exit statuses', () => {
     const file = join(dir, 'explode.nn');
     writeFileSync(
       file,
-      `data swirl = spiral(n: 300, classes: 3, noise: 0.1, seed: 2)
-model Soft {
-  input x: [2]
-  target t: [3]
-  param W: [3, 2] = glorot
-  param b: [3] = zeros
-  e = exp(W @ x + b)
-  y = e / sum(e)
-  loss C = cross_entropy(y, t)
-}
-train Soft on swirl {
-  optimizer: sgd(lr: 400)
-  batch: 10
-  epochs: 50
-  seed: 3
-}
-`,
+      EXPLODING_SOFTMAX,
     );
     const r = nnlens('train', file);
     expect(r.code).toBe(1);

@@ -4,30 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runTraining, type TrainProgress } from '../../engine/index';
-import { lowered } from './helpers';
+import { EXPLODING_SOFTMAX, lowered } from './helpers';
 
 const allFinite = (ps: Record<string, Float64Array>) => Object.values(ps).every((a) => a.every((v) => Number.isFinite(v)));
 
 describe('divergence', () => {
   it('a hand-written softmax under too large an lr: "loss exploded", the op, the epoch and step, a hint to lower lr', async () => {
-    const { program } = await lowered(`
-data swirl = spiral(n: 300, classes: 3, noise: 0.1, seed: 2)
-model Soft {
-  input x: [2]
-  target t: [3]
-  param W: [3, 2] = glorot
-  param b: [3] = zeros
-  e = exp(W @ x + b)
-  y = e / sum(e)
-  loss C = cross_entropy(y, t)
-}
-train Soft on swirl {
-  optimizer: sgd(lr: 400)
-  batch: 10
-  epochs: 50
-  seed: 3
-}
-`);
+    const { program } = await lowered(EXPLODING_SOFTMAX);
     const seen: TrainProgress[] = [];
     const out = runTraining({ program, model: 'Soft', ctx: { baseDir: '.' } }, (p) => seen.push(p));
     expect(out.reason).toBe('diverged');

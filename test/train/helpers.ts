@@ -28,3 +28,25 @@ async function analyzedTrainable(file: string, name: string): Promise<{ program:
   const model = a.program.models.find((m) => a.program.trains.some((t) => t.model === m.name))!;
   return { program: a.program, model, ctx: { baseDir: dirname(file) } };
 }
+
+/**
+ * A softmax written by hand (exp, then divide) trained with far too large an lr: exp overflows,
+ * a probability becomes 0, and cross_entropy's log(0) makes the loss explode.
+ */
+export const EXPLODING_SOFTMAX = `data swirl = spiral(n: 300, classes: 3, noise: 0.1, seed: 2)
+model Soft {
+  input x: [2]
+  target t: [3]
+  param W: [3, 2] = glorot
+  param b: [3] = zeros
+  e = exp(W @ x + b)
+  y = e / sum(e)
+  loss C = cross_entropy(y, t)
+}
+train Soft on swirl {
+  optimizer: sgd(lr: 400)
+  batch: 10
+  epochs: 50
+  seed: 3
+}
+`;

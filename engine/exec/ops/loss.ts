@@ -12,6 +12,7 @@
 import type { OpDef } from '../types';
 import { nIter, stride } from '../types';
 import { softplus } from '../../scalar';
+import { rowLogSumExp } from './reduce';
 
 function checkSizes(name: string, a: number, b: number): void {
   if (a !== b) throw new Error(`${name}: prediction and target sizes differ (${a} vs ${b})`);
@@ -45,12 +46,7 @@ export const crossEntropy: OpDef = {
           for (let r = 0; r < rowsPer; r++) {
             const oz = e * sy + r * L;
             const ot = e * st + r * L;
-            let m = -Infinity;
-            for (let i = 0; i < L; i++) if (Z[oz + i] > m) m = Z[oz + i];
-            if (m === Infinity || m !== m) m = 0;
-            let s = 0;
-            for (let i = 0; i < L; i++) s += Math.exp(Z[oz + i] - m);
-            const l = m + Math.log(s);
+            const l = rowLogSumExp(Z, oz, L);
             lse[e * rowsPer + r] = l;
             for (let i = 0; i < L; i++) {
               const ti = T[ot + i];
@@ -87,12 +83,7 @@ export const crossEntropy: OpDef = {
                   continue;
                 }
                 if (l !== l) {
-                  let m = -Infinity;
-                  for (let j = 0; j < L; j++) if (Z[oy + j] > m) m = Z[oy + j];
-                  if (m === Infinity || m !== m) m = 0;
-                  let s = 0;
-                  for (let j = 0; j < L; j++) s += Math.exp(Z[oy + j] - m);
-                  l = m + Math.log(s);
+                  l = rowLogSumExp(Z, oy, L);
                 }
                 c -= ti * (Z[oy + i] - l);
               }

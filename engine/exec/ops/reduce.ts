@@ -94,6 +94,24 @@ export const max: OpDef = {
   },
 };
 
+/**
+ * The shift that keeps exp from overflowing in a softmax row Z[o … o+L): the row's largest
+ * value, or 0 when that is ±Infinity or NaN (so Inf/NaN propagate as NaN, not as Inf − Inf).
+ */
+export function rowShift(Z: ArrayLike<number>, o: number, L: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
+  return m === Infinity || m !== m ? 0 : m;
+}
+
+/** log Σ exp(Z[o … o+L)), computed stably. */
+export function rowLogSumExp(Z: ArrayLike<number>, o: number, L: number): number {
+  const m = rowShift(Z, o, L);
+  let s = 0;
+  for (let i = 0; i < L; i++) s += Math.exp(Z[o + i] - m);
+  return m + Math.log(s);
+}
+
 /** Softmax over the last axis (a scalar is a row of one). */
 export const softmax: OpDef = {
   bind(ctx) {
@@ -106,9 +124,7 @@ export const softmax: OpDef = {
       const Y = out.v;
       for (let r = 0; r < rows; r++) {
         const o = r * L;
-        let m = -Infinity;
-        for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
-        if (m === Infinity || m !== m) m = 0; // let Inf/NaN propagate as NaN below
+        const m = rowShift(Z, o, L);
         let s = 0;
         for (let i = 0; i < L; i++) {
           const e = Math.exp(Z[o + i] - m);
@@ -156,12 +172,7 @@ export const logSoftmax: OpDef = {
       const Y = out.v;
       for (let r = 0; r < rows; r++) {
         const o = r * L;
-        let m = -Infinity;
-        for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
-        if (m === Infinity || m !== m) m = 0;
-        let s = 0;
-        for (let i = 0; i < L; i++) s += Math.exp(Z[o + i] - m);
-        const lse = m + Math.log(s);
+        const lse = rowLogSumExp(Z, o, L);
         for (let i = 0; i < L; i++) Y[o + i] = Z[o + i] - lse;
       }
     };
