@@ -7,6 +7,8 @@
  * docs/engine.md explains the design and the conventions.
  */
 export * from './ir';
+export { ok, err, type Result } from './result';
+export { Codes, CODE_INFO, type Code, type CodeSource, type Severity } from './codes';
 export { Rng } from './rng';
 
 // executor

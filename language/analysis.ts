@@ -11,7 +11,7 @@ import type { AstNode } from 'langium';
 import { AstUtils } from 'langium';
 import { MAX_PARAM_ELEMENTS, type Shape, type UnaryFn } from '../engine/ir';
 import { builtinFunction, isUnaryFn, type BuiltinFunction } from './builtins';
-import { Codes, type Code } from './codes';
+import { Codes, type Code } from '../engine/codes';
 import { findCycles } from './cycles';
 import * as ast from './generated/ast';
 import {

@@ -26,7 +26,7 @@ import {
   type ArgSpec,
   type ConfigCallable,
 } from './builtins';
-import { Codes, type Code } from './codes';
+import { Codes, type Code } from '../engine/codes';
 import * as ast from './generated/ast';
 
 type Value = number | string | boolean | OptimizerSpec | null;

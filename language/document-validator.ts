@@ -15,7 +15,7 @@ import {
 } from 'langium';
 import type { CancellationToken, Diagnostic } from 'vscode-languageserver';
 import { isBuiltinName } from './builtins';
-import { Codes } from './codes';
+import { Codes } from '../engine/codes';
 import * as ast from './generated/ast';
 
 /**

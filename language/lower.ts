@@ -44,7 +44,7 @@ import {
 } from './analysis';
 import type { NnAnalysisCache } from './analysis-cache';
 import { builtinFunction, isUnaryFn } from './builtins';
-import { Codes } from './codes';
+import { Codes } from '../engine/codes';
 import { readCheckOptions, readDataSpec, readInit, readTrainOptions } from './config';
 import * as ast from './generated/ast';
 import { nameRangeOf, plainRange, rangeOf } from './ranges';

@@ -24,6 +24,7 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import type { CheckOptions, DataContext, Finding, IRProgram } from '../engine';
+import { Codes } from '../engine/codes';
 import { lowerDocument, type NnServices } from '../language';
 import { EngineWorker, JobCancelled, WorkerCrash, type JobHandle } from './engine-host';
 import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from './engine-types';
@@ -40,15 +41,6 @@ export const FULL_CHECK_PARAM_LIMIT = 200_000;
 export const MAX_DIAGNOSTICS = 500;
 
 /** Codes of the server's own diagnostics about checking itself. */
-export const SERVER_CODES = {
-  /** info: a model too large to check as you type. */
-  checkSkipped: 'check-skipped',
-  /** warning: the engine worker crashed or timed out on this document. */
-  checkFailed: 'check-failed',
-  /** warning: a training run diverged; on the op that first produced NaN/Infinity. */
-  trainingDiverged: 'training-diverged',
-} as const;
-
 export interface Lowered {
   version: number;
   /** The settings and weights the keys were computed with. */
@@ -434,7 +426,7 @@ export class NnLensEngine {
             {
               range: first.range,
               severity: DiagnosticSeverity.Warning,
-              code: SERVER_CODES.checkFailed,
+              code: Codes.CheckFailed,
               source: 'nnlens',
               message: `the gradient check of this file failed: ${message}.${restarted}`,
             },

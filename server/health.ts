@@ -12,13 +12,8 @@
  */
 import type { Evaluation, Finding, IRModel, IRNode, IRProgram, Range } from '../engine';
 import { fmtNum, sizeOf } from '../engine';
+import { Codes } from '../engine/codes';
 import { consumers, forwardEnd } from './numbers';
-
-export const HEALTH_CODES = {
-  vanishing: 'vanishing-gradient',
-  exploding: 'exploding-gradient',
-  deadRelu: 'dead-relu',
-} as const;
 
 /** σ'(z) (or tanh'(z)) below this is saturated. */
 export const SATURATION = 0.01;
@@ -92,7 +87,7 @@ function saturation(model: IRModel, ev: Evaluation, n: IRNode, s: number, B: num
   const d = n.fn === 'sigmoid' ? "σ'(z)" : "tanh'(z)";
   return [
     {
-      code: HEALTH_CODES.vanishing,
+      code: Codes.VanishingGradient,
       severity: 'warning',
       range,
       message:
@@ -117,7 +112,7 @@ function deadRelu(model: IRModel, ev: Evaluation, n: IRNode, s: number, B: numbe
   const { label, range } = labelOf(model, n, 'relu(…)');
   return [
     {
-      code: HEALTH_CODES.deadRelu,
+      code: Codes.DeadRelu,
       severity: majority ? 'warning' : 'info',
       range,
       message:
@@ -149,7 +144,7 @@ function gradientNorms(program: IRProgram, model: IRModel, ev: Evaluation): Find
     if (gn >= EXPLODING_NORM) {
       flagged.add(p.name);
       out.push({
-        code: HEALTH_CODES.exploding,
+        code: Codes.ExplodingGradient,
         severity: 'warning',
         range: p.range,
         message:
@@ -159,7 +154,7 @@ function gradientNorms(program: IRProgram, model: IRModel, ev: Evaluation): Find
     } else if (lr !== undefined && pn > 0 && lr * gn > 10 * pn && lr * gn > 1) {
       flagged.add(p.name);
       out.push({
-        code: HEALTH_CODES.exploding,
+        code: Codes.ExplodingGradient,
         severity: 'warning',
         range: p.range,
         message:
@@ -182,7 +177,7 @@ function gradientNorms(program: IRProgram, model: IRModel, ev: Evaluation): Find
       const through = `through ${layers.length} layers`;
       if (ratio < 1 / LAYER_RATIO) {
         out.push({
-          code: HEALTH_CODES.vanishing,
+          code: Codes.VanishingGradient,
           severity: 'warning',
           range: first.range,
           message:
@@ -192,7 +187,7 @@ function gradientNorms(program: IRProgram, model: IRModel, ev: Evaluation): Find
         });
       } else if (ratio > LAYER_RATIO) {
         out.push({
-          code: HEALTH_CODES.exploding,
+          code: Codes.ExplodingGradient,
           severity: 'warning',
           range: first.range,
           message:

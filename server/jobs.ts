@@ -16,6 +16,7 @@ import {
   type IRModel,
 } from '../engine';
 import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelJobResult } from './engine-types';
+import { Codes } from '../engine/codes';
 import { healthFindings } from './health';
 import { modelNumbers } from './numbers';
 import { checkBatchFor, checkOptionsFor, checkProgramModel, trainSeedOf, type DataLoader } from './pipeline';
@@ -99,7 +100,7 @@ export function runCheckJob(
         `model ${model.name} is not checked as you type: its check would need about ${fmtBytes(bytes)} ` +
         `(the limit is ${fmtBytes(req.memoryLimit)}); run "Check Gradients" (nnlens check) to check it anyway`;
       models[model.name] = { model: model.name, summary: null, source: '', mode, numbers: null, skipped, note };
-      findings.push({ code: 'check-skipped', severity: 'info', range: model.range, message: skipped });
+      findings.push({ code: Codes.CheckSkipped, severity: 'info', range: model.range, message: skipped });
       continue;
     }
     const weights = usableWeights(model, req.weights[model.name]);

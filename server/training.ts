@@ -13,9 +13,10 @@ import type { LangiumSharedServices } from 'langium/lsp';
 import { DiagnosticSeverity, ErrorCodes, ResponseError } from 'vscode-languageserver';
 import { existsSync } from 'node:fs';
 import type { IRModel, IRProgram } from '../engine';
+import { Codes } from '../engine/codes';
 import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainProgress } from '../engine/train';
 import type { NnServices } from '../language';
-import { SERVER_CODES, type Lowered, type NnLensEngine } from './engine-service';
+import { type Lowered, type NnLensEngine } from './engine-service';
 import type {
   TrainDoneParams,
   TrainParams,
@@ -287,7 +288,7 @@ export class NnLensTraining {
         {
           range: d.range,
           severity: DiagnosticSeverity.Warning,
-          code: SERVER_CODES.trainingDiverged,
+          code: Codes.TrainingDiverged,
           source: 'nnlens',
           message: `training ${run.model} (run ${run.runId}) diverged here at epoch ${d.epoch}, step ${d.step}: ${d.cause}`,
         },

@@ -19,6 +19,7 @@
  */
 import type { CheckOptions, Finding, IRModel, IRProgram, Range, Shape } from '../ir';
 import { DEFAULT_CHECK_OPTIONS } from '../ir';
+import { Codes } from '../codes';
 import type { Backend } from '../kernels/backend';
 import { jsBackend } from '../kernels/js';
 import { compileFunctions } from '../functions';
@@ -189,7 +190,7 @@ export function checkModel(
     const nfF = findNonFiniteForward(p);
     if (nfF) {
       report.nonFinite = nfF;
-      findings.push({ code: 'non-finite', severity: 'error', message: nfF.message, range: nfF.range });
+      findings.push({ code: Codes.NonFinite, severity: 'error', message: nfF.message, range: nfF.range });
     }
 
     // ---- 2. true gradients, per-example truths, the gradients backprop uses -----------------
@@ -204,7 +205,7 @@ export function checkModel(
         gradsOk = false;
         if (nfB) {
           report.nonFinite = nfB;
-          findings.push({ code: 'non-finite', severity: 'error', message: nfB.message, range: nfB.range });
+          findings.push({ code: Codes.NonFinite, severity: 'error', message: nfB.message, range: nfB.range });
         }
       }
     }
@@ -258,7 +259,7 @@ export function checkModel(
             if (!nf) return;
             nf.message = `${nf.message}, ${when}`;
             report.nonFinite = nf;
-            findings.push({ code: 'non-finite', severity: 'error', message: nf.message, range: nf.range });
+            findings.push({ code: Codes.NonFinite, severity: 'error', message: nf.message, range: nf.range });
           },
         });
         report.forwardPasses += pc.passes;
@@ -271,7 +272,7 @@ export function checkModel(
               ? 'backpropagation through the grad lines of user functions disagrees with the numeric gradient'
               : 'the automatic and numeric gradients disagree, and no kink or user-written derivative explains it';
           findings.push({
-            code: 'grad-unexplained',
+            code: Codes.GradUnexplained,
             severity: 'warning',
             range: prmDecl.range,
             message: `gradient of ${prm.name}: ${why} — at ${w.where} analytic ${fmtNum(w.analytic)}, numeric ${fmtNum(w.numeric)} (relative error ${fmtErr(w.relError)} > tolerance ${fmtTol(tol)}); the step eps = ${fmtTol(eps)} may not suit this model`,
@@ -281,7 +282,7 @@ export function checkModel(
       for (const [node, prms] of kinkHits) {
         const k = kinkDetail(p, node, [...prms]);
         report.kinks.push(k);
-        findings.push({ code: 'grad-kink', severity: 'hint', range: k.range, message: k.message });
+        findings.push({ code: Codes.GradKink, severity: 'hint', range: k.range, message: k.message });
       }
     }
   } catch (e) {
@@ -447,7 +448,7 @@ function checkBackwardLines(
     const at = `${w.where}${w.example === null ? '' : ` (example ${w.example})`}`;
     if (d.status === 'wrong') {
       d.message = `grad ${d.target} is wrong${d.pattern ? `: ${d.pattern}` : ''} — at ${at} the line gives ${fmtNum(w.user)} but the true gradient is ${fmtNum(w.truth)} (relative error ${fmtErr(d.relError)} > tolerance ${fmtTol(tol)})`;
-      findings.push({ code: 'grad-mismatch', severity: 'error', range: d.range, message: d.message });
+      findings.push({ code: Codes.GradMismatch, severity: 'error', range: d.range, message: d.message });
     } else if (d.status === 'dependent') {
       d.dependsOn = rootsOf(i);
       if (d.dependsOn.length === 0) {
@@ -467,7 +468,7 @@ function checkBackwardLines(
           : `it uses ${roots}, ${which}`;
         d.message = `grad ${d.target} is right given the true gradients it uses, but ${uses} — as written it gives ${fmtNum(w.user)} at ${at} where the true gradient is ${fmtNum(w.truth)}`;
         findings.push({
-          code: 'grad-dependent',
+          code: Codes.GradDependent,
           severity: 'info',
           range: d.range,
           message: d.message,

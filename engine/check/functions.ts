@@ -15,6 +15,7 @@
 import type { Finding, IRFunction, Range } from '../ir';
 import { compileFunctions, type CompiledFunction, type FunctionLib } from '../functions';
 import { Rng } from '../rng';
+import { Codes } from '../codes';
 import { describePattern, fmtErr, fmtNum, fmtTol, relError } from './compare';
 
 const EPS_MACH = 2.220446049250313e-16;
@@ -206,7 +207,7 @@ export function checkFunctionLines(
       if (!g) return;
       const d = checkFunctionLine(fn, j, opts);
       details.push(d);
-      if (d.status === 'wrong') findings.push({ code: 'grad-mismatch', severity: 'error', message: d.message, range: d.range });
+      if (d.status === 'wrong') findings.push({ code: Codes.GradMismatch, severity: 'error', message: d.message, range: d.range });
     });
   }
   return { details, findings };

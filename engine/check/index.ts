@@ -10,4 +10,4 @@ export { checkFunctions, checkFunctionLines, checkFunctionLine, gridPoints, type
 export { randomBatch, targetKind, type TargetKind } from './batch';
 export { relError, describePattern, fmtNum, fmtErr, fmtTol } from './compare';
 export { lossRoundoff, numericFloor } from './noise';
-export { FINDING_CODES, dedupeFindings, type FindingCode } from './codes';
+export { dedupeFindings } from './codes';

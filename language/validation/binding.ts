@@ -5,7 +5,7 @@
 import type { ValidationAcceptor } from 'langium';
 import type { Range } from 'vscode-languageserver';
 import type { NnAnalysisCache } from '../analysis-cache';
-import { Codes } from '../codes';
+import { Codes } from '../../engine/codes';
 import type { NnDataContextProvider } from '../data-context';
 import * as ast from '../generated/ast';
 import { plainRange } from '../ranges';

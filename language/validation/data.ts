@@ -8,7 +8,7 @@ import { describeData, DataError } from '../../engine/data/index';
 import type { DataInfo } from '../../engine/data/types';
 import type { DataSpec } from '../../engine/ir';
 import type { NnAnalysisCache } from '../analysis-cache';
-import { Codes } from '../codes';
+import { Codes } from '../../engine/codes';
 import { readDataSpec } from '../config';
 import type { NnDataContextProvider } from '../data-context';
 import * as ast from '../generated/ast';

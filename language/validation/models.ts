@@ -4,7 +4,7 @@
  */
 import { AstUtils, type ValidationAcceptor } from 'langium';
 import type { NnAnalysisCache } from '../analysis-cache';
-import { Codes } from '../codes';
+import { Codes } from '../../engine/codes';
 import * as ast from '../generated/ast';
 
 export function checkModelStructure(cache: NnAnalysisCache, m: ast.ModelDecl, accept: ValidationAcceptor): void {

@@ -5,7 +5,7 @@
  */
 import type { AstNode, ValidationAcceptor } from 'langium';
 import { builtinFunction } from '../builtins';
-import { Codes } from '../codes';
+import { Codes } from '../../engine/codes';
 import * as ast from '../generated/ast';
 
 type Named = AstNode & { name: string };

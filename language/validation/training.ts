@@ -5,7 +5,7 @@
  */
 import type { ValidationAcceptor } from 'langium';
 import type { NnAnalysisCache } from '../analysis-cache';
-import { Codes } from '../codes';
+import { Codes } from '../../engine/codes';
 import { readCheckOptions, readTrainOptions } from '../config';
 import * as ast from '../generated/ast';
 import { report } from './report';

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initParams, type Finding, type IRProgram } from '../../engine';
 import { analyzeText } from '../../language';
-import { HEALTH_CODES } from '../../server/health';
+import { CODE_INFO } from '../../engine/codes';
 import { HEALTH_EXAMPLES, runCheckJob } from '../../server/jobs';
 import { checkBatchFor } from '../../server/pipeline';
 import { ROOT } from './helpers';
@@ -33,7 +33,7 @@ async function check(text: string): Promise<{ findings: Finding[]; program: IRPr
   return { findings: r.findings, program: a.program };
 }
 
-const health = (fs: Finding[]) => fs.filter((f) => Object.values(HEALTH_CODES).includes(f.code as never));
+const health = (fs: Finding[]) => fs.filter((f) => (CODE_INFO as Record<string, { source: string }>)[f.code]?.source === 'health');
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 describe('gradient health', () => {
