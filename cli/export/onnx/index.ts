@@ -1,0 +1,153 @@
+/**
+ * `nnlens export FILE --model NAME --to onnx -o OUT.onnx`: the model's forward pass as an ONNX
+ * model (opset 13, IR version 7), written by NN Lens itself.
+ *
+ * - Inputs: the model's inputs the output needs, named as in the file, float32, with a dynamic
+ *   leading axis `batch` (every input has one, spec §2).
+ * - Output: the model's output value (./output.ts: the value the loss reads as its prediction),
+ *   named after it, float32, batch-first.
+ * - Params: float32 initializers named as in the file (`dense` params as `h.W`).
+ * - Each named value on the way is a node output with the value's name, and its node's doc
+ *   string is the `.nn` statement (Netron shows both).
+ *
+ * `withLoss` (used by the tests, not the command line) also takes the targets as inputs and
+ * outputs the per-example losses [batch], named after the loss.
+ */
+import type { IRFunction, IRModel, IRNode, IRProgram } from '../../../engine/ir';
+import { modelOutput } from '../output';
+import { GraphBuilder, type OnnxArgInfo } from './emit';
+import { ONNX_EMITTERS, ONNX_OPSET } from './ops';
+import { DataType, encodeModel, type OnnxValueInfo } from './proto';
+
+export const ONNX_IR_VERSION = 7;
+/** The name of the dynamic batch axis of every input and output. */
+export const BATCH_AXIS = 'batch';
+
+export interface OnnxExportOptions {
+  /** Every param's values, by name (row-major). */
+  weights: Readonly<Record<string, ArrayLike<number>>>;
+  withLoss?: boolean;
+  producerVersion?: string;
+  /** The `.nn` statement that defines a named value (node doc strings). */
+  statementText?: (valueName: string) => string | null;
+  /** Free text for the model's doc string (where it came from). */
+  doc?: string;
+}
+
+export interface OnnxExport {
+  bytes: Uint8Array;
+  inputs: { name: string; shape: number[] }[];
+  output: { name: string; shape: number[]; batched: boolean };
+  /** The ONNX operator types used, sorted. */
+  opTypes: string[];
+  nodeCount: number;
+}
+
+export class OnnxExportError extends Error {}
+
+export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportOptions): OnnxExport {
+  const out = modelOutput(model);
+  if (!out) throw new OnnxExportError(`model ${model.name} has no output: no named value that does not depend on its target`);
+  const nodes = model.nodes;
+  const functions = new Map<string, IRFunction>(program.functions.map((f) => [f.name, f]));
+
+  // the engine's fusion: cross_entropy(softmax(z), t) and binary_cross_entropy(sigmoid(z), t) from z
+  const fusedArg = new Map<number, number>();
+  for (const n of nodes) {
+    const y = nodes[n.args[0]];
+    if ((n.op === 'cross_entropy' && y?.op === 'softmax') || (n.op === 'binary_cross_entropy' && y?.op === 'unary' && y.fn === 'sigmoid'))
+      fusedArg.set(n.id, y.args[0]);
+  }
+  const argsOf = (n: IRNode) => (fusedArg.has(n.id) ? [fusedArg.get(n.id)!, n.args[1]] : n.args);
+
+  // what the outputs need
+  const needed = new Set<number>();
+  const roots = [out.node, ...(opts.withLoss ? [model.loss.node] : [])];
+  const stack = [...roots];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (needed.has(id)) continue;
+    needed.add(id);
+    stack.push(...argsOf(nodes[id]));
+  }
+
+  const valueName = new Map<number, string>();
+  for (const v of model.values) if (!valueName.has(v.node)) valueName.set(v.node, v.name);
+  if (opts.withLoss) valueName.set(model.loss.node, valueName.get(model.loss.node) ?? model.loss.name);
+  const reserved = [
+    ...model.inputs.map((d) => d.name),
+    ...model.targets.map((d) => d.name),
+    ...model.params.map((d) => d.name),
+    ...model.values.map((d) => d.name),
+    model.loss.name,
+    out.name,
+  ];
+  const b = new GraphBuilder(reserved);
+  const name = new Map<number, string>();
+  const inputs: OnnxValueInfo[] = [];
+  const inputShapes: { name: string; shape: number[] }[] = [];
+  const initializers = [];
+  const dims = (n: IRNode) => [...(n.batched ? [BATCH_AXIS] : []), ...n.shape];
+
+  for (const n of nodes) {
+    if (!needed.has(n.id)) continue;
+    if (n.op === 'input' || n.op === 'target') {
+      name.set(n.id, n.name!);
+      inputs.push({ name: n.name!, elemType: DataType.FLOAT, dims: [BATCH_AXIS, ...n.shape], doc: `${n.op} ${n.name}: [${n.shape.join(', ')}] per example` });
+      inputShapes.push({ name: n.name!, shape: n.shape });
+      continue;
+    }
+    if (n.op === 'param') {
+      const w = opts.weights[n.name!];
+      if (!w) throw new OnnxExportError(`no weights for param ${n.name}`);
+      name.set(n.id, n.name!);
+      initializers.push({ name: n.name!, dims: n.shape, data: { type: 'float' as const, values: Float32Array.from(w) } });
+      continue;
+    }
+    const emit = ONNX_EMITTERS[n.op];
+    if (emit === null) throw new OnnxExportError(`${n.op} is not part of a forward pass`);
+    const args = argsOf(n);
+    const info: OnnxArgInfo[] = args.map((a) => ({ shape: nodes[a].shape, batched: nodes[a].batched }));
+    const since = b.nodes.length;
+    const r = emit(b, args.map((a) => name.get(a)!), { node: n, args: info, fused: fusedArg.has(n.id), functions });
+    const wanted = valueName.get(n.id) ?? (n.id === out.node ? out.name : null);
+    if (wanted !== null) {
+      b.nameValue(r, wanted, since, opts.statementText?.(wanted) ?? undefined);
+      name.set(n.id, wanted);
+    } else name.set(n.id, r);
+  }
+  // an output that is a leaf (or a named value under another name) gets its name through Identity
+  const outputs: OnnxValueInfo[] = [];
+  const outNode = nodes[out.node];
+  if (name.get(out.node) !== out.name) b.nameValue(name.get(out.node)!, out.name, b.nodes.length);
+  outputs.push({ name: out.name, elemType: DataType.FLOAT, dims: dims(outNode), doc: `the model's output, ${out.named ? `value ${out.name}` : 'the prediction the loss reads'}` });
+  if (opts.withLoss) {
+    const lossNode = nodes[model.loss.node];
+    outputs.push({ name: name.get(lossNode.id)!, elemType: DataType.FLOAT, dims: dims(lossNode), doc: `the loss ${model.loss.name} of each example` });
+  }
+
+  const graphNodes = b.nodes;
+  const bytes = encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetVersion: ONNX_OPSET,
+    producerName: 'nnlens',
+    producerVersion: opts.producerVersion ?? 'dev',
+    doc: opts.doc,
+    metadata: { model: model.name, output: out.name },
+    graph: {
+      name: model.name,
+      nodes: graphNodes,
+      initializers: [...initializers, ...b.constants],
+      inputs,
+      outputs,
+      doc: `model ${model.name}: ${inputs.map((i) => i.name).join(', ')} → ${out.name}`,
+    },
+  });
+  return {
+    bytes,
+    inputs: inputShapes,
+    output: { name: out.name, shape: outNode.shape, batched: outNode.batched },
+    opTypes: [...new Set(graphNodes.map((n) => n.opType))].sort(),
+    nodeCount: graphNodes.length,
+  };
+}
