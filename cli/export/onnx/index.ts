@@ -27,6 +27,8 @@ export interface OnnxExportOptions {
   /** Every param's values, by name (row-major). */
   weights: Readonly<Record<string, ArrayLike<number>>>;
   withLoss?: boolean;
+  /** Also output every named value the graph computes (the tests compare each with the engine). */
+  allValues?: boolean;
   producerVersion?: string;
   /** The `.nn` statement that defines a named value (node doc strings). */
   statementText?: (valueName: string) => string | null;
@@ -38,6 +40,8 @@ export interface OnnxExport {
   bytes: Uint8Array;
   inputs: { name: string; shape: number[] }[];
   output: { name: string; shape: number[]; batched: boolean };
+  /** The graph's outputs: the output, then (withLoss) the loss, then (allValues) named values, with their nodes. */
+  outputs: { name: string; node: number }[];
   /** The ONNX operator types used, sorted. */
   opTypes: string[];
   nodeCount: number;
@@ -62,7 +66,7 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
 
   // what the outputs need
   const needed = new Set<number>();
-  const roots = [out.node, ...(opts.withLoss ? [model.loss.node] : [])];
+  const roots = [out.node, ...(opts.withLoss ? [model.loss.node] : []), ...(opts.allValues ? model.values.map((v) => v.node) : [])];
   const stack = [...roots];
   while (stack.length) {
     const id = stack.pop()!;
@@ -118,14 +122,27 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
   }
   // an output that is a leaf (or a named value under another name) gets its name through Identity
   const outputs: OnnxValueInfo[] = [];
+  const outputNodes: { name: string; node: number }[] = [{ name: out.name, node: out.node }];
   const outNode = nodes[out.node];
   if (name.get(out.node) !== out.name) b.nameValue(name.get(out.node)!, out.name, b.nodes.length);
   outputs.push({ name: out.name, elemType: DataType.FLOAT, dims: dims(outNode), doc: `the model's output, ${out.named ? `value ${out.name}` : 'the prediction the loss reads'}` });
   if (opts.withLoss) {
     const lossNode = nodes[model.loss.node];
     outputs.push({ name: name.get(lossNode.id)!, elemType: DataType.FLOAT, dims: dims(lossNode), doc: `the loss ${model.loss.name} of each example` });
+    outputNodes.push({ name: name.get(lossNode.id)!, node: lossNode.id });
   }
 
+  if (opts.allValues) {
+    const listed = new Set(outputs.map((o) => o.name));
+    for (const v of model.values) {
+      const n = nodes[v.node];
+      const vn = name.get(v.node)!;
+      if (listed.has(vn) || n.op === 'input' || n.op === 'param' || n.op === 'const') continue;
+      listed.add(vn);
+      outputs.push({ name: vn, elemType: DataType.FLOAT, dims: dims(n) });
+      outputNodes.push({ name: vn, node: v.node });
+    }
+  }
   const graphNodes = b.nodes;
   const bytes = encodeModel({
     irVersion: ONNX_IR_VERSION,
@@ -147,6 +164,7 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
     bytes,
     inputs: inputShapes,
     output: { name: out.name, shape: outNode.shape, batched: outNode.batched },
+    outputs: outputNodes,
     opTypes: [...new Set(graphNodes.map((n) => n.opType))].sort(),
     nodeCount: graphNodes.length,
   };

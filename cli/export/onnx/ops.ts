@@ -109,18 +109,15 @@ function elementwise(opType: 'Add' | 'Sub' | 'Mul' | 'Div'): OnnxEmitter {
     b.node(opType, [lift(b, x, args[0], node.batched, node.shape.length), lift(b, y, args[1], node.batched, node.shape.length)]);
 }
 
-/** [n] @ [n] (and dot): one number per example. */
+/**
+ * [n] @ [n] (and dot): one number per example. MatMul never gets a 1-D operand here: onnxruntime's
+ * Transpose+MatMul fusion gives wrong numbers for one (seen with onnxruntime-node 1.30, its default
+ * optimisation level), so vectors are made [n, 1] or [1, n] explicitly and squeezed after.
+ */
 function dot(b: OnnxEmit, [u, v]: readonly string[], [a, c]: readonly OnnxArgInfo[]): string {
-  if (a.batched && c.batched) return reduceExample(b, 'ReduceSum', b.node('Mul', [u, v]), a);
-  return a.batched || !c.batched ? b.node('MatMul', [u, v]) : b.node('MatMul', [v, u]);
-}
-
-function softmaxLike(opType: 'Softmax' | 'LogSoftmax'): OnnxEmitter {
-  return (b, [x], { node }) => {
-    if (node.shape.length > 0) return b.node(opType, [x], { axis: attr.int(-1) });
-    // a scalar per example is a row of one
-    return squeeze(b, b.node(opType, [unsqueeze(b, x, [-1])], { axis: attr.int(-1) }), [-1]);
-  };
+  if (a.batched === c.batched) return reduceExample(b, 'ReduceSum', b.node('Mul', [u, v]), { shape: a.shape, batched: a.batched });
+  const [batchedVec, plain] = a.batched ? [u, v] : [v, u];
+  return squeeze(b, b.node('MatMul', [batchedVec, unsqueeze(b, plain, [1])]), [1]); // [B,n] @ [n,1]
 }
 
 export const ONNX_EMITTERS = {
@@ -152,16 +149,17 @@ export const ONNX_EMITTERS = {
     if (rx === 2 && ry === 1) {
       // the lecture's W @ x with a batch of x: x @ Wᵀ, one Gemm
       if (!a.batched && c.batched) return b.node('Gemm', [y, x], { transB: attr.int(1) });
-      // both batched: [B,m,n] @ [B,n,1], then drop the 1
-      if (a.batched && c.batched) return squeeze(b, b.node('MatMul', [x, unsqueeze(b, y, [2])]), [2]);
-      return b.node('MatMul', [x, y]); // [m,n] @ [n] and [B,m,n] @ [n]: NumPy matmul
+      // a matrix (batched or not) @ a column: [.., m, n] @ [.., n, 1], then drop the 1
+      const column = unsqueeze(b, y, [c.batched ? 2 : 1]);
+      return squeeze(b, b.node('MatMul', [x, column]), [a.batched || c.batched ? 2 : 1]);
     }
     // [m,n] @ [n,k]: MatMul broadcasts the batch axis of either side
     if (rx === 2) return b.node('MatMul', [x, y]);
     if (ry === 2) {
-      // [n] @ [n,k]; both batched: [B,1,n] @ [B,n,k], then drop the 1
-      if (a.batched && c.batched) return squeeze(b, b.node('MatMul', [unsqueeze(b, x, [1]), y]), [1]);
-      return b.node('MatMul', [x, y]);
+      // [n] @ [n,k]: a batch of rows is a matrix already; otherwise a row [.., 1, n], then drop the 1
+      if (a.batched && !c.batched) return b.node('MatMul', [x, y]);
+      const axis = a.batched ? 1 : 0;
+      return squeeze(b, b.node('MatMul', [unsqueeze(b, x, [axis]), y]), [a.batched || c.batched ? 1 : 0]);
     }
     return dot(b, [x, y], [a, c]);
   },
@@ -172,8 +170,8 @@ export const ONNX_EMITTERS = {
   sum: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceSum', x, a),
   mean: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceMean', x, a),
   max: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceMax', x, a),
-  softmax: softmaxLike('Softmax'),
-  log_softmax: softmaxLike('LogSoftmax'),
+  softmax: (b, [x]) => b.node('Softmax', [x], { axis: attr.int(-1) }), // over the last axis (a vector or more: the language says so)
+  log_softmax: (b, [x]) => b.node('LogSoftmax', [x], { axis: attr.int(-1) }),
 
   // losses: one number per example
   cross_entropy: (b, [y, t], { node, args: [a], fused }) => {
