@@ -14,7 +14,8 @@
  * Each op is written by the exact script's op switch (../model.ts `emitNode`), so both exports map
  * every op the same way (docs/export.md has the table).
  */
-import type { InitSpec, IRModel, IRNode, IRProgram, Range } from '../../../engine/ir';
+import type { InitSpec, IRModel, IRNode, IRProgram, Range, ScalarExpr, UnaryFn } from '../../../engine/ir';
+import { compileFunctions, evalScalarExpr } from '../../../engine/functions';
 import { fans } from '../../../engine/init';
 import { atom, emitFunctions, emitNode, functionsUsedBy, MODULE_ATTRS, type Ctx, type Expr } from '../model';
 import type { ModelOutput } from '../output';
@@ -91,6 +92,30 @@ export function emitModule(input: ModuleInput): ModuleCode {
   const argsOf = (n: IRNode) => (fused.has(n.id) ? [fused.get(n.id)!, n.args[1]] : n.args);
   const isLeaf = (n: IRNode) => n.op === 'input' || n.op === 'target' || n.op === 'param';
 
+  // arithmetic on numbers alone (`log(2)`, `1 / H`) is folded to a Python float, computed in float64
+  // as the engine computes it, so that it takes the dtype of the tensors it meets (float32 or float64)
+  const folded = new Map<number, number>();
+  const scalarOf = new Map<number, ScalarExpr>();
+  const BINARY = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+  const lib = compileFunctions(program.functions);
+  for (const n of nodes) {
+    const a = n.args.map((x) => scalarOf.get(x));
+    let e: ScalarExpr | null = null;
+    if (n.op === 'const') e = { k: 'num', value: n.value! };
+    else if (a.every((x) => x !== undefined) && n.args.length) {
+      const [x, y] = a as ScalarExpr[];
+      if (n.op === 'add' || n.op === 'sub' || n.op === 'mul' || n.op === 'div') e = { k: 'binary', op: BINARY[n.op], a: x, b: y };
+      else if (n.op === 'neg') e = { k: 'neg', x };
+      else if (n.op === 'pow') e = { k: 'pow', x, p: n.p! };
+      else if (n.op === 'unary') e = { k: 'unary', fn: n.fn as UnaryFn, x };
+      else if (n.op === 'leaky_relu') e = { k: 'leaky_relu', x, alpha: n.alpha! };
+      else if (n.op === 'call') e = { k: 'call', fn: n.fn!, args: a as ScalarExpr[] };
+    }
+    if (!e) continue;
+    scalarOf.set(n.id, e);
+    if (n.op !== 'const') folded.set(n.id, evalScalarExpr(e, [], lib));
+  }
+
   // the forward pass: what the output needs
   const inForward: boolean[] = new Array(N).fill(false);
   const stack = [output.node];
@@ -105,7 +130,7 @@ export function emitModule(input: ModuleInput): ModuleCode {
   const extras = new Set<number>();
   const visitLoss = (id: number) => {
     if (inLoss[id]) return;
-    if (nodes[id].op === 'const') {
+    if (nodes[id].op === 'const' || folded.has(id)) {
       inLoss[id] = true; // a number, written in place
       return;
     }
@@ -144,12 +169,14 @@ export function emitModule(input: ModuleInput): ModuleCode {
     const exprOf = (id: number): Expr => {
       const l = leaf.get(id) ?? vars.get(id);
       if (l !== undefined) return atom(l);
+      const v = folded.get(id);
+      if (v !== undefined) return { ...atom(pyFloat(v)), scalar: true, ...(pyFloat(v).startsWith('-') ? { prec: 80 } : {}) }; // 80: a unary minus (../model.ts)
       return emitNode(ctx, nodes[id], exprOf);
     };
     const lines: string[] = [];
     let tmp = 0;
     for (const n of nodes) {
-      if (!which[n.id] || leaf.has(n.id) || isLeaf(n)) continue;
+      if (!which[n.id] || leaf.has(n.id) || isLeaf(n) || (folded.has(n.id) && !mustMaterialise.has(n.id))) continue;
       const ns = named.get(n.id) ?? [];
       const isLoss = n.id === model.loss.node;
       const keep = ns.length > 0 || isLoss || uses[n.id] > 1 || mustMaterialise.has(n.id);
@@ -159,7 +186,7 @@ export function emitModule(input: ModuleInput): ModuleCode {
       const text = stmtOf(n.id);
       if (text) lines.push(`${indent}# ${text}`);
       const e = exprOf(n.id);
-      lines.push(`${indent}${py} = ${e.scalar ? `torch.tensor(${e.code})` : e.code}`);
+      lines.push(`${indent}${py} = ${e.code}`); // a number stays a Python float: it takes the dtype of the tensors it meets
       vars.set(n.id, py);
       for (const alias of ns.slice(1)) lines.push(`${indent}${locals.get(`value:${alias}`, alias)} = ${py}`);
     }
@@ -279,7 +306,10 @@ export function emitModule(input: ModuleInput): ModuleCode {
     '',
     '    def __init__(self):',
     '        super().__init__()',
-    ...params.map(([name, attr]) => `        self.${attr} = torch.nn.Parameter(torch.empty(${model.params.find((p) => p.name === name)!.shape.join(', ')}))`),
+    ...params.map(([name, attr]) => {
+      const shape = model.params.find((p) => p.name === name)!.shape;
+      return `        self.${attr} = torch.nn.Parameter(torch.empty(${shape.length ? shape.join(', ') : '()'}))`;
+    }),
     '        self.reset_parameters()',
     '',
     '    def reset_parameters(self):',
