@@ -217,19 +217,19 @@ export function emitModule(input: ModuleInput): ModuleCode {
   const extraArgs: { local: string; fromForward: string; what: string }[] = [];
   for (const id of extraList) {
     const n = nodes[id];
-    const nm = n.op === 'param' ? attrOf.get(n.name!)! : n.op === 'input' ? n.name! : (named.get(id)?.[0] ?? `_t${id}`);
+    const valueName = named.get(id)?.[0];
+    const readers = nodes.filter((x) => fused.get(x.id) === id && inLoss[x.id]);
+    const nm = n.op === 'param' ? attrOf.get(n.name!)! : n.op === 'input' ? n.name! : (valueName ?? (readers.length ? 'logits' : 'value'));
     const local = lLocals.get(`extra:${id}`, nm);
     lLeaf.set(id, local);
     const fromForward = fLeaf.get(id) ?? fwd.vars.get(id)!;
-    const valueName = named.get(id)?.[0];
-    const readers = nodes.filter((x) => fused.get(x.id) === id && inLoss[x.id]);
     const what =
       n.op === 'param'
         ? `param ${n.name}`
         : n.op === 'input'
           ? `input ${n.name}`
           : readers.length
-            ? `the logits: ${readers[0].op} of ${readers[0].op === 'cross_entropy' ? 'softmax' : 'sigmoid'}(${valueName ?? 'them'}) is computed from them, as nnlens computes it`
+            ? `the logits; ${readers[0].op} of ${readers[0].op === 'cross_entropy' ? 'softmax' : 'sigmoid'}(${local}) is computed from them (stable), as nnlens computes it`
             : `value ${valueName ?? '(unnamed)'}`;
     extraArgs.push({ local, fromForward, what });
   }
