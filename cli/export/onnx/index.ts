@@ -17,7 +17,7 @@ import type { IRFunction, IRModel, IRNode, IRProgram } from '../../../engine/ir'
 import { modelOutput } from '../output';
 import { GraphBuilder, type OnnxArgInfo } from './emit';
 import { ONNX_EMITTERS, ONNX_OPSET } from './ops';
-import { DataType, encodeModel, type OnnxValueInfo } from './proto';
+import { DataType, encodeModel, type OnnxGraphNode, type OnnxValueInfo } from './proto';
 
 export const ONNX_IR_VERSION = 7;
 /** The name of the dynamic batch axis of every input and output. */
@@ -113,7 +113,14 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
     const args = argsOf(n);
     const info: OnnxArgInfo[] = args.map((a) => ({ shape: nodes[a].shape, batched: nodes[a].batched }));
     const since = b.nodes.length;
-    const r = emit(b, args.map((a) => name.get(a)!), { node: n, args: info, fused: fusedArg.has(n.id), functions });
+    const r = emit(b, args.map((a) => name.get(a)!), {
+      node: n,
+      attr: n.p ?? n.alpha ?? 0,
+      args: info,
+      batchedOut: n.batched,
+      fused: fusedArg.has(n.id),
+      functions,
+    });
     const wanted = valueName.get(n.id) ?? (n.id === out.node ? out.name : null);
     if (wanted !== null) {
       b.nameValue(r, wanted, since, opts.statementText?.(wanted) ?? undefined);
@@ -143,7 +150,7 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
       outputNodes.push({ name: vn, node: v.node });
     }
   }
-  const graphNodes = b.nodes;
+  const graphNodes = fuseGemmBias(b.nodes, initializers, new Set([...reserved, ...outputs.map((o) => o.name)]));
   const bytes = encodeModel({
     irVersion: ONNX_IR_VERSION,
     opsetVersion: ONNX_OPSET,
@@ -168,4 +175,35 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
     opTypes: [...new Set(graphNodes.map((n) => n.opType))].sort(),
     nodeCount: graphNodes.length,
   };
+}
+
+/**
+ * `Add(Gemm(x, W), b)` with b a param of shape [m] (W: [m, n]) and the Gemm's output read by that
+ * Add alone is one `Gemm(x, W, b)`: a `dense` layer or the lecture's `W @ x + b` as one node, as
+ * Netron shows a linear layer. A Gemm whose output is a named value stays apart.
+ */
+function fuseGemmBias(nodes: OnnxGraphNode[], params: { name: string; dims: readonly number[] }[], named: Set<string>): OnnxGraphNode[] {
+  const dims = new Map(params.map((p) => [p.name, p.dims]));
+  const uses = new Map<string, number>();
+  for (const n of nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const producer = new Map(nodes.map((n) => [n.outputs[0], n]));
+  const dropped = new Set<OnnxGraphNode>();
+  for (const add of nodes) {
+    if (add.opType !== 'Add') continue;
+    for (const [g, bias] of [add.inputs, [...add.inputs].reverse()]) {
+      const gemm = producer.get(g);
+      const w = gemm ? dims.get(gemm.inputs[1]) : undefined;
+      const bd = dims.get(bias);
+      if (!gemm || gemm.opType !== 'Gemm' || gemm.inputs.length !== 2 || uses.get(g) !== 1 || named.has(g)) continue;
+      if (!w || !bd || bd.length !== 1 || w.length !== 2 || bd[0] !== w[0] || gemm.attrs.transB?.kind !== 'int' || gemm.attrs.transB.value !== 1) continue;
+      gemm.inputs.push(bias);
+      gemm.outputs = add.outputs;
+      gemm.name = add.name.replace(/\/Add$/, '/Gemm');
+      if (add.doc) gemm.doc = add.doc;
+      dropped.add(add);
+      break;
+    }
+  }
+  // the Gemm keeps its place: its inputs (x, and the params W and b) are there before it
+  return nodes.filter((n) => !dropped.has(n));
 }

@@ -10,17 +10,17 @@
  * docs/export.md lists each op's ONNX form.
  */
 import type { IRFunction, Op, ScalarExpr, UnaryFn } from '../../../engine/ir';
-import { attr, type OnnxArgInfo, type OnnxEmit, type OnnxEmitter, type OnnxOpInfo } from './emit';
+import type { OnnxArgInfo, OnnxEmit, OnnxEmitter } from './emit';
 
 const runtimeRank = (a: OnnxArgInfo) => a.shape.length + (a.batched ? 1 : 0);
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
 function unsqueeze(b: OnnxEmit, x: string, axes: number[]): string {
-  return b.node('Unsqueeze', [x, b.constant(axes, 'int64')]);
+  return b.node('Unsqueeze', [x], { axes });
 }
 
 function squeeze(b: OnnxEmit, x: string, axes: number[]): string {
-  return b.node('Squeeze', [x, b.constant(axes, 'int64')]);
+  return b.node('Squeeze', [x], { axes });
 }
 
 /** A batched operand of per-example rank below R, in a batched result: axes after the batch axis. */
@@ -38,12 +38,8 @@ type Reduce = 'ReduceSum' | 'ReduceMean' | 'ReduceMax';
 /** Reduces over every per-example axis (a batched value keeps its batch axis). */
 function reduceExample(b: OnnxEmit, how: Reduce, x: string, a: OnnxArgInfo): string {
   if (a.shape.length === 0) return x; // a scalar per example is its own sum, mean and max
-  const axes = a.batched ? range(1, 1 + a.shape.length) : null;
-  if (how === 'ReduceSum') {
-    // opset 13: the axes are an input; without it every axis is reduced
-    return b.node('ReduceSum', axes ? [x, b.constant(axes, 'int64')] : [x], { keepdims: attr.int(0) });
-  }
-  return b.node(how, [x], axes ? { axes: attr.ints(axes), keepdims: attr.int(0) } : { keepdims: attr.int(0) });
+  // a batched value keeps its batch axis; without axes every axis is reduced
+  return b.node(how, [x], a.batched ? { axes: range(1, 1 + a.shape.length), keepdims: 0 } : { keepdims: 0 });
 }
 
 const UNARY: Record<UnaryFn, (b: OnnxEmit, x: string) => string> = {
@@ -73,7 +69,7 @@ function expandScalar(b: OnnxEmit, e: ScalarExpr, args: readonly string[], fns: 
     case 'unary':
       return UNARY[e.fn](b, expandScalar(b, e.x, args, fns, used));
     case 'leaky_relu':
-      return b.node('LeakyRelu', [expandScalar(b, e.x, args, fns, used)], { alpha: attr.float(e.alpha) });
+      return b.node('LeakyRelu', [expandScalar(b, e.x, args, fns, used)], { alpha: e.alpha });
     case 'binary':
       return b.node(BINARY[e.op], [expandScalar(b, e.a, args, fns, used), expandScalar(b, e.b, args, fns, used)]);
     case 'pow':
@@ -105,8 +101,8 @@ function xlogy(b: OnnxEmit, t: string, y: string): string {
 }
 
 function elementwise(opType: 'Add' | 'Sub' | 'Mul' | 'Div'): OnnxEmitter {
-  return (b, [x, y], { node, args }) =>
-    b.node(opType, [lift(b, x, args[0], node.batched, node.shape.length), lift(b, y, args[1], node.batched, node.shape.length)]);
+  return (b, [x, y], { node, args, batchedOut }) =>
+    b.node(opType, [lift(b, x, args[0], batchedOut, node.shape.length), lift(b, y, args[1], batchedOut, node.shape.length)]);
 }
 
 /**
@@ -133,13 +129,13 @@ export const ONNX_EMITTERS = {
   mul: elementwise('Mul'),
   div: elementwise('Div'),
   neg: (b, [x]) => b.node('Neg', [x]),
-  pow: (b, [x], { node }) => b.node('Pow', [x, b.constant(node.p!)]),
+  pow: (b, [x], { attr }) => b.node('Pow', [x, b.constant(attr)]),
   unary: (b, [x], { node }) => UNARY[node.fn as UnaryFn](b, x),
-  leaky_relu: (b, [x], { node }) => b.node('LeakyRelu', [x], { alpha: attr.float(node.alpha!) }),
-  call: (b, inputs, { node, args, functions }) => {
+  leaky_relu: (b, [x], { attr }) => b.node('LeakyRelu', [x], { alpha: attr }),
+  call: (b, inputs, { node, args, batchedOut, functions }) => {
     const f = functions.get(node.fn!);
     if (!f) throw new Error(`onnx: unknown function ${node.fn}`);
-    const lifted = inputs.map((x, i) => lift(b, x, args[i], node.batched, node.shape.length));
+    const lifted = inputs.map((x, i) => lift(b, x, args[i], batchedOut, node.shape.length));
     const used = new Set<number>();
     return broadcastTo(b, expandScalar(b, f.body, lifted, functions, used), lifted, used);
   },
@@ -148,7 +144,7 @@ export const ONNX_EMITTERS = {
     const [rx, ry] = [a.shape.length, c.shape.length];
     if (rx === 2 && ry === 1) {
       // the lecture's W @ x with a batch of x: x @ Wᵀ, one Gemm
-      if (!a.batched && c.batched) return b.node('Gemm', [y, x], { transB: attr.int(1) });
+      if (!a.batched && c.batched) return b.node('Gemm', [y, x], { transB: 1 });
       // a matrix (batched or not) @ a column: [.., m, n] @ [.., n, 1], then drop the 1
       const column = unsqueeze(b, y, [c.batched ? 2 : 1]);
       return squeeze(b, b.node('MatMul', [x, column]), [a.batched || c.batched ? 2 : 1]);
@@ -163,32 +159,32 @@ export const ONNX_EMITTERS = {
     }
     return dot(b, [x, y], [a, c]);
   },
-  transpose: (b, [x], { args: [a] }) => b.node('Transpose', [x], { perm: attr.ints(a.batched ? [0, 2, 1] : [1, 0]) }),
+  transpose: (b, [x], { args: [a] }) => b.node('Transpose', [x], { perm: a.batched ? [0, 2, 1] : [1, 0] }),
   outer: (b, [u, v], { args: [a, c] }) => b.node('Mul', [unsqueeze(b, u, [runtimeRank(a)]), c.batched ? unsqueeze(b, v, [1]) : v]),
   dot: (b, inputs, { args }) => dot(b, inputs, args),
 
   sum: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceSum', x, a),
   mean: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceMean', x, a),
   max: (b, [x], { args: [a] }) => reduceExample(b, 'ReduceMax', x, a),
-  softmax: (b, [x]) => b.node('Softmax', [x], { axis: attr.int(-1) }), // over the last axis (a vector or more: the language says so)
-  log_softmax: (b, [x]) => b.node('LogSoftmax', [x], { axis: attr.int(-1) }),
+  softmax: (b, [x]) => b.node('Softmax', [x], { axis: -1 }), // over the last axis (a vector or more: the language says so)
+  log_softmax: (b, [x]) => b.node('LogSoftmax', [x], { axis: -1 }),
 
   // losses: one number per example
-  cross_entropy: (b, [y, t], { node, args: [a], fused }) => {
+  cross_entropy: (b, [y, t], { batchedOut, args: [a], fused }) => {
     const terms = fused
-      ? b.node('Mul', [t, b.node('LogSoftmax', [y], { axis: attr.int(-1) })]) // from the logits
+      ? b.node('Mul', [t, b.node('LogSoftmax', [y], { axis: -1 })]) // from the logits
       : xlogy(b, t, y);
-    return b.node('Neg', [reduceExample(b, 'ReduceSum', terms, perExample(a, node.batched))]);
+    return b.node('Neg', [reduceExample(b, 'ReduceSum', terms, perExample(a, batchedOut))]);
   },
-  mse: (b, [y, t], { node, args: [a] }) => {
+  mse: (b, [y, t], { batchedOut, args: [a] }) => {
     const d = b.node('Sub', [y, t]);
-    return reduceExample(b, 'ReduceMean', b.node('Mul', [d, d]), perExample(a, node.batched));
+    return reduceExample(b, 'ReduceMean', b.node('Mul', [d, d]), perExample(a, batchedOut));
   },
-  binary_cross_entropy: (b, [y, t], { node, args: [a], fused }) => {
+  binary_cross_entropy: (b, [y, t], { batchedOut, args: [a], fused }) => {
     const terms = fused
       ? b.node('Sub', [b.node('Softplus', [y]), b.node('Mul', [t, y])]) // softplus(z) - t z: the stable form on sigmoid(z)
       : b.node('Add', [xlogy(b, t, y), xlogy(b, b.node('Sub', [b.constant(1), t]), b.node('Sub', [b.constant(1), y]))]);
-    const mean = reduceExample(b, 'ReduceMean', terms, perExample(a, node.batched));
+    const mean = reduceExample(b, 'ReduceMean', terms, perExample(a, batchedOut));
     return fused ? mean : b.node('Neg', [mean]);
   },
 } satisfies Record<Op, OnnxEmitter | null>;

@@ -29,7 +29,7 @@ export const attr = {
   string: (value: string): OnnxAttr => ({ kind: 'string', value }),
 };
 
-export interface OnnxNode {
+export interface OnnxGraphNode {
   opType: string;
   inputs: string[];
   outputs: string[];
@@ -56,7 +56,7 @@ export interface OnnxValueInfo {
 
 export interface OnnxGraph {
   name: string;
-  nodes: OnnxNode[];
+  nodes: OnnxGraphNode[];
   initializers: OnnxTensor[];
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
@@ -96,7 +96,7 @@ function writeAttribute(w: ProtoWriter, name: string, a: OnnxAttr): void {
   }
 }
 
-function writeNode(w: ProtoWriter, n: OnnxNode): void {
+function writeNode(w: ProtoWriter, n: OnnxGraphNode): void {
   for (const i of n.inputs) w.string(1, i);
   for (const o of n.outputs) w.string(2, o);
   w.string(3, n.name);
