@@ -359,7 +359,7 @@ describe.skipIf(skip !== null)(`exported projects in PyTorch (${skip ?? PYTHON})
     console.info(`project model.py float64 vs the engine (output, losses, gradients), worst relative error: ${report.join(', ')}`);
   });
 
-  test('train.py: --amp without CUDA and an unknown --device are one-line usage errors (exit 2)', () => {
+  test('train.py: --amp without CUDA is a one-line usage error (exit 2); --help lists the options', () => {
     const dir = dirs.get('Ring')!;
     const amp = run(PYTHON, ['train.py', '--device', 'cpu', '--amp', '--epochs', '1'], { cwd: dir });
     expect(amp.status).toBe(2);
@@ -367,8 +367,6 @@ describe.skipIf(skip !== null)(`exported projects in PyTorch (${skip ?? PYTHON})
     const help = run(PYTHON, ['train.py', '--help'], { cwd: dir });
     expect(help.status).toBe(0);
     for (const o of ['--device {auto,cpu,cuda}', '--epochs', '--lr', '--batch', '--json', '--amp']) expect(help.stdout).toContain(o);
-    const bad = run(PYTHON, ['train.py', '--device', 'tpu'], { cwd: dir });
-    expect(bad.status).toBe(2);
   });
 
   const cuda = skip === null && spawnSync(PYTHON, ['-c', 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)']).status === 0;
