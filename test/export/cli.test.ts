@@ -143,3 +143,19 @@ describe('other unusable requests: exit 2, one line', () => {
     expect(existsSync(join(dir, 'w.onnx'))).toBe(false);
   });
 });
+
+describe('--weights W.json (exit 0)', () => {
+  test('--weights: the project starts from them and the script holds them', () => {
+    const values = { W1: [[1, -2], [0.5, 0.25], [3, 4], [-1, 1]], b1: [0.1, 0.2, 0.3, 0.4], W2: [[1, 2, 3, 4]], b2: [-0.5] };
+    const w = join(dir, 'given.weights.json');
+    writeFileSync(w, JSON.stringify(values));
+    const d = join(dir, 'given') + '/';
+    const r = nnlens('export', XOR, '--model', 'Xor', '--to', 'pytorch', '--weights', w, '-o', d);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(d, 'initial.weights.json'), 'utf8'))).toEqual(values);
+    expect(readFileSync(join(d, 'README.md'), 'utf8')).toContain(`the weights of ${w}`);
+    const script = nnlens('export', XOR, '--model', 'Xor', '--to', 'pytorch', '--weights', w);
+    expect(script.code).toBe(0);
+    expect(script.stdout).toContain('"W1": _tensor([[1.0, -2.0], [0.5, 0.25], [3.0, 4.0], [-1.0, 1.0]]),');
+  });
+});

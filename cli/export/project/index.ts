@@ -10,10 +10,8 @@
  *
  * Everything is generated in memory; the caller writes the files.
  */
-import { relative } from 'node:path';
-import type { Dataset, IRData, IRModel, IRProgram, Range, TrainOptions } from '../../../engine';
+import { sizeOf, type Dataset, type IRData, type IRModel, type IRProgram, type Range, type TrainOptions } from '../../../engine';
 import { accuracyKindOf, outputNodeOf } from '../../../engine/train/index';
-import { sizeOf } from '../../../engine';
 import { toNested } from '../../tensorJson';
 import { modelOutput } from '../output';
 import { emitData } from './data';
@@ -186,8 +184,4 @@ function readme(input: ProjectInput, className: string, outputName: string, data
     lines.push(`The .nn file has no \`train\` block for ${name}, so there is no data.py or train.py.`, '');
   }
   return lines.join('\n');
-}
-
-export function relativeTo(dir: string, path: string): string {
-  return relative(dir, path) || '.';
 }
