@@ -20,6 +20,7 @@ import { LOSS_PANEL_VIEW_TYPE, LossPanelHost } from './lossPanel';
 import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
+import { loadWeights } from './weights';
 
 let client: LanguageClient | undefined;
 
@@ -39,6 +40,7 @@ export function readSettings(): NnLensSettings {
     training: {
       saveWeights: c.get('training.saveWeights', true),
     },
+    weightsFile: c.get('weightsFile', ''),
   };
 }
 
@@ -97,6 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (runId) panel.show(true);
     }),
     vscode.commands.registerCommand('nnlens.showLog', () => log.show()),
+    vscode.commands.registerCommand('nnlens.loadWeights', (a?: unknown, b?: unknown, c?: unknown) => loadWeights(server, log, a, b, c)),
     vscode.workspace.onDidGrantWorkspaceTrust(async () => {
       log.info('workspace trust granted: training and data files are on');
       updateTrustStatus(status);

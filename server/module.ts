@@ -19,12 +19,14 @@ import { NnLensSettingsService } from './settings';
 import { NnSignatureHelpProvider } from './signature-help';
 import { NnDocumentSymbolProvider } from './symbols';
 import { NnLensTraining } from './training';
+import { NnWeightsFiles } from './weights-file';
 
 export type NnLensAddedServices = {
   lens: {
     Settings: NnLensSettingsService;
     Engine: NnLensEngine;
     Training: NnLensTraining;
+    WeightsFiles: NnWeightsFiles;
   };
 };
 
@@ -41,6 +43,7 @@ export function nnLensModule(opts: NnLensModuleOptions = {}): Module<NnLensServi
       Settings: () => new NnLensSettingsService(),
       Engine: (s) => new NnLensEngine(s, s.lens.Settings, opts.workerScript),
       Training: (s) => new NnLensTraining(s, s.lens.Engine, s.lens.Settings),
+      WeightsFiles: (s) => new NnWeightsFiles(s, s.lens.Engine, s.lens.Settings, (m) => s.lens.Engine.logger.info(m)),
     },
     lsp: {
       HoverProvider: (s) => new NnHoverProvider(s),

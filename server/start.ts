@@ -55,6 +55,7 @@ import {
   DebugCrashWorkerRequestMethod,
   DebugStatsRequestMethod,
   ListModelsRequestMethod,
+  LoadWeightsRequestMethod,
   StopTrainingRequestMethod,
   TrainDoneNotificationMethod,
   TrainProgressNotificationMethod,
@@ -65,6 +66,8 @@ import {
   type DebugStatsResult,
   type ListModelsParams,
   type ListModelsResult,
+  type LoadWeightsParams,
+  type LoadWeightsResult,
   type ModelInfo,
   type StopTrainingParams,
   type TrainParams,
@@ -293,6 +296,9 @@ export function startServer(connection: Connection): ServerHandle {
   });
 
   connection.onRequest(TrainRequestMethod, (p: TrainParams): Promise<TrainResult> => training.train(p));
+  // weights trained elsewhere: the nnlens.weightsFile setting (applied as documents are checked) and Load Weights
+  const weightsFiles = Nn.lens.WeightsFiles;
+  connection.onRequest(LoadWeightsRequestMethod, (p: LoadWeightsParams): Promise<LoadWeightsResult> => weightsFiles.load(p, (uri) => training.document(uri)));
   connection.onRequest(StopTrainingRequestMethod, async (p: StopTrainingParams) => {
     await training.stop(p.runId);
     return null;
