@@ -1,14 +1,9 @@
 /**
- * Scalar building blocks shared by the executor's elementwise kernels and by user functions:
- * numerically stable sigmoid/softplus and the derivative conventions at kinks.
+ * Scalar building blocks the generated code of elementwise ops and user functions calls as
+ * `H.name` (the ops' definitions are in ./ops): numerically stable sigmoid/softplus, powers.
  *
- * Conventions (as PyTorch):
- * - relu'(0) = 0            (torch: threshold_backward, grad where x > 0)
- * - abs'(0) = 0             (torch: sign(0) = 0)
- * - leaky_relu'(0) = alpha  (torch: leaky_relu_backward, x > 0 ? grad : grad * alpha)
- * - d/dx x^0 = 0            (torch: pow_backward returns zeros for exponent 0)
+ * d/dx x^0 = 0 (as PyTorch: pow_backward returns zeros for exponent 0).
  */
-import type { UnaryFn } from './ir';
 
 export function sigmoid(x: number): number {
   if (x >= 0) return 1 / (1 + Math.exp(-x));
@@ -56,63 +51,6 @@ export const H = {
   power,
   powerDeriv,
 };
-
-/** Ops with a kink (a point where the derivative jumps): relu, abs at 0. */
-export const KINK_UNARY: ReadonlySet<UnaryFn> = new Set<UnaryFn>(['relu', 'abs']);
-
-/**
- * JavaScript source of a unary function applied to the expression `x` (a variable name or a
- * parenthesised expression).
- */
-export function unaryCode(fn: UnaryFn, x: string): string {
-  switch (fn) {
-    case 'sigmoid':
-      return `H.sigmoid(${x})`;
-    case 'tanh':
-      return `Math.tanh(${x})`;
-    case 'relu':
-      return `H.relu(${x})`;
-    case 'exp':
-      return `Math.exp(${x})`;
-    case 'log':
-      return `Math.log(${x})`;
-    case 'sqrt':
-      return `Math.sqrt(${x})`;
-    case 'abs':
-      return `Math.abs(${x})`;
-    case 'square':
-      return `(${x} * ${x})`;
-    case 'softplus':
-      return `H.softplus(${x})`;
-  }
-}
-
-/**
- * JavaScript source of the derivative of a unary function, given its input variable `x` and
- * its output variable `y` (both plain variable names).
- */
-export function unaryDerivCode(fn: UnaryFn, x: string, y: string): string {
-  switch (fn) {
-    case 'sigmoid':
-      return `(${y} * (1 - ${y}))`;
-    case 'tanh':
-      return `(1 - ${y} * ${y})`;
-    case 'relu':
-      return `(${x} > 0 ? 1 : 0)`;
-    case 'exp':
-      return y;
-    case 'log':
-      return `(1 / ${x})`;
-    case 'sqrt':
-      return `(0.5 / ${y})`;
-    case 'abs':
-      return `(${x} > 0 ? 1 : ${x} < 0 ? -1 : 0)`;
-    case 'square':
-      return `(2 * ${x})`;
-    case 'softplus':
-      return `H.sigmoid(${x})`;
-  }
-}
 
 /** A JavaScript literal for a finite or non-finite number. */
 export function numLiteral(v: number): string {

@@ -1,6 +1,7 @@
 /** User functions: compilation, automatic derivatives, grad lines in backprop, kinks. */
 import { describe, expect, it } from 'vitest';
-import { compileFunctions, evalScalarExpr } from '../../engine/functions';
+import { compileFunctions } from '../../engine/functions';
+import { evalScalarExpr } from './scalarRef';
 import type { ScalarExpr } from '../../engine/ir';
 import { Rng } from '../../engine/rng';
 import { checkAllGradients, numericGrad, setup } from './helpers';
