@@ -25,7 +25,7 @@ export { fmt } from './format';
 
 // the op catalog
 export * as ops from './ops/index';
-export { CATALOG, BUILTINS, builtin, inferShape, nodeEntry, type OpEntry, type NodeEntry, type OpName } from './ops/index';
+export { CATALOG, BUILTINS, builtin, infix, inferShape, nodeEntry, type OpEntry, type NodeEntry, type OpName } from './ops/index';
 
 // user functions, init
 export { compileFunctions, FunctionLib, type CompiledFunction, type ScalarFn } from './functions';

@@ -21,7 +21,8 @@ import {
 } from 'vscode-languageserver';
 import { fmtShape, NnAst as ast } from '../language';
 import { describeDecl } from '../language/validation/data';
-import { broadcastShapes, lossRule, matmulRule, sameShape } from '../language/shape-rules';
+import { builtin, CATALOG, isNodeEntry } from '../engine/ops/index';
+import { broadcastShapes, sameShape } from '../engine/shape';
 import type { NnLensServices } from './module';
 import { ClientCommands, type CheckGradientsCommandArgs } from './protocol';
 
@@ -130,10 +131,10 @@ export class NnCodeActionProvider implements CodeActionProvider {
       const b = this.shape(node.right);
       if (!a || !b) return out;
       if (node.op === '@') {
-        if (a.length === 2 && !('error' in matmulRule([a[1], a[0]], b))) {
+        if (a.length === 2 && CATALOG.matmul.shape([[a[1], a[0]], b]).ok) {
           out.push(action(`Use transpose(${text(node.left)}): ${fmtShape([a[1], a[0]])} @ ${fmtShape(b)}`, [wrap(node.left)], true));
         }
-        if (b.length === 2 && !('error' in matmulRule(a, [b[1], b[0]]))) {
+        if (b.length === 2 && CATALOG.matmul.shape([a, [b[1], b[0]]]).ok) {
           out.push(action(`Use transpose(${text(node.right)}): ${fmtShape(a)} @ ${fmtShape([b[1], b[0]])}`, [wrap(node.right)]));
         }
         // set a declared size: the left's inner dimension to the right's, or the other way round
@@ -163,11 +164,12 @@ export class NnCodeActionProvider implements CodeActionProvider {
     }
     if (ast.isCall(node)) {
       const name = node.callee?.target?.$refText ?? '';
-      if (['cross_entropy', 'mse', 'binary_cross_entropy'].includes(name) && node.args.length === 2) {
+      const op = builtin(name);
+      if (op && isNodeEntry(op) && op.loss && node.args.length === 2) {
         const [y, t] = node.args.map((x) => x.value);
         const ys = this.shape(y);
         const ts = this.shape(t);
-        if (ys && ts && 'error' in lossRule(name, ys, ts)) {
+        if (ys && ts && !op.shape([ys, ts], {}).ok) {
           const td = declOf(t);
           if (td) out.push(...this.resize(document, d, td, ys, `to match ${text(y!)}: ${fmtShape(ys)}`));
         }

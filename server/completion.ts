@@ -156,7 +156,7 @@ export class NnCompletionProvider extends DefaultCompletionProvider {
     if (!call) return;
     const name = call.callee?.target?.$refText ?? '';
     const fn = call.callee?.target?.ref;
-    let params: string[] = [];
+    let params: readonly string[] = [];
     if (ast.isFunctionDecl(fn)) params = fn.params.map((p) => p.name);
     else {
       const c = [...INITIALIZERS, ...DATA_SOURCES, ...OPTIMIZERS].find((x) => x.name === name);

@@ -51,6 +51,24 @@ export function builtin(name: string): OpEntry | undefined {
   return BUILTIN_BY_NAME.get(name);
 }
 
+/** The names of an op's parameters, in order. */
+export function paramNames(e: OpEntry): string[] {
+  return e.params.map((p) => p.name);
+}
+
+/** How many leading parameters a call must give (the rest are optional). */
+export function requiredParams(e: OpEntry): number {
+  const i = e.params.findIndex((p) => p.optional);
+  return i < 0 ? e.params.length : i;
+}
+
+/** `dense(a, n, act?)`: the signature hovers and completion show. */
+export function signatureOf(e: OpEntry): string {
+  if (e.syntax.kind === 'infix') return `${e.params[0].name} ${e.syntax.symbol} ${e.params[1].name}`;
+  if (e.syntax.kind === 'prefix') return `${e.syntax.symbol}${e.params[0].name}`;
+  return `${e.name}(${e.params.map((p) => (p.optional ? `${p.name}?` : p.name)).join(', ')})`;
+}
+
 export function isNodeEntry(e: OpEntry): e is NodeEntry {
   return !('sugar' in e);
 }
@@ -71,6 +89,24 @@ export function binaryOperator(symbol: string): ScalarEntry | undefined {
   return BY_SYMBOL.get(symbol);
 }
 
+const INFIX = new Map<string, NodeEntry>();
+const PREFIX = new Map<string, NodeEntry>();
+for (const e of ENTRIES) {
+  if (!isNodeEntry(e)) continue;
+  if (e.syntax.kind === 'infix') INFIX.set(e.syntax.symbol, e);
+  if (e.syntax.kind === 'prefix') PREFIX.set(e.syntax.symbol, e);
+}
+
+/** The op an infix operator stands for (`+` → add, `@` → matmul, `^` → pow). */
+export function infix(symbol: string): NodeEntry | undefined {
+  return INFIX.get(symbol);
+}
+
+/** The op a prefix operator stands for (`-` → neg). */
+export function prefix(symbol: string): NodeEntry | undefined {
+  return PREFIX.get(symbol);
+}
+
 export function isUnaryFn(name: string): name is UnaryFn {
   return (UNARY_FNS as readonly string[]).includes(name);
 }
@@ -81,6 +117,19 @@ export const SCALAR_HELPERS: Readonly<Record<string, unknown>> = Object.assign(
   BASE_HELPERS,
   ...ENTRIES.map((e) => e.scalar?.helpers ?? {}),
 );
+
+const evaluators = new Map<string, (a: readonly number[], attr: number) => number>();
+
+/** An elementwise op evaluated on numbers (compile-time folding): the same code the kernels run. */
+export function evalScalar(entry: ScalarEntry, a: readonly number[], attr = 0): number {
+  let f = evaluators.get(entry.name);
+  if (!f) {
+    const args = a.map((_, j) => `a[${j}]`);
+    f = new Function('H', `"use strict";\nreturn (a, P) => ${entry.scalar.value(args, 'P')};`)(SCALAR_HELPERS) as (a: readonly number[], attr: number) => number;
+    evaluators.set(entry.name, f);
+  }
+  return f(a, attr);
+}
 
 // ---- ops in the IR -------------------------------------------------------------------------------
 
