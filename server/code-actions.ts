@@ -174,9 +174,6 @@ export class NnCodeActionProvider implements CodeActionProvider {
           if (td) out.push(...this.resize(document, d, td, ys, `to match ${text(y!)}: ${fmtShape(ys)}`));
         }
       }
-      if ((name === 'outer' || name === 'dot') && node.args.length === 2) {
-        // nothing to guess: both operands are the user's
-      }
     }
     return out;
   }
