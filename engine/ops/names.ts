@@ -10,7 +10,7 @@
  * Elementwise functions of one tensor and no compile-time argument. In the IR a node
  * `{ op: 'unary', fn }` and, inside a user function, `{ k: 'unary', fn }`. Defined in ./unary.ts.
  */
-export const UNARY_FNS = ['sigmoid', 'tanh', 'relu', 'exp', 'log', 'sqrt', 'abs', 'square', 'softplus'] as const;
+export const UNARY_FNS = ['sigmoid', 'tanh', 'relu', 'exp', 'log', 'sqrt', 'abs', 'square', 'softplus', 'gelu', 'elu'] as const;
 
 /**
  * Elementwise binary operators, by IR name, with the symbol the language writes. In the IR a node

@@ -14,6 +14,7 @@
  */
 import type { MappedFn } from '../kernels/backend';
 import { fmt } from '../format';
+import { erfc } from '../scalar';
 import { nIter } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
 import type { UnaryFn } from './names';
@@ -90,6 +91,22 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
   };
 }
 
+/** Φ(x), the standard normal CDF, from erfc (accurate in relative terms for very negative x too). */
+function normalCdf(x: number): number {
+  return 0.5 * erfc(-x * Math.SQRT1_2);
+}
+const INV_SQRT_2PI = 0.3989422804014327;
+
+/** gelu(x) = x Φ(x), the exact (erf) form. */
+function gelu(x: number): number {
+  return x * normalCdf(x);
+}
+
+/** gelu′(x) = Φ(x) + x φ(x), φ the standard normal density. */
+function geluDeriv(x: number): number {
+  return normalCdf(x) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+}
+
 const overflow = (name: string) => (x: number, y: number) => `${name}(${fmt(x)}) overflows (${fmt(y)})`;
 const infiniteAtZero = (name: string) => (x: number) => (x === 0 ? `the derivative of ${name} at 0 is infinite` : undefined);
 
@@ -163,6 +180,20 @@ export const UNARY = {
     value: (x) => `H.softplus(${x})`,
     deriv: (x) => `H.sigmoid(${x})`,
     pytorch: 'softplus', // the script's stable helper
+  }),
+  gelu: unary('gelu', {
+    doc: 'Gaussian error linear unit a·Φ(a), Φ the standard normal distribution function (the exact erf form, as torch.nn.functional.gelu), elementwise.',
+    value: (x) => `H.gelu(${x})`,
+    deriv: (x) => `H.geluDeriv(${x})`,
+    pytorch: 'F.gelu',
+    helpers: { gelu, geluDeriv },
+  }),
+  elu: unary('elu', {
+    doc: 'Exponential linear unit: a for a > 0, e^a − 1 otherwise (alpha 1, as torch.nn.functional.elu), elementwise.',
+    value: (x) => `(${x} > 0 ? ${x} : Math.expm1(${x}))`,
+    // PyTorch (elu_backward): x > 0 ? 1 : e^x, so elu′(0) = e^0 = 1 — no jump in the derivative
+    deriv: (x) => `(${x} > 0 ? 1 : Math.exp(${x}))`,
+    pytorch: 'F.elu',
   }),
 } satisfies Record<UnaryFn, NodeEntry>;
 

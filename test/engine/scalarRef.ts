@@ -5,6 +5,41 @@
 import type { ScalarExpr, UnaryFn } from '../../engine/ir';
 import type { FunctionLib } from '../../engine/functions';
 
+/** erf by its everywhere-positive series 2/√π e^(−x²) Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)) (no cancellation). */
+export function erfSeries(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 400 && Math.abs(term) > 1e-18 * Math.abs(sum); n++) {
+    term *= (2 * x * x) / (2 * n + 1);
+    sum += term;
+  }
+  return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x) * sum;
+}
+
+/** e^(−z²) with z² exact as a sum of two doubles (Veltkamp–Dekker), so large z lose nothing to the square's rounding. */
+function expMinusSquareRef(z: number): number {
+  const c = 134217729 * z; // 2^27 + 1
+  const hi = c - (c - z);
+  const lo = z - hi;
+  const p = z * z;
+  const e = hi * hi - p + 2 * hi * lo + lo * lo; // z² − p, exactly
+  return Math.exp(-p) * (1 - e);
+}
+
+/** erfc(z) for z ≥ 1 by its continued fraction, evaluated from depth 200 back. */
+export function erfcContinuedFraction(z: number): number {
+  let t = z;
+  for (let k = 200; k >= 1; k--) t = z + k / 2 / t;
+  return expMinusSquareRef(z) / Math.sqrt(Math.PI) / t;
+}
+
+/** erfc from the two above: the series where 1 − erf keeps its digits, the fraction in the tail. */
+export function erfcRef(x: number): number {
+  if (x >= 1) return erfcContinuedFraction(x);
+  if (x <= -1) return 2 - erfcContinuedFraction(-x);
+  return 1 - erfSeries(x);
+}
+
 const UNARY: Record<UnaryFn, (x: number) => number> = {
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   tanh: Math.tanh,
@@ -15,6 +50,8 @@ const UNARY: Record<UnaryFn, (x: number) => number> = {
   abs: Math.abs,
   square: (x) => x * x,
   softplus: (x) => Math.log(1 + Math.exp(x)),
+  gelu: (x) => x * 0.5 * erfcRef(-x / Math.SQRT2),
+  elu: (x) => (x > 0 ? x : Math.exp(x) - 1),
 };
 
 export function evalScalarExpr(e: ScalarExpr, args: readonly number[], lib?: FunctionLib): number {
