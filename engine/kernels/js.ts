@@ -167,30 +167,6 @@ export function gemmF32(
   }
 }
 
-/** The blocked kernel for whatever array type it is given (dispatches to the typed copy). */
-export function blockedGemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  B: FloatArray,
-  bOff: number,
-  C: FloatArray,
-  cOff: number,
-  accumulate: boolean,
-): void {
-  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
-    gemmF32(transA, transB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
-  } else if (A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array) {
-    gemmF64(transA, transB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
-  } else {
-    throw new TypeError('gemm: A, B and C must all be Float32Array or all Float64Array');
-  }
-}
-
 /** A backend of plain typed arrays and the register-blocked kernel. */
 export function jsBackend(dtype: DType): Backend {
   if (dtype === 'f64') {

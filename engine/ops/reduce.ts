@@ -101,7 +101,7 @@ const maxKernel: OpDef = {
  * The shift that keeps exp from overflowing in a softmax row Z[o … o+L): the row's largest
  * value, or 0 when that is ±Infinity or NaN (so Inf/NaN propagate as NaN, not as Inf − Inf).
  */
-export function rowShift(Z: ArrayLike<number>, o: number, L: number): number {
+function rowShift(Z: ArrayLike<number>, o: number, L: number): number {
   let m = -Infinity;
   for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
   return m === Infinity || m !== m ? 0 : m;
