@@ -441,7 +441,8 @@ export class NnHoverProvider implements HoverProvider {
   }
 
   private async modelHover(document: LangiumDocument, decl: ast.ModelDecl, md: Markup): Promise<void> {
-    const m = this.services.analysis.Cache.of(decl).modelAnalysis(decl);
+    const m = this.services.analysis.Cache.tryModel(decl);
+    if (!m) return;
     const params: string[] = [];
     for (const p of m.params) {
       const s = m.declShapes.get(p);

@@ -48,12 +48,8 @@ export class NnInlayHintProvider implements InlayHintProvider {
     };
     for (const model of root.declarations.filter(ast.isModelDecl)) {
       if (!model.name) continue;
-      let analysis;
-      try {
-        analysis = cache.of(model).modelAnalysis(model);
-      } catch {
-        continue;
-      }
+      const analysis = cache.tryModel(model);
+      if (!analysis) continue;
       const brace = model.$cstNode?.text.indexOf('{') ?? -1;
       if (brace >= 0 && model.$cstNode) {
         const pos = document.textDocument.positionAt(model.$cstNode.offset + brace + 1);
