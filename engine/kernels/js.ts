@@ -13,7 +13,7 @@
  * Float64Array runs measurably slower. Hence two textually identical copies, one per dtype
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
-import type { Backend, DType, FloatArray } from './backend';
+import type { Backend, DType } from './backend';
 import {
   adamStep,
   addBias,

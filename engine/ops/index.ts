@@ -133,11 +133,17 @@ export function evalScalar(entry: ScalarEntry, a: readonly number[], attr = 0): 
 
 // ---- ops in the IR -------------------------------------------------------------------------------
 
-/** The entry of a computing IR node (not a leaf); throws for an op the catalog does not have. */
-export function nodeEntry(node: Pick<IRNode, 'op' | 'fn'>): NodeEntry {
+/** The entry of a computing IR node, or undefined for a leaf or an op the catalog does not have. */
+export function tryNodeEntry(node: Pick<IRNode, 'op' | 'fn'>): NodeEntry | undefined {
   const name = node.op === 'unary' ? node.fn : node.op;
   const e = name !== undefined && Object.hasOwn(CATALOG, name) ? CATALOG[name as OpName] : undefined;
-  if (!e || !isNodeEntry(e) || (node.op === 'unary') !== isUnaryFn(e.name)) throw new Error(`unknown op '${name ?? node.op}'`);
+  return e && isNodeEntry(e) && (node.op === 'unary') === isUnaryFn(e.name) ? e : undefined;
+}
+
+/** The entry of a computing IR node (not a leaf); throws for an op the catalog does not have. */
+export function nodeEntry(node: Pick<IRNode, 'op' | 'fn'>): NodeEntry {
+  const e = tryNodeEntry(node);
+  if (!e) throw new Error(`unknown op '${node.op === 'unary' ? (node.fn ?? 'unary') : node.op}'`);
   return e;
 }
 
@@ -159,12 +165,8 @@ export function nodeLabel(node: IRNode): string {
  * language checks, so a hand-built or stale IR fails loudly instead of reading out of bounds.
  */
 export function inferShape(node: Pick<IRNode, 'op' | 'fn'>, args: readonly Shape[]): Result<Shape, string> {
-  let e: NodeEntry;
-  try {
-    e = nodeEntry(node);
-  } catch (x) {
-    return err((x as Error).message);
-  }
+  const e = tryNodeEntry(node);
+  if (!e) return err(`unknown op '${node.op === 'unary' ? (node.fn ?? 'unary') : node.op}'`);
   const arity = e.syntax.kind === 'internal' ? args.length : e.params.filter((p) => (p.kind ?? 'tensor') === 'tensor').length;
   if (args.length !== arity) return err(`${e.name} takes ${arity} operand${arity === 1 ? '' : 's'}, got ${args.length}`);
   return e.shape(args, { fn: node.fn } satisfies OpAttrs);
