@@ -26,8 +26,8 @@ interface UnaryDef {
   readonly doc: string;
   /** y as JavaScript, from the input x. */
   value(x: string): string;
-  /** dy/dx as JavaScript, from the input x and the output y. */
-  deriv(x: string, y: string): string;
+  /** dy/dx as JavaScript, from the input x and the output y; null where it is 0 everywhere. */
+  deriv(x: string, y: string): string | null;
   /** The PyTorch function of one tensor (the exported script defines `softplus`). */
   readonly pytorch: string;
   /** The backend computes it natively on the float32 training path. */
@@ -46,7 +46,12 @@ function kinkText(op: string, convention: string): string {
 function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
   const scalar: ScalarForm = {
     value: ([x]) => d.value(x),
-    times: [(s, [x], y) => `${s} * ${d.deriv(x, y)}`],
+    times: [
+      (s, [x], y) => {
+        const dy = d.deriv(x, y);
+        return dy === null ? null : `${s} * ${dy}`;
+      },
+    ],
     kinkAt: d.kink ? ([x]) => x : undefined,
     helpers: d.helpers,
   };

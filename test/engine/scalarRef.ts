@@ -2,7 +2,7 @@
  * A reference evaluator of function-body expressions for tests: a plain tree walk with
  * Math's functions, independent of the catalog's generated code that the engine compiles.
  */
-import type { ScalarExpr, UnaryFn } from '../../engine/ir';
+import type { BinarySymbol, ScalarExpr, UnaryFn } from '../../engine/ir';
 import type { FunctionLib } from '../../engine/functions';
 
 /** erf by its everywhere-positive series 2/√π e^(−x²) Σ 2ⁿ x^(2n+1) / (1·3·…·(2n+1)) (no cancellation). */
@@ -54,6 +54,13 @@ const UNARY: Record<UnaryFn, (x: number) => number> = {
   elu: (x) => (x > 0 ? x : Math.exp(x) - 1),
 };
 
+const BINARY: Record<BinarySymbol, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+};
+
 export function evalScalarExpr(e: ScalarExpr, args: readonly number[], lib?: FunctionLib): number {
   const ev = (x: ScalarExpr) => evalScalarExpr(x, args, lib);
   switch (e.k) {
@@ -69,11 +76,8 @@ export function evalScalarExpr(e: ScalarExpr, args: readonly number[], lib?: Fun
       const x = ev(e.x);
       return x > 0 ? x : e.alpha * x;
     }
-    case 'binary': {
-      const a = ev(e.a);
-      const b = ev(e.b);
-      return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
-    }
+    case 'binary':
+      return BINARY[e.op](ev(e.a), ev(e.b));
     case 'pow':
       return Math.pow(ev(e.x), e.p);
     case 'call':
