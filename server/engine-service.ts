@@ -27,7 +27,7 @@ import type { CheckOptions, DataContext, Finding, IRProgram } from '../engine';
 import { Codes } from '../engine/codes';
 import { lowerDocument, type NnServices } from '../language';
 import { EngineWorker, JobCancelled, WorkerCrash, type JobHandle } from './engine-host';
-import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from './engine-types';
+import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from '../engine/session/types';
 import type { NnLensSettingsService } from './settings';
 
 export const DEBOUNCE_MS = 300;

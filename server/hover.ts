@@ -14,7 +14,7 @@ import type { Range } from '../engine';
 import { fmtShape, formatInterval, NnAst as ast, type ArgSpec, type BuiltinFunction, type ConfigCallable } from '../language';
 import { calleeFn } from '../language/analysis';
 import { describeDecl } from '../language/validation/data';
-import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from './engine-types';
+import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from '../engine/session/types';
 import type { NnLensEngine, NumbersAnswer } from './engine-service';
 import { locate, type NamedValue, type Target } from './locate';
 import { Markup, err, num, plural, shapeText, type Span } from './markup';
