@@ -40,7 +40,7 @@ export const FULL_CHECK_PARAM_LIMIT = 200_000;
 /** At most this many diagnostics are published per document (a file of junk has thousands). */
 export const MAX_DIAGNOSTICS = 500;
 
-/** Codes of the server's own diagnostics about checking itself. */
+/** A document's lowered program, with what its check depends on. */
 export interface Lowered {
   version: number;
   /** The settings and weights the keys were computed with. */
