@@ -248,7 +248,9 @@ async function burstMode() {
     const after = await conn.sendRequest('nnlens/debug/stats', {});
     latencies.push(ms);
     const counters = after.requests
-      ? ` · server: ${after.requests.stale - (before.requests?.stale ?? 0)} answered stale, ${after.requests.worked - (before.requests?.worked ?? 0)} did work`
+      ? ` · server: ${after.requests.stale - before.requests.stale} answered stale without work, ` +
+        `${after.requests.overtaken - before.requests.overtaken} overtaken, ${after.requests.answered - before.requests.answered} answered; ` +
+        `${after.validations - before.validations} builds`
       : '';
     console.log(
       `burst ${run + 1}: final hover ${ms.toFixed(0)} ms after the burst; ${EDITS} requests: ${outcome.result} results, ` +

@@ -1,13 +1,14 @@
 /**
  * Starting the language server on a connection (stdio for `nnlens lsp --stdio`, IPC for the VS
- * Code extension). Each concern registers its handlers in its own module of server/handlers/, the
+ * Code extension), with `MessageTraffic` as its message strategy (server/traffic.ts). Each concern registers its handlers in its own module of server/handlers/, the
  * way Langium's `startLanguageServer` registers its own; this file wires the services to the
  * connection and lists the modules.
  */
 import type { LangiumSharedServices } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
-import type { Connection } from 'vscode-languageserver';
+import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import { createNnLensServices, type NnLensServices } from './module';
+import { MessageTraffic } from './traffic';
 import { addCheckGradientsHandler } from './handlers/check';
 import { addExecuteCommandHandler } from './handlers/commands';
 import { addDebugHandlers } from './handlers/debug';
@@ -18,13 +19,19 @@ import { addSettingsHandlers } from './handlers/settings';
 import { addTrainingHandlers } from './handlers/training';
 
 export interface ServerHandle {
+  connection: Connection;
   shared: LangiumSharedServices;
   Nn: NnLensServices;
 }
 
-/** Starts the server on `connection` and returns its services. */
-export function startServer(connection: Connection): ServerHandle {
-  const { shared, Nn } = createNnLensServices({ connection, ...NodeFileSystem });
+/**
+ * Starts the server on a connection over the transport the command line names (vscode-languageserver
+ * reads it: `--stdio`, `--node-ipc`, `--socket=PORT`, `--pipe=NAME`) and returns its services.
+ */
+export function startServer(): ServerHandle {
+  const traffic = new MessageTraffic();
+  const connection = createConnection(ProposedFeatures.all, { messageStrategy: traffic });
+  const { shared, Nn } = createNnLensServices({ connection, ...NodeFileSystem }, { traffic });
   const engine = Nn.lens.Engine;
   engine.publisher = (p) => void connection.sendDiagnostics(p);
   engine.logger = { info: (m) => connection.console.info(m), error: (m) => connection.console.error(m) };
@@ -45,5 +52,5 @@ export function startServer(connection: Connection): ServerHandle {
 
   shared.workspace.TextDocuments.listen(connection);
   connection.listen();
-  return { shared: shared as LangiumSharedServices, Nn };
+  return { connection, shared, Nn };
 }
