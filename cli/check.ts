@@ -1,7 +1,7 @@
 /** `nnlens check FILE [--json] [--mode fast|full]` (§8). */
 import { dirname, resolve } from 'node:path';
-import type { Shape } from '../engine';
-import { checkProgramModel, collectFindings, type ModelCheckResult, type ModelSummary } from '../server/pipeline';
+import { dedupeFindings, type Shape } from '../engine';
+import { checkProgramModel, type ModelCheckResult, type ModelSummary } from '../engine/session/pipeline';
 import { countBySeverity, formatDiagnostic, sortDiagnostics, toCliDiagnostic, type CliDiagnostic } from './diagnostics';
 import { analyzeCliFile } from './load';
 import type { Analysis } from '../language';
@@ -42,7 +42,7 @@ export function checkAnalysis(file: string, analysis: Analysis, opts: { mode?: '
   }
   const diagnostics = sortDiagnostics([
     ...analysis.diagnostics.map(toCliDiagnostic),
-    ...collectFindings(results).map(toCliDiagnostic),
+    ...dedupeFindings(results.flatMap((r) => r.report.findings)).map(toCliDiagnostic),
   ]);
   return { diagnostics, results, notes };
 }

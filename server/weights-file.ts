@@ -23,7 +23,7 @@ import type { IRModel } from '../engine';
 import { err, ok, type Result } from '../engine/result';
 import type { NnServices } from '../language';
 import type { NnLensEngine } from './engine-service';
-import type { CurrentWeights, Weights } from './engine-types';
+import type { CurrentWeights, Weights } from '../engine/session/types';
 import type { LoadWeightsParams, LoadWeightsResult } from './protocol';
 import type { NnLensSettingsService } from './settings';
 

@@ -1,55 +1,18 @@
 /**
- * What an op's ONNX emitter sees: `OnnxEmit`, the minimal interface it adds nodes and constants
- * through, and `OnnxOpInfo`, the IR node it emits with the per-example shapes and batchedness of
- * its arguments. `GraphBuilder` implements `OnnxEmit` and collects the graph.
- *
- * Values are batch-first at run time, exactly as in the engine (spec §2): an argument with
- * `batched: true` has a leading batch axis before its per-example shape; params and constants
- * have none. An emitter returns the name of the value it computed, with the node's per-example
- * shape (and a batch axis when `node.batched`).
+ * The ONNX graph under construction: `GraphBuilder` implements the catalog's `OnnxEmit`
+ * (engine/ops/types.ts), through which every op's emitter (the `onnx` of its catalog entry) adds
+ * nodes and constants, and expands user functions elementwise, each op of a body by its own
+ * emitter. Values are batch-first at run time, as in the engine (spec §2).
  */
-import type { IRFunction, IRNode, Shape } from '../../../engine/ir';
+import type { IRFunction, IRNode, ScalarExpr } from '../../../engine/ir';
+import { scalarOp, type OnnxEmit } from '../../../engine/ops/index';
 import { attr, type OnnxAttr, type OnnxGraphNode, type OnnxTensor } from './proto';
 
 /** An attribute as an emitter writes it: a number (int or float, by the op's schema), a string, ints. */
 export type OnnxAttrValue = number | string | readonly number[];
 
-export interface OnnxEmit {
-  /**
-   * Adds a node with one output; returns the output's name. `axes` is written as an attribute for
-   * every op; the builder makes it the int64 input that opset 13 wants where it wants one.
-   */
-  node(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, OnnxAttrValue>>): string;
-  /** A float32 constant: a scalar, or `value` with `shape` (default: a 1-D list). */
-  constant(value: number | readonly number[], shape?: readonly number[]): string;
-}
-
-export interface OnnxArgInfo {
-  /** Per-example shape. */
-  shape: Shape;
-  /** Has a leading batch axis at run time. */
-  batched: boolean;
-}
-
-/** One IR node as its emitter sees it. */
-export interface OnnxNode {
-  /** The IR node: its op, per-example shape, batchedness and attributes (p, alpha, fn, value). */
-  readonly node: IRNode;
-  /** The node's numeric attribute (p, alpha), 0 when it has none. */
-  readonly attr: number;
-  /** One entry per input name the emitter receives. */
-  readonly args: readonly OnnxArgInfo[];
-  readonly batchedOut: boolean;
-  /**
-   * cross_entropy of a softmax and binary_cross_entropy of a sigmoid are emitted from the
-   * logits, as the engine computes them: the first input is then z, not y.
-   */
-  readonly fused: boolean;
-  /** The program's user functions, by name (`call` expands them elementwise). */
-  readonly functions: ReadonlyMap<string, IRFunction>;
-}
-
-export type OnnxEmitter = (b: OnnxEmit, inputs: readonly string[], n: OnnxNode) => string;
+/** What an emitter sees as "the node" for an op inside a function body. */
+const BODY_NODE: IRNode = { id: -1, op: 'call', args: [], shape: [], batched: false, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
 
 /** Attributes ONNX types as floats (every other number is an int). */
 const FLOAT_ATTRS = new Set(['LeakyRelu.alpha', 'Elu.alpha', 'Gemm.alpha', 'Gemm.beta', 'Selu.alpha', 'Selu.gamma', 'HardSigmoid.alpha', 'HardSigmoid.beta']);
@@ -64,9 +27,42 @@ export class GraphBuilder implements OnnxEmit {
   private readonly constantNames = new Map<string, string>();
   private counter = 0;
 
-  /** `reserved`: names the graph gives its inputs, params and named values. */
-  constructor(reserved: Iterable<string>) {
+  /** `reserved`: names the graph gives its inputs, params and named values; `functions`: the program's. */
+  constructor(
+    reserved: Iterable<string>,
+    private readonly functions: ReadonlyMap<string, IRFunction> = new Map(),
+  ) {
     this.used = new Set(reserved);
+  }
+
+  /**
+   * A user function over operands already broadcast together: its body expanded elementwise,
+   * nested calls too; an argument the body does not read still broadcasts the result (Expand by
+   * its Shape), since a function's value has the broadcast shape of its arguments.
+   */
+  call(fn: string, inputs: readonly string[]): string {
+    const f = this.functions.get(fn);
+    if (!f) throw new Error(`onnx: unknown function ${fn}`);
+    const used = new Set<number>();
+    const expand = (e: ScalarExpr): string => {
+      if (e.k === 'arg') {
+        used.add(e.index);
+        return inputs[e.index];
+      }
+      if (e.k === 'num') return this.constant(e.value);
+      if (e.k === 'call') return this.call(e.fn, e.args.map(expand));
+      const op = scalarOp(e);
+      if (!op) throw new Error(`onnx: no op for ${e.k} in ${fn}`);
+      const operands = op.operands.map(expand);
+      // operands of one shape: nothing to lift, so the per-example shapes do not matter here
+      const same = { shape: [], batched: false };
+      return op.entry.onnx(this, operands, { node: BODY_NODE, attr: op.attr, args: operands.map(() => same), batchedOut: false, logits: undefined });
+    };
+    let out = expand(f.body);
+    inputs.forEach((x, i) => {
+      if (!used.has(i)) out = this.node('Expand', [out, this.node('Shape', [x])]);
+    });
+    return out;
   }
 
   /** A fresh value name derived from `hint`. */

@@ -15,11 +15,14 @@
  */
 import type { IRFunction, IRModel, IRNode, IRProgram } from '../../../engine/ir';
 import { modelOutput } from '../output';
-import { GraphBuilder, type OnnxArgInfo } from './emit';
-import { ONNX_EMITTERS, ONNX_OPSET } from './ops';
+import { fusedProducer } from '../../../engine/exec/program';
+import { nodeAttr, nodeEntry } from '../../../engine/ops/index';
+import { GraphBuilder } from './emit';
 import { DataType, encodeModel, type OnnxGraphNode, type OnnxValueInfo } from './proto';
 
 export const ONNX_IR_VERSION = 7;
+/** The opset the catalog's emitters write (engine/ops/onnx.ts). */
+export const ONNX_OPSET = 13;
 /** The name of the dynamic batch axis of every input and output. */
 export const BATCH_AXIS = 'batch';
 
@@ -58,10 +61,10 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
   // the engine's fusion: cross_entropy(softmax(z), t) and binary_cross_entropy(sigmoid(z), t) from z
   const fusedArg = new Map<number, number>();
   for (const n of nodes) {
-    const y = nodes[n.args[0]];
-    if ((n.op === 'cross_entropy' && y?.op === 'softmax') || (n.op === 'binary_cross_entropy' && y?.op === 'unary' && y.fn === 'sigmoid'))
-      fusedArg.set(n.id, y.args[0]);
+    const y = fusedProducer(n, nodes);
+    if (y) fusedArg.set(n.id, y.args[0]);
   }
+  // what a node needs computed: a fused loss reads the logits, not the probabilities
   const argsOf = (n: IRNode) => (fusedArg.has(n.id) ? [fusedArg.get(n.id)!, n.args[1]] : n.args);
 
   // what the outputs need
@@ -86,7 +89,7 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
     model.loss.name,
     out.name,
   ];
-  const b = new GraphBuilder(reserved);
+  const b = new GraphBuilder(reserved, functions);
   const name = new Map<number, string>();
   const inputs: OnnxValueInfo[] = [];
   const inputShapes: { name: string; shape: number[] }[] = [];
@@ -108,19 +111,21 @@ export function exportOnnx(program: IRProgram, model: IRModel, opts: OnnxExportO
       initializers.push({ name: n.name!, dims: n.shape, data: { type: 'float' as const, values: Float32Array.from(w) } });
       continue;
     }
-    const emit = ONNX_EMITTERS[n.op];
-    if (emit === null) throw new OnnxExportError(`${n.op} is not part of a forward pass`);
-    const args = argsOf(n);
-    const info: OnnxArgInfo[] = args.map((a) => ({ shape: nodes[a].shape, batched: nodes[a].batched }));
+    if (n.op === 'gradRef') throw new OnnxExportError('a grad reference is not part of a forward pass');
     const since = b.nodes.length;
-    const r = emit(b, args.map((a) => name.get(a)!), {
-      node: n,
-      attr: n.p ?? n.alpha ?? 0,
-      args: info,
-      batchedOut: n.batched,
-      fused: fusedArg.has(n.id),
-      functions,
-    });
+    let r: string;
+    if (n.op === 'const') r = b.constant(n.value!);
+    else {
+      const entry = nodeEntry(n);
+      const z = fusedArg.get(n.id);
+      r = entry.onnx(b, n.args.map((a) => name.get(a) ?? ''), {
+        node: n,
+        attr: nodeAttr(n, entry),
+        args: n.args.map((a) => ({ shape: nodes[a].shape, batched: nodes[a].batched })),
+        batchedOut: n.batched,
+        logits: z === undefined ? undefined : name.get(z),
+      });
+    }
     const wanted = valueName.get(n.id) ?? (n.id === out.node ? out.name : null);
     if (wanted !== null) {
       b.nameValue(r, wanted, since, opts.statementText?.(wanted) ?? undefined);

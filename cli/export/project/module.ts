@@ -15,7 +15,9 @@
  * every op the same way (docs/export.md has the table).
  */
 import type { InitSpec, IRModel, IRNode, IRProgram, Range, ScalarExpr, UnaryFn } from '../../../engine/ir';
-import { compileFunctions, evalScalarExpr } from '../../../engine/functions';
+import { compileFunctions, type FunctionLib } from '../../../engine/functions';
+import { fusedProducer } from '../../../engine/exec/program';
+import { evalScalar, scalarOp } from '../../../engine/ops/index';
 import { fans } from '../../../engine/init';
 import { atom, emitFunctions, emitNode, functionsUsedBy, MODULE_ATTRS, type Ctx, type Expr } from '../model';
 import type { ModelOutput } from '../output';
@@ -65,6 +67,15 @@ function initCode(attr: string, shape: number[], init: InitSpec): string {
   }
 }
 
+/** A scalar expression of numbers alone, evaluated as the engine evaluates it (the catalog's scalar forms). */
+function evalNumbers(e: ScalarExpr, lib: FunctionLib): number {
+  if (e.k === 'num') return e.value;
+  if (e.k === 'call') return lib.get(e.fn).f(...e.args.map((a) => evalNumbers(a, lib)));
+  const op = scalarOp(e);
+  if (!op) throw new Error(`export: cannot fold ${e.k}`);
+  return evalScalar(op.entry, op.operands.map((a) => evalNumbers(a, lib)), op.attr);
+}
+
 const tupleCode = (shape: readonly number[]) => `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
 
 export function emitModule(input: ModuleInput): ModuleCode {
@@ -85,9 +96,8 @@ export function emitModule(input: ModuleInput): ModuleCode {
   // the engine's fusion: the loss of a softmax or a sigmoid from its logits
   const fused = new Map<number, number>();
   for (const n of nodes) {
-    const y = nodes[n.args[0]];
-    if ((n.op === 'cross_entropy' && y?.op === 'softmax') || (n.op === 'binary_cross_entropy' && y?.op === 'unary' && y.fn === 'sigmoid'))
-      fused.set(n.id, y.args[0]);
+    const y = fusedProducer(n, nodes);
+    if (y) fused.set(n.id, y.args[0]);
   }
   const argsOf = (n: IRNode) => (fused.has(n.id) ? [fused.get(n.id)!, n.args[1]] : n.args);
   const isLeaf = (n: IRNode) => n.op === 'input' || n.op === 'target' || n.op === 'param';
@@ -113,7 +123,7 @@ export function emitModule(input: ModuleInput): ModuleCode {
     }
     if (!e) continue;
     scalarOf.set(n.id, e);
-    if (n.op !== 'const') folded.set(n.id, evalScalarExpr(e, [], lib));
+    if (n.op !== 'const') folded.set(n.id, evalNumbers(e, lib));
   }
 
   // the forward pass: what the output needs
