@@ -123,7 +123,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const c = await ensureClient();
   if (c) {
     context.subscriptions.push(
-      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => training.onProgress(p)),
+      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => {
+        training.onProgress(p);
+        if (p.boundary) panel.boundary(p.runId, p.boundary);
+      }),
       c.onNotification(TrainDoneNotificationMethod, (d: TrainDoneParams) => training.onDone(d)),
       c.onDidChangeState((e) => {
         if (e.newState === State.Stopped) training.serverStopped('The language server stopped during the run.');

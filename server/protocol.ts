@@ -47,6 +47,26 @@ export interface TrainProgressParams {
   /** Fraction (0–1) of correctly classified examples, when the targets are one-hot. */
   accuracy: number | null;
   elapsedMs: number;
+  /**
+   * For a model whose input is a point of the plane (xor, circle, spiral, gauss, a 2-column
+   * csv): its output over the plane at the current weights, at least every 500 ms while it
+   * trains (the loss panel draws it beside the curves). Absent on most notifications.
+   */
+  boundary?: TrainBoundary;
+}
+
+/** A model's output over the plane of its 2-D input (engine/train/types.ts `DecisionBoundary`). */
+export interface TrainBoundary {
+  x: [number, number];
+  y: [number, number];
+  size: number;
+  outputs: number;
+  kind: 'binary' | 'classes' | 'values';
+  /** Cell (i, j), row i from the bottom: values[(i·size + j)·outputs + c] (null: not finite). */
+  values: (number | null)[];
+  points: { x: number; y: number; label: number }[];
+  step: number;
+  epoch: number;
 }
 
 /** Notification `nnlens/trainDone`, once per run. */
