@@ -210,7 +210,8 @@ export class BackpropHost implements vscode.Disposable {
     if (seq !== this.seq || !this.panel) return;
     if (result.status === 'ok' && result.weights !== t.weights) t.weights = result.weights;
     this.panel.title = this.title();
-    this.post({ type: 'trace', result, uri: t.uri, example: t.example, weights: t.weights });
+    const editor = [vscode.window.activeTextEditor, ...vscode.window.visibleTextEditors].find((e) => e?.document.uri.toString() === t.uri);
+    this.post({ type: 'trace', result, uri: t.uri, example: t.example, weights: t.weights, cursor: editor ? editor.selection.active.line : null });
   }
 
   private async onMessage(m: ViewMessage): Promise<void> {

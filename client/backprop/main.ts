@@ -138,6 +138,8 @@ let selection: Selection = null;
 let renders = 0;
 let busy = false;
 let uri = saved?.uri ?? '';
+/** The editor's last cursor line: selects its node when a model's first trace arrives. */
+let lastCursor: number | null = null;
 
 window.__nnlensBackprop = {
   status: () => (busy ? 'busy' : (result?.status ?? 'waiting')),
@@ -188,7 +190,13 @@ function onTrace(r: TraceResult, ex: number, w: 'initial' | 'trained'): void {
   );
   modelLabel.hidden = r.models.length < 2;
   if (r.status === 'ok') {
+    const newModel = trace?.model !== r.trace.model;
     trace = r.trace;
+    if (newModel) {
+      selection = null;
+      stepping = null;
+      stopPlay();
+    }
     modelSelect.value = trace.model;
     title.textContent = `Backprop — ${trace.model}`;
     const src = trace.examples.source === 'random' ? 'random check data' : `data ${trace.examples.source}`;
@@ -203,6 +211,7 @@ function onTrace(r: TraceResult, ex: number, w: 'initial' | 'trained'): void {
     main.hidden = false;
     steps.hidden = false;
     drawPicture();
+    if (newModel && lastCursor !== null) onCursor(lastCursor);
   } else {
     trace = null;
     stopPlay();
@@ -242,6 +251,9 @@ function drawPicture(): void {
   if (!trace) return;
   picture.innerHTML = renderTrace(trace, { style: false });
   renders++;
+  // fitting never shrinks the picture below half its size: a smaller one scrolls instead
+  const svg = picture.querySelector('svg');
+  if (svg) svg.style.minWidth = `${Math.round(0.5 * Number(svg.getAttribute('width')))}px`;
   const S = trace.steps.length;
   if (stepping !== null && stepping >= S) stepping = S - 1;
   applyStep(false);
@@ -520,6 +532,7 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   switch (m.type) {
     case 'trace':
       uri = m.uri;
+      if (m.cursor !== null) lastCursor = m.cursor;
       onTrace(m.result, m.example, m.weights);
       break;
     case 'busy':
@@ -537,6 +550,7 @@ function within(r: LineRange | null, line: number): boolean {
 }
 
 function onCursor(line: number): void {
+  lastCursor = line;
   if (!trace) return;
   const l = trace.backward.find((x) => within(x.range, line));
   if (l && nodeOf(l.name)) return select({ kind: 'tensor', name: l.name, phase: 'backward' });

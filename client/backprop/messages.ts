@@ -12,7 +12,15 @@ export interface LineRange {
 
 export type HostMessage =
   /** A new answer of `nnlens/trace` for the view's model, example and weights. */
-  | { type: 'trace'; result: TraceResult; uri: string; example: number; weights: 'initial' | 'trained' }
+  | {
+      type: 'trace';
+      result: TraceResult;
+      uri: string;
+      example: number;
+      weights: 'initial' | 'trained';
+      /** The cursor's line (0-based) in an editor of the document, if one is visible. */
+      cursor: number | null;
+    }
   /** The answer is being computed (the document changed, another example was picked). */
   | { type: 'busy' }
   /** The editor's cursor moved to a line (0-based) of the model's document. */

@@ -76,9 +76,9 @@ const okResult = (trace: TraceData): TraceResult => ({ status: 'ok', trace, weig
 async function send(page: Page, m: HostMessage): Promise<void> {
   await page.evaluate((msg) => window.postMessage(msg, '*'), m);
 }
-async function showTrace(page: Page, result: TraceResult, example = 1): Promise<void> {
+async function showTrace(page: Page, result: TraceResult, example = 1, cursor: number | null = null): Promise<void> {
   const before = await page.evaluate(() => window.__nnlensBackprop!.renders);
-  await send(page, { type: 'trace', result, uri: 'file:///w/m.nn', example, weights: 'initial' });
+  await send(page, { type: 'trace', result, uri: 'file:///w/m.nn', example, weights: 'initial', cursor });
   if (result.status === 'ok') await page.waitForFunction((n) => window.__nnlensBackprop!.renders > n, before);
   else await page.waitForFunction(() => window.__nnlensBackprop!.status() !== 'ok');
 }
@@ -231,7 +231,11 @@ describe.skipIf(!hasChromium)('the Backprop view in Chromium', () => {
   });
 
   it('draws digits at tensor level: one block per tensor, every edge, the input as a 16×16 image', async () => {
-    await showTrace(page, okResult(digits));
+    // another model: the selection goes, and the node of the editor's cursor line is selected
+    const z2 = digits.nodes.find((n) => n.name === 'z2')!;
+    await showTrace(page, okResult(digits), 1, z2.stmtRange!.start.line);
+    expect(await page.evaluate(() => window.__nnlensBackprop!.selection())).toEqual({ kind: 'tensor', name: 'z2', phase: 'forward' });
+    expect(await page.evaluate(() => window.__nnlensBackprop!.stepping())).toBeNull();
     expect(await page.evaluate(() => window.__nnlensBackprop!.level())).toBe('tensor');
     expect(await page.$$eval('#picture .nn-forward .nn-node', (es) => es.map((e) => (e as SVGElement).dataset.name))).toEqual(digits.nodes.map((n) => n.name));
     expect(await page.locator('#picture .nn-forward .nn-edge').count()).toBe(digits.edges.length);
