@@ -18,8 +18,9 @@ mkdirSync('out', { recursive: true });
 // 1. Langium: language/nn.langium -> language/generated/*
 if (existsSync('language/nn.langium')) run(bin('langium'), ['generate']);
 
-// 2. Other generators (WebAssembly kernels, data sets), in a fixed order.
-for (const step of ['scripts/gen-wasm.mjs', 'scripts/gen-digits.mjs']) {
+// 2. Other generators (the grammar's built-ins from the op catalog, WebAssembly kernels, data
+//    sets), in a fixed order.
+for (const step of ['scripts/gen-grammar.mjs', 'scripts/gen-wasm.mjs', 'scripts/gen-digits.mjs']) {
   if (existsSync(step)) run(process.execPath, [step]);
 }
 
@@ -31,7 +32,7 @@ const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', 
 const entries = [
   { in: 'cli/main.ts', out: 'out/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { in: 'server/main.ts', out: 'out/server.js' },
-  { in: 'server/worker.ts', out: 'out/worker.js' },
+  { in: 'engine/session/worker.ts', out: 'out/worker.js' },
   { in: 'engine/train/worker.ts', out: 'out/train-worker.js' },
   { in: 'client/extension.ts', out: 'out/extension.js', external: ['vscode'] },
   { in: 'client/panel/main.ts', out: 'out/panel.js', browser: true },

@@ -8,7 +8,7 @@ import { expectHover } from 'langium/test';
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { analyzeText } from '../../language';
 import { initParams } from '../../engine';
-import { checkBatchFor } from '../../server/pipeline';
+import { checkBatchFor } from '../../engine/session/pipeline';
 import { close4, createServices, example, offsetOf, parseNum, ROOT } from './helpers';
 import { resolve } from 'node:path';
 
@@ -137,6 +137,30 @@ describe('hover', () => {
     const opt = await hoverAt(text, offsetOf(text, 'batch: 32', 1));
     expect(opt).toContain('Examples per step.');
     await expectHover(Nn)({ text: text.replace('sigmoid(z1)', 'sig<|>moid(z1)'), index: 0, hover: /Logistic sigmoid/, parseOptions: { validation: true } });
+  });
+
+  it('on gelu and elu: their docs from the op catalog, elementwise, with the shapes at hand', async () => {
+    const text = [
+      'function f(z) = gelu(z) * elu(z)',
+      'model M {',
+      '  input x: [3]',
+      '  target t: [4]',
+      '  param W: [4, 3]',
+      '  h = gelu(W @ x)',
+      '  e = elu(h)',
+      '  loss C = mse(f(e), t)',
+      '}',
+    ].join('\n');
+    const g = await hoverAt(text, offsetOf(text, 'gelu(W', 1));
+    expect(g).toContain('gelu(a)');
+    expect(g).toContain('Gaussian error linear unit a·Φ(a)');
+    expect(g).toContain('Shape rule: `same shape as a`');
+    expect(g).toContain('Elementwise: usable inside a function.');
+    expect(g).toContain('Here: `[4] → [4]`');
+    const e = await hoverAt(text, offsetOf(text, 'elu(h)', 1));
+    expect(e).toContain('elu(a)');
+    expect(e).toContain('Exponential linear unit');
+    expect(e).toContain('Here: `[4] → [4]`');
   });
 
   it('in plain text when the client does not take markdown', async () => {
