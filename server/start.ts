@@ -16,6 +16,7 @@ import { addDocumentHandlers } from './handlers/documents';
 import { addInitializeHandler } from './handlers/initialize';
 import { addInlayHintRefresh } from './handlers/inlay-refresh';
 import { addSettingsHandlers } from './handlers/settings';
+import { addTraceHandler } from './handlers/trace';
 import { addTrainingHandlers } from './handlers/training';
 import { addWeightsHandlers } from './handlers/weights';
 
@@ -44,6 +45,7 @@ export function startServer(): ServerHandle {
   addTrainingHandlers(connection, Nn);
   addWeightsHandlers(connection, Nn);
   addCheckGradientsHandler(connection, Nn);
+  addTraceHandler(connection, Nn);
   addExecuteCommandHandler(connection, Nn);
   addDebugHandlers(connection, Nn);
 

@@ -1,7 +1,8 @@
 /**
  * `nnlens export --to onnx`: the protobuf writer against the wire format's documented bytes; every
  * parity model and every example model exported and run in onnxruntime-node, its output and each
- * example's loss against the engine's float64 evaluation (float32 tolerance); the ONNX checker
+ * example's loss against the engine's float64 evaluation (float32 tolerance), and the examples' output
+ * against `nnlens trace` on one example; the ONNX checker
  * (Debian's python3-onnx, `full_check` with shape inference) on every file; the CLI's file (dynamic
  * batch axis, names, --weights).
  */
@@ -15,7 +16,7 @@ import { analyzeFile } from '../../language/index';
 import { exportOnnx } from '../../cli/export/onnx/index';
 import { ProtoWriter } from '../../cli/export/onnx/protobuf';
 import { modelOutput } from '../../cli/export/output';
-import { PARITY, PYTHON, ROOT, batchJson, flat, nnlens, paramsJson, perturbed, requireBuiltCli, tempDir, writeJson, type TargetKind } from '../parity/harness';
+import { PARITY, PYTHON, ROOT, batchJson, flat, jsonOf, nnlens, paramsJson, perturbed, requireBuiltCli, tempDir, writeJson, type Nested, type TargetKind } from '../parity/harness';
 import { PARITY_MODELS } from '../parity/models';
 
 const EXAMPLES = join(ROOT, 'examples');
@@ -188,6 +189,31 @@ describe('every parity and example model in onnxruntime-node equals the engine (
 describe('nnlens export --to onnx -o OUT.onnx', () => {
   beforeAll(requireBuiltCli);
   const dir = tempDir('onnx-cli');
+
+  test.each([
+    ['digits.nn', 'Digits'],
+    ['data.nn', 'Iris'],
+    ['functions.nn', 'Ring'],
+  ])('%s: at --weights W.json, the output of `nnlens trace` on one example (float32 tolerance)', async (f, name) => {
+    const file = join(EXAMPLES, f);
+    const { model } = await load(file, name, 'normal');
+    const weights = perturbed(initParams(model, 3), 0.1, 17);
+    const W = writeJson(join(dir, `${name}.W.json`), paramsJson(model, weights));
+    const out = join(dir, `${name}.onnx`);
+    const r = nnlens(['export', file, '--model', name, '--to', 'onnx', '--weights', W, '-o', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const trace = jsonOf<{ nodes: { name: string; value: Nested }[] }>(
+      nnlens(['trace', file, '--model', name, '--example', '5', '--weights', W, '--json']),
+      `nnlens trace ${name}`,
+    );
+    const node = (n: string) => trace.nodes.find((x) => x.name === n)!;
+    const x = model.inputs[0];
+    const got = await runOnnx(out, { [x.name]: { data: flat(node(x.name).value), dims: [1, ...x.shape] } });
+    const output = modelOutput(model)!.name;
+    const err = worst(got[output].data, flat(node(output).value));
+    console.info(`onnx ${name} against nnlens trace (example 5): max error ${err.toExponential(2)}`);
+    expect(err).toBeLessThanOrEqual(TOL);
+  });
 
   test('digits: input x, output y, a dynamic batch axis; at --weights W.json it computes the engine’s y', async () => {
     const { program, model } = await load(join(EXAMPLES, 'digits.nn'), 'Digits', 'onehot');

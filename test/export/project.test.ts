@@ -14,7 +14,8 @@
  *   process to float32 tolerance, with a last global batch of one example (one process's share is
  *   empty). (`--dtype float64` gives 3e-16, measured once; not run here, to keep the suite short.)
  * - model.py in plain Python: `CLASS()(x)`; in float64 at given weights its output, each example's
- *   loss and the gradients equal the engine's to 1e-9 (every parity model, digits and the edge cases).
+ *   loss and the gradients equal the engine's to 1e-9 (every parity model, digits and the edge cases),
+ *   and its output and loss equal `nnlens trace`'s on one example (the three projects).
  * - data.py: the data and its split are nnlens's (digits and csv exactly or to 1e-15, generators to 1e-12).
  * - CUDA (`--device cuda`, `--amp`) runs when torch.cuda.is_available(), else is skipped visibly.
  */
@@ -358,6 +359,36 @@ describe.skipIf(skip !== null)(`exported projects in PyTorch (${skip ?? PYTHON})
       expect(worst, e.key).toBeLessThanOrEqual(1e-9);
     });
     console.info(`project model.py float64 vs the engine (output, losses, gradients), worst relative error: ${report.join(', ')}`);
+  });
+
+  test('model.py in float64 equals `nnlens trace` on one example: the output node and the loss (1e-9)', () => {
+    const jobs: unknown[] = [];
+    const traces: { model: string; output: string; value: number[]; loss: number }[] = [];
+    for (const [i, p] of PROJECTS.entries()) {
+      const L = loaded.get(p.model)!;
+      const seed = L.program.trains.find((t) => t.model === p.model)!.options.seed;
+      const weights = perturbed(initParams(L.model, trainingSeeds(seed).init), 0.1, 60 + i);
+      const P = writeJson(join(root, `trace-${p.model}.P.json`), paramsJson(L.model, weights));
+      const trace = jsonOf<{ loss: number; nodes: { name: string; kind: string; value: Nested }[] }>(
+        nnlens(['trace', L.file, '--model', p.model, '--example', '7', '--weights', P, '--json']),
+        `nnlens trace ${p.model}`,
+      );
+      const node = (name: string) => trace.nodes.find((n) => n.name === name)!;
+      const out = modelOutput(L.model)!;
+      const B = Object.fromEntries([...L.model.inputs, ...L.model.targets].map((d) => [d.name, [node(d.name).value]]));
+      jobs.push({ kind: 'forward', dir: dirs.get(p.model), class: p.model, params: P, batch: writeJson(join(root, `trace-${p.model}.B.json`), B) });
+      traces.push({ model: p.model, output: out.name, value: flat(node(out.name).value), loss: trace.loss });
+    }
+    const out = jsonOf<{ output: number[]; losses: number[] }[]>(run(PYTHON, [CHECK, writeJson(join(root, 'trace-jobs.json'), jobs)]), 'project_check.py forward');
+    const report: string[] = [];
+    traces.forEach((t, i) => {
+      expect(out[i].output.length).toBe(t.value.length);
+      let worst = relError(out[i].losses[0], t.loss);
+      out[i].output.forEach((v, j) => (worst = Math.max(worst, relError(v, t.value[j]))));
+      report.push(`${t.model} (${t.output}) ${worst.toExponential(1)}`);
+      expect(worst, t.model).toBeLessThanOrEqual(1e-9);
+    });
+    console.info(`project model.py float64 vs nnlens trace (example 7, perturbed weights), worst relative error: ${report.join(', ')}`);
   });
 
   test('train.py: --amp without CUDA is a one-line usage error (exit 2); --help lists the options', () => {
