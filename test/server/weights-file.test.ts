@@ -2,8 +2,9 @@
  * Weights trained elsewhere, in the editor (server/weights-file.ts), over stdio as an editor sees
  * it: the `nnlens.weightsFile` setting and the `nnlens/loadWeights` request (the command "NN Lens:
  * Load Weights…") make the ∂C/∂W1 hover show the loaded weights' gradient — checked against the
- * engine's float64 gradient at those weights on the same four examples (xor has four) — a file that
- * changes is read again, and a file that does not fit is refused with the param it gets wrong.
+ * engine's float64 gradient at those weights on the same four examples (xor has four) — and the
+ * Backprop view's trace use them; a file that changes is read again, and a file that does not fit
+ * is refused with the param it gets wrong.
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { analyzeFile } from '../../language/index';
 import { trainingSeeds } from '../../engine/train/index';
 import { fitWeights, parseWeightsJson, resolveWeightsPath } from '../../server/weights-file';
 import { DEFAULT_SETTINGS } from '../../server/settings';
-import type { LoadWeightsResult } from '../../server/protocol';
+import type { LoadWeightsResult, TraceResult } from '../../server/protocol';
 import { fileUri, LspClient, ROOT } from './lsp-client';
 
 let ws = '';
@@ -155,6 +156,16 @@ describe('the editor shows weights trained elsewhere (nnlens lsp --stdio)', () =
     const want = gradNorm(w);
     console.info(`Load Weights: hover ‖∂C/∂W1‖ = ${norm}, engine ${want}`);
     expect(Math.abs(norm - want) / want).toBeLessThan(5e-3);
+  });
+
+  it('the Backprop view (nnlens/trace, trained weights) uses the loaded file', async () => {
+    const r = await client.request<TraceResult>('nnlens/trace', { uri: uri(), model: 'ByHand', example: 2, weights: 'trained' });
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.weights).toBe('trained');
+    expect(r.trace.weights).toMatch(/^the weights of elsewhere\.json \(loaded at/);
+    const W1 = r.trace.nodes.find((n) => n.name === 'W1')!;
+    expect(W1.value).toEqual((weightsJson(9).W1 as number[][]).flat());
   });
 
   it('a file that fits no model is refused, naming the param, and changes nothing', async () => {
