@@ -1,0 +1,77 @@
+/**
+ * The lecture's notation and students' mistakes through the command line (§9, issue 9): exit
+ * codes and what `nnlens check` / `nnlens train` print, run as a user runs them
+ * (`node out/cli.js`, built by `npm test`).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+
+const ROOT = resolve(__dirname, '..');
+const CLI = join(ROOT, 'out/cli.js');
+const FIX = join(ROOT, 'test/fixtures/lecture');
+
+function nnlens(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd: ROOT, timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Epoch {
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+}
+
+function epochs(stdout: string): Epoch[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Epoch);
+}
+
+let dir = '';
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error('out/cli.js is missing: run `npm run build` (npm test does)');
+  dir = mkdtempSync(join(tmpdir(), 'nnlens-lecture-'));
+});
+
+/** A copy of a fixture in the temporary directory (training writes weights next to the file). */
+function copy(name: string, edit: (s: string) => string = (s) => s): string {
+  const file = join(dir, name);
+  writeFileSync(file, edit(readFileSync(join(FIX, name), 'utf8')));
+  return file;
+}
+
+describe('grad C starts the chain (§9)', () => {
+  test('`grad C = 1` then `grad y = grad C * 2 * (y - t)`: check exits 0, manual training follows the automatic gradients', () => {
+    const manual = copy('grad-loss-train.nn');
+    expect(nnlens('check', manual).code).toBe(0);
+    const m = nnlens('train', manual, '--json');
+    expect(m.code).toBe(0);
+    expect(m.stderr).toContain('manual gradients');
+    // the same training with the automatic gradients: the hand-written chain gives the same
+    // gradients, so the same losses (float32 rounding apart)
+    const auto = copy('grad-loss-train.nn', (s) => s.replace('gradients: manual', 'gradients: auto'));
+    const a = nnlens('train', auto, '--json');
+    expect(a.code).toBe(0);
+    const em = epochs(m.stdout);
+    const ea = epochs(a.stdout);
+    expect(em).toHaveLength(5);
+    expect(em.map((e) => e.loss)).toEqual(ea.map((e) => expect.closeTo(e.loss, 5)));
+    expect(em[4].loss).toBeLessThan(em[0].loss);
+  });
+
+  test('a wrong `grad C = 2`: check and train exit 1 with the error on that line', () => {
+    const file = copy('grad-loss-train.nn', (s) => s.replace('grad C = 1', 'grad C = 2'));
+    const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('grad C = 2')) + 1;
+    const c = nnlens('check', file);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain(`:${line}:5 - error grad-mismatch: grad C is wrong: off by a factor 2.00`);
+    const t = nnlens('train', file);
+    expect(t.code).toBe(1);
+    expect(t.stderr + t.stdout).toContain('not training');
+  });
+});
