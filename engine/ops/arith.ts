@@ -9,7 +9,7 @@ import { fmt } from '../format';
 import { sameShape } from '../shape';
 import type { Slot } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
-import type { BinaryOp } from './names';
+import type { ArithOp } from './names';
 import { broadcastRule, sameAsFirst } from './rules';
 import type { NodeEntry, NonFiniteCtx, ScalarForm } from './types';
 
@@ -21,7 +21,7 @@ function overflows(symbol: string) {
 }
 
 function binaryOp(
-  name: BinaryOp,
+  name: ArithOp,
   symbol: '+' | '-' | '*' | '/',
   verb: string,
   doc: string,
@@ -171,4 +171,4 @@ const pow: NodeEntry = {
   pytorch: (py, n) => py.power(n.arg(0), n.attr),
 };
 
-export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<BinaryOp | 'neg' | 'pow', NodeEntry>;
+export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<ArithOp | 'neg' | 'pow', NodeEntry>;

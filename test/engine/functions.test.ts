@@ -21,6 +21,18 @@ const bodies: [string, ScalarExpr, boolean][] = [
   ['abs(x)*x + relu(x)', S.add(S.mul(S.un('abs', x0), x0), S.un('relu', x0)), false],
   ['leaky_relu(x, 0.2) * 3', S.mul(S.leaky(x0, 0.2), S.num(3)), false],
   ['gelu(x) * elu(x - 1)', S.mul(S.un('gelu', x0), S.un('elu', S.sub(x0, S.num(1)))), false],
+  // comparisons and step inside a function: piecewise, derivative 0 (§9)
+  [
+    'x * (x > 0.5) + x^2 * (x <= -1) + step(x) + (x >= 2) - (x < 1)',
+    S.sub(
+      S.add(
+        S.add(S.add(S.mul(x0, S.bin('>', x0, S.num(0.5))), S.mul(S.pow(x0, 2), S.bin('<=', x0, S.num(-1)))), S.un('step', x0)),
+        S.bin('>=', x0, S.num(2)),
+      ),
+      S.bin('<', x0, S.num(1)),
+    ),
+    false,
+  ],
 ];
 
 describe('compiled function bodies and automatic derivatives', () => {
