@@ -75,3 +75,47 @@ describe('grad C starts the chain (§9)', () => {
     expect(t.stderr + t.stdout).toContain('not training');
   });
 });
+
+describe('examples/lecture.nn: the lecture’s order and notation', () => {
+  const source = readFileSync(join(ROOT, 'examples/lecture.nn'), 'utf8');
+
+  test('is written in the lecture’s notation', () => {
+    expect(source).toMatch(/^const η = /m); // Greek names
+    expect(source).toContain('ŷ  = softmax(z3)');
+    expect(source).toContain('grad C = 1');
+    expect(source).toContain('grad z1 = grad a1 * a1 * (1 - a1)'); // σ′ from the forward pass
+    expect(source).toContain('grad z2 = grad a2 * (z2 > 0)'); // relu′ as a comparison
+    expect(source).toContain('gradients: manual');
+  });
+
+  test('checks clean: exit 0 and no diagnostic at all, every param checked', () => {
+    const r = nnlens('check', 'examples/lecture.nn', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { diagnostics: unknown[]; models: Record<string, { params: Record<string, { maxRelError: number }> }> };
+    expect(out.diagnostics).toEqual([]);
+    expect(Object.keys(out.models.Lecture.params)).toEqual(['W1', 'b1', 'W2', 'b2', 'W3', 'b3']);
+    for (const p of Object.values(out.models.Lecture.params)) expect(p.maxRelError).toBeLessThan(1e-6);
+  });
+
+  test('trains with its own backward block as the automatic gradients do, to a sensible accuracy', () => {
+    // 3000 digits instead of 10000 keeps the test short; the rest as written
+    const small = (s: string) => s.replace('digits16(limit: 10000, seed: 1)', 'digits16(limit: 3000, seed: 1)');
+    const manualFile = join(dir, 'lecture.nn');
+    writeFileSync(manualFile, small(source));
+    const autoFile = join(dir, 'lecture-auto.nn');
+    writeFileSync(autoFile, small(source).replace('gradients: manual', 'gradients: auto'));
+    const m = nnlens('train', manualFile, '--json');
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).toContain('manual gradients');
+    const a = nnlens('train', autoFile, '--json');
+    expect(a.code, a.stderr).toBe(0);
+    const em = epochs(m.stdout);
+    const ea = epochs(a.stdout);
+    expect(em).toHaveLength(10);
+    // the same trajectory: the hand-written gradients are the true ones (float32 rounding apart)
+    em.forEach((e, i) => expect(Math.abs(e.loss - ea[i].loss)).toBeLessThan(1e-3 * ea[i].loss));
+    expect(em[9].loss).toBeLessThan(0.5 * em[0].loss);
+    // 10 classes: chance is 10%; the held-out 10% is classified far better than that
+    expect(em[9].accuracy!).toBeGreaterThan(0.8);
+  });
+});

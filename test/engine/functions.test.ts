@@ -147,6 +147,19 @@ describe('kinks inside functions', () => {
 });
 
 describe('invalid functions', () => {
+  it("a grad line may use the function's own value: not a recursion (§9)", () => {
+    const sig = S.div(S.num(1), S.add(S.num(1), S.un('exp', S.neg(x0))));
+    const own = S.mul(S.call('mysig', x0), S.sub(S.num(1), S.call('mysig', x0)));
+    const f = compileFunctions([fn('mysig', ['z'], sig, [own])]).get('mysig');
+    for (const z of [-3, -0.5, 0, 1.25, 4]) {
+      const s = 1 / (1 + Math.exp(-z));
+      expect(f.f(z)).toBeCloseTo(s, 14);
+      expect(f.dUsed[0](z)).toBeCloseTo(s * (1 - s), 14);
+      const h = 1e-6;
+      expect(f.dTrue[0](z)).toBeCloseTo((1 / (1 + Math.exp(-z - h)) - 1 / (1 + Math.exp(-z + h))) / (2 * h), 8);
+    }
+  });
+
   it('recursion is refused', () => {
     expect(() => compileFunctions([fn('a', ['x'], S.call('b', x0)), fn('b', ['x'], S.call('a', x0))])).toThrow(/recursive/);
   });
