@@ -32,6 +32,8 @@ import { paramSeed } from '../init';
 import { Rng } from '../rng';
 import { describePattern, fmtErr, fmtNum, fmtTol, maxAbs, relError, worstOf } from './compare';
 import { checkFunctionLines, type FunctionLineDetail } from './functions';
+import { factorMeanings, squareMatmulsOf, valueLineCandidates } from './patterns';
+import type { FunctionLib } from '../functions';
 import { lossRoundoff, numericFloor } from './noise';
 
 export interface CheckRunOptions extends Partial<CheckOptions> {
@@ -198,6 +200,7 @@ export function checkModel(
     let gradsOk = !nfF;
     const trueGrads: Record<string, Float64Array> = {};
     let truthPE = new Map<string, Float64Array>();
+    const matmulGrads = new Map<number, Float64Array>();
     if (gradsOk) {
       p.backward();
       for (const prm of model.params) trueGrads[prm.name] = Float64Array.from(p.grads[prm.name]);
@@ -213,6 +216,16 @@ export function checkModel(
     if (gradsOk) {
       report.roundoff = lossRoundoff(p);
       truthPE = perExampleTruths(program, model, p, params, batch, backend, lib);
+      // ∂Cⁿ/∂(W @ X) for the square weights a backward line's value X meets (the "W for Wᵀ" pattern)
+      for (const l of model.backward ?? []) {
+        const id = l.targetKind === 'value' ? nodeOfName(p, model, l.target) : undefined;
+        if (id === undefined) continue;
+        for (const m of squareMatmulsOf(p, id)) {
+          if (matmulGrads.has(m.node)) continue;
+          const buf = new Float64Array(B * p.slot(m.node).size);
+          if (p.perExampleGrad(m.node, buf)) matmulGrads.set(m.node, buf);
+        }
+      }
     }
     let usedGrads = trueGrads;
     const usesGradLines = [...fnNames].some((f) => lib.get(f).ir.grads.some(Boolean));
@@ -238,7 +251,7 @@ export function checkModel(
     // ---- 4. backward lines -----------------------------------------------------------------------
     if (model.backward?.length) {
       if (gradsOk) {
-        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol);
+        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol, { program, lib, matmulGrads });
         report.backwardLines = r.details;
         findings.push(...r.findings);
       }
@@ -343,7 +356,9 @@ function checkBackwardLines(
   trueGrads: Record<string, Float64Array>,
   truthPE: Map<string, Float64Array>,
   tol: number,
+  ctx: { program: IRProgram; lib: FunctionLib; matmulGrads: ReadonlyMap<number, Float64Array> },
 ): { details: BackwardLineDetail[]; findings: Finding[] } {
+  const factors = factorMeanings(p, model, ctx.program);
   const lines = model.backward!;
   const B = p.batchSize;
   const { givenTrue, written: asWritten } = backwardLineValues(p, (name) => truthPE.get(name));
@@ -411,8 +426,15 @@ function checkBackwardLines(
     const w = wrong ? wT : wW;
     const loc = where(c, Math.max(0, w.index), l.target);
     const sq = c.shape.length === 2 && c.shape[0] === c.shape[1] ? c.shape[0] : undefined;
+    const targetId = c.perExample ? nodeOfName(p, model, l.target) : undefined;
     const pattern = wrong
-      ? describePattern(c.user, c.truth, c.floor, tol, { square: sq, examples: c.perExample ? B : 1, worst: w.index })
+      ? describePattern(c.user, c.truth, c.floor, tol, {
+          square: sq,
+          examples: c.perExample ? B : 1,
+          worst: w.index,
+          factors,
+          candidates: targetId === undefined ? [] : valueLineCandidates(p, model, ctx.lib, targetId, ctx.matmulGrads),
+        })
       : null;
     return {
       target: l.target,
