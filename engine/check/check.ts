@@ -24,7 +24,7 @@ import type { Backend } from '../kernels/backend';
 import { jsBackend } from '../kernels/js';
 import { compileFunctions } from '../functions';
 import { compileModel, type Batch, type CompiledModel } from '../exec/program';
-import { findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
+import { exampleNumber, findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
 import { broadcastMap, formatIndex, sizeOf } from '../shape';
 import { nodeEntry } from '../ops/index';
 import { backwardLineValues, meanOverExamples, nodeOfName, PerExampleGrads } from '../exec/examples';
@@ -74,7 +74,10 @@ export interface BackwardLineDetail {
   relError: number;
   /** Relative error of the line as written (with the user's own earlier lines). */
   relErrorAsWritten: number;
-  /** At the worst index: the line's value and the true gradient. */
+  /**
+   * At the worst index: the line's value and the true gradient; `example` is the example's
+   * number as messages say it (its row of the data set, else 1-based; null for a param's line).
+   */
   worst: { where: string; example: number | null; user: number; truth: number } | null;
   pattern: string | null;
   /** For a dependent line: the wrong lines (targets) that make it wrong as written. */
@@ -190,7 +193,7 @@ export function checkModel(
   try {
     // ---- 1. forward ------------------------------------------------------------------------------
     report.loss = p.forward();
-    const nfF = findNonFiniteForward(p);
+    const nfF = findNonFiniteForward(p, batch.rows);
     if (nfF) {
       report.nonFinite = nfF;
       findings.push({ code: Codes.NonFinite, severity: 'error', message: nfF.message, range: nfF.range });
@@ -205,7 +208,7 @@ export function checkModel(
       p.backward();
       for (const prm of model.params) trueGrads[prm.name] = Float64Array.from(p.grads[prm.name]);
       if (Object.values(trueGrads).some((g) => g.some((x) => !Number.isFinite(x)))) {
-        const nfB = findNonFiniteBackward(p);
+        const nfB = findNonFiniteBackward(p, batch.rows);
         gradsOk = false;
         if (nfB) {
           report.nonFinite = nfB;
@@ -251,7 +254,7 @@ export function checkModel(
     // ---- 4. backward lines -----------------------------------------------------------------------
     if (model.backward?.length) {
       if (gradsOk) {
-        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol, { program, lib, matmulGrads });
+        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol, { program, lib, matmulGrads, rows: batch.rows });
         report.backwardLines = r.details;
         findings.push(...r.findings);
       }
@@ -269,7 +272,7 @@ export function checkModel(
           kinkHits,
           onNonFinite: (when) => {
             if (report.nonFinite) return;
-            const nf = findNonFiniteForward(p);
+            const nf = findNonFiniteForward(p, batch.rows);
             if (!nf) return;
             nf.message = `${nf.message}, ${when}`;
             report.nonFinite = nf;
@@ -313,7 +316,7 @@ function firstExamples(model: IRModel, batch: Batch, n: number): Batch {
     const src = batch.data[d.name];
     if (src) data[d.name] = Array.prototype.slice.call(src, 0, n * sizeOf(d.shape)) as number[];
   }
-  return { n, data };
+  return batch.rows ? { n, data, rows: batch.rows.slice(0, n) } : { n, data };
 }
 
 // ---- per-example true gradients -----------------------------------------------------------------
@@ -356,7 +359,7 @@ function checkBackwardLines(
   trueGrads: Record<string, Float64Array>,
   truthPE: Map<string, Float64Array>,
   tol: number,
-  ctx: { program: IRProgram; lib: FunctionLib; matmulGrads: ReadonlyMap<number, Float64Array> },
+  ctx: { program: IRProgram; lib: FunctionLib; matmulGrads: ReadonlyMap<number, Float64Array>; rows?: readonly number[] },
 ): { details: BackwardLineDetail[]; findings: Finding[] } {
   const factors = factorMeanings(p, model, ctx.program);
   const lines = model.backward!;
@@ -392,7 +395,9 @@ function checkBackwardLines(
   const where = (c: Cmp, k: number, target: string) => {
     if (!c.perExample) return { where: formatIndex(target, c.shape, k), example: null as number | null };
     const size = sizeOf(c.shape);
-    return { where: formatIndex(target, c.shape, k % size), example: Math.floor(k / size) };
+    // one example and no data rows: nothing to tell apart (a trace of one example)
+    const e = Math.floor(k / size);
+    return { where: formatIndex(target, c.shape, k % size), example: B === 1 && !ctx.rows ? null : exampleNumber(e, ctx.rows) };
   };
 
   const status: BackwardLineDetail['status'][] = [];
