@@ -119,3 +119,43 @@ describe('examples/lecture.nn: the lecture’s order and notation', () => {
     expect(em[9].accuracy!).toBeGreaterThan(0.8);
   });
 });
+
+describe('students’ mistakes through nnlens check: exit codes and the summary', () => {
+  test('columns that train nothing: a warning on the softmax naming the axis, exit 0', () => {
+    const r = nnlens('check', 'test/fixtures/lecture/column.nn', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { diagnostics: { severity: string; line: number; code: string; message: string }[] };
+    expect(out.diagnostics.map((d) => [d.severity, d.line, d.code])).toEqual([['warning', 7, 'column-vector']]);
+    expect(out.diagnostics[0].message).toContain('softmax over the last axis of [3, 1], which has size 1');
+    expect(out.diagnostics[0].message).toContain('declare x: [4] and b: [3]');
+  });
+
+  test('W1 * x and a [3, 1] bias: warnings on the operators, the rule’s error on cross_entropy, exit 1', () => {
+    const r = nnlens('check', 'test/cases/shapes/columns.nn', '--json');
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { diagnostics: { severity: string; line: number; column: number; code: string; message: string }[] };
+    const star = out.diagnostics.find((d) => d.code === 'elementwise-matmul')!;
+    const src = readFileSync(join(ROOT, 'test/cases/shapes/columns.nn'), 'utf8').split('\n');
+    expect(src[star.line - 1].slice(star.column - 1, star.column)).toBe('*');
+    expect(star.message).toContain('did you mean `W1 @ x`?');
+    const plus = out.diagnostics.find((d) => d.code === 'broadcast-column')!;
+    expect(src[plus.line - 1].slice(plus.column - 1, plus.column)).toBe('+');
+    expect(out.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code)).toEqual(['shape-mismatch', 'shape-mismatch', 'shape-mismatch']);
+  });
+
+  test('the summary lists the backward lines and their verdicts, with the pattern of the wrong one', () => {
+    const r = nnlens('check', 'test/cases/blame/missing-sigma-prime.nn');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('  backward block: 7 lines');
+    expect(r.stdout).toMatch(/ {4}grad z2 {2}line 18 {3}ok \(relative error /);
+    expect(r.stdout).toContain('    grad z1  line 22   wrong: missing σ′(z1) = a1 ⊙ (1 − a1)');
+    expect(r.stdout).toContain('    grad W1  line 23   right on its own, wrong through grad z1 (line 22)');
+  });
+
+  test('the lecture’s notation parses; a chained comparison is a syntax error, exit 1', () => {
+    const r = nnlens('check', 'test/cases/syntax/notation.nn', '--json');
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { diagnostics: { severity: string; line: number; code: string }[] };
+    expect(out.diagnostics.map((d) => [d.severity, d.line, d.code])).toEqual([['error', 28, 'syntax-error']]);
+  });
+});

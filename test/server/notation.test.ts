@@ -85,6 +85,23 @@ describe('names in the lecture’s letters', () => {
     });
   });
 
+  it('after `=` in a param line, initializers come first — with a Greek name too', async () => {
+    for (const to of ['param β: [3] = <|>', 'param β: [3] =<|>', 'param W: [3, 2] = <|>']) {
+      const text = GREEK.replace(to.startsWith('param β') ? 'param β: [3] = zeros' : 'param W: [3, 2] = normal(0, η)', to);
+      await expectCompletion(Nn)({
+        text,
+        index: 0,
+        parseOptions: { validation: true },
+        assert: (list) => {
+          const sorted = [...list.items].sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label));
+          const inits = ['constant', 'glorot', 'he', 'normal', 'ones', 'uniform', 'zeros'];
+          expect(sorted.slice(0, inits.length).map((i) => i.label).sort(), to).toEqual(inits);
+          expect(sorted[0].detail, to).toMatch(/^initializer: /);
+        },
+      });
+    }
+  });
+
   it('goes to the definition of a Greek name from its use', async () => {
     const text = GREEK.replace('const η = 0.5', 'const <|η|> = 0.5').replace('normal(0, η)', 'normal(0, <|>η)');
     await expectGoToDefinition(Nn)({ text, index: 0, rangeIndex: 0, parseOptions: { validation: true } });
