@@ -12,14 +12,16 @@ import {
   type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import {
-  ClientCommands, TrainDoneNotificationMethod, TrainProgressNotificationMethod, WorkspaceTrustNotificationMethod,
+  ClientCommands, ShowBackpropCommand, TrainDoneNotificationMethod, TrainProgressNotificationMethod, WorkspaceTrustNotificationMethod,
   type InitializationOptions, type NnLensSettings, type TrainDoneParams, type TrainProgressParams,
   type WorkspaceTrustParams,
 } from '../server/protocol';
 import { LOSS_PANEL_VIEW_TYPE, LossPanelHost } from './lossPanel';
+import { BACKPROP_VIEW_TYPE, BackpropHost } from './backprop/host';
 import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
+import { loadWeights } from './weights';
 
 let client: LanguageClient | undefined;
 
@@ -39,6 +41,7 @@ export function readSettings(): NnLensSettings {
     training: {
       saveWeights: c.get('training.saveWeights', true),
     },
+    weightsFile: c.get('weightsFile', ''),
   };
 }
 
@@ -83,6 +86,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
   }, log);
   context.subscriptions.push(training, panel);
+  const backprop = new BackpropHost(context.extensionUri, server, store, log);
+  context.subscriptions.push(
+    backprop,
+    vscode.window.registerWebviewPanelSerializer(BACKPROP_VIEW_TYPE, { deserializeWebviewPanel: async (p, s) => backprop.revive(p, s) }),
+    vscode.commands.registerCommand(ShowBackpropCommand, (a?: unknown, b?: unknown) => backprop.show(a, b)),
+  );
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(LOSS_PANEL_VIEW_TYPE, {
@@ -97,6 +106,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (runId) panel.show(true);
     }),
     vscode.commands.registerCommand('nnlens.showLog', () => log.show()),
+    vscode.commands.registerCommand('nnlens.loadWeights', (a?: unknown, b?: unknown, c?: unknown) => loadWeights(server, log, a, b, c)),
     vscode.workspace.onDidGrantWorkspaceTrust(async () => {
       log.info('workspace trust granted: training and data files are on');
       updateTrustStatus(status);
@@ -116,7 +126,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const c = await ensureClient();
   if (c) {
     context.subscriptions.push(
-      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => training.onProgress(p)),
+      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => {
+        training.onProgress(p);
+        if (p.boundary) panel.boundary(p.runId, p.boundary);
+      }),
       c.onNotification(TrainDoneNotificationMethod, (d: TrainDoneParams) => training.onDone(d)),
       c.onDidChangeState((e) => {
         if (e.newState === State.Stopped) training.serverStopped('The language server stopped during the run.');

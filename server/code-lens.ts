@@ -12,7 +12,9 @@ import { count } from './markup';
 import type { NnLensServices } from './module';
 import {
   ClientCommands,
+  ShowBackpropCommand,
   type CheckGradientsCommandArgs,
+  type ShowBackpropCommandArgs,
   type StopTrainingCommandArgs,
   type TrainCommandArgs,
 } from './protocol';
@@ -58,6 +60,13 @@ export class NnCodeLensProvider implements CodeLensProvider {
           arguments: [uri, m.name] satisfies CheckGradientsCommandArgs,
         },
       });
+      // the Backprop view is the VS Code extension's (other editors: nnlens graph)
+      if (this.services.lens.Settings.client.isNnLensExtension) {
+        lenses.push({
+          range,
+          command: { title: '◇ Backprop', command: ShowBackpropCommand, arguments: [uri, m.name] satisfies ShowBackpropCommandArgs },
+        });
+      }
       const params = cache.tryModel(m)?.paramElements ?? NaN;
       if (Number.isFinite(params)) {
         lenses.push({ range, command: { title: `${count(params)} param${params === 1 ? '' : 's'}`, command: '' } });

@@ -16,7 +16,9 @@ import { addDocumentHandlers } from './handlers/documents';
 import { addInitializeHandler } from './handlers/initialize';
 import { addInlayHintRefresh } from './handlers/inlay-refresh';
 import { addSettingsHandlers } from './handlers/settings';
+import { addTraceHandler } from './handlers/trace';
 import { addTrainingHandlers } from './handlers/training';
+import { addWeightsHandlers } from './handlers/weights';
 
 export interface ServerHandle {
   connection: Connection;
@@ -41,7 +43,9 @@ export function startServer(): ServerHandle {
   addDocumentHandlers(connection, Nn);
   addInlayHintRefresh(connection, Nn);
   addTrainingHandlers(connection, Nn);
+  addWeightsHandlers(connection, Nn);
   addCheckGradientsHandler(connection, Nn);
+  addTraceHandler(connection, Nn);
   addExecuteCommandHandler(connection, Nn);
   addDebugHandlers(connection, Nn);
 

@@ -9,12 +9,17 @@
  * `grad-kink` hint instead of blaming a line.
  *
  * PyTorch: `torch.sign(torch.relu(a - b))` is 1 where a > b and 0 elsewhere, keeps the dtype and
- * broadcasts like the language, and autograd gives it derivative 0 (sign′ = 0), as here.
+ * broadcasts like the language, and autograd gives it derivative 0 (sign′ = 0), as here. ONNX:
+ * Greater (Less, GreaterOrEqual, LessOrEqual), cast to float.
  */
 import { elementwiseKernel, ewSpec } from './elementwise';
 import type { ComparisonOp } from './names';
+import { lifted } from './onnx';
 import { broadcastRule } from './rules';
 import type { NodeEntry, PyEmit, PyExpr, ScalarForm } from './types';
+
+/** The ONNX comparison (opset 13) of each: a boolean, cast to float (1 = FLOAT). */
+const ONNX_COMPARE = { gt: 'Greater', lt: 'Less', ge: 'GreaterOrEqual', le: 'LessOrEqual' } as const satisfies Record<ComparisonOp, string>;
 
 /** 1 where a − b > 0, else 0, in PyTorch. */
 function pyPositive(py: PyEmit, a: PyExpr, b: PyExpr): PyExpr {
@@ -51,6 +56,7 @@ function comparison(
         `${symbol} compares two values within the step of each other, where its result jumps between 0 and 1 (its derivative is 0 by convention)`,
     },
     pytorch: (py, n) => pytorch(py, n.lifted(0), n.lifted(1)),
+    onnx: (b, inputs, n) => b.node('Cast', [b.node(ONNX_COMPARE[name], [lifted(b, inputs, n, 0), lifted(b, inputs, n, 1)])], { to: 1 }),
   };
 }
 

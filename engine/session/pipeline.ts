@@ -67,26 +67,43 @@ export function checkBatchFor(
   load: DataLoader = loadData,
 ): CheckBatchChoice {
   const seed = trainSeedOf(program, model.name);
+  const found = checkDataOf(program, model, ctx, load);
+  if (found) {
+    const { ds, name } = found;
+    const idx = new Uint32Array(ds.n);
+    for (let i = 0; i < ds.n; i++) idx[i] = i;
+    new Rng(seed).shuffle(idx);
+    const chosen = idx.subarray(0, Math.min(n, ds.n));
+    const part = subset(ds, chosen);
+    const data: Batch['data'] = { [model.inputs[0].name]: part.x };
+    if (model.targets.length === 1) data[model.targets[0].name] = part.y;
+    // messages number an example by its row of the data set (1-based), as `nnlens trace` does
+    return { batch: { n: part.n, data, rows: Array.from(chosen, (i) => i + 1) }, source: name };
+  }
+  return { batch: randomBatch(program, model, n, seed), source: 'random' };
+}
+
+/**
+ * The data set a model is checked (and traced) on: the `check` block's, else the `train`
+ * block's, loaded; null when there is none, the model has not exactly one input, or the data
+ * cannot be loaded (the language reports why, on its declaration) — then random data is used.
+ */
+export function checkDataOf(
+  program: IRProgram,
+  model: IRModel,
+  ctx: DataContext,
+  load: DataLoader = loadData,
+): { name: string; ds: Dataset } | null {
   const dataName =
     program.checks.find((c) => c.model === model.name)?.data ?? program.trains.find((t) => t.model === model.name)?.data;
   const decl = dataName === undefined ? undefined : program.data.find((d) => d.name === dataName);
-  if (decl && model.inputs.length === 1) {
-    try {
-      const ds = load(decl.spec, ctx);
-      const idx = new Uint32Array(ds.n);
-      for (let i = 0; i < ds.n; i++) idx[i] = i;
-      new Rng(seed).shuffle(idx);
-      const chosen = idx.subarray(0, Math.min(n, ds.n));
-      const part = subset(ds, chosen);
-      const data: Batch['data'] = { [model.inputs[0].name]: part.x };
-      if (model.targets.length === 1) data[model.targets[0].name] = part.y;
-      // messages number an example by its row of the data set, as `nnlens trace` does
-      return { batch: { n: part.n, data, rows: Array.from(chosen, (i) => i + 1) }, source: decl.name };
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-    }
+  if (!decl || model.inputs.length !== 1) return null;
+  try {
+    return { name: decl.name, ds: load(decl.spec, ctx) };
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return null;
   }
-  return { batch: randomBatch(program, model, n, seed), source: 'random' };
 }
 
 export interface ModelCheckJob {
