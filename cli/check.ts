@@ -93,7 +93,28 @@ function describeModel(r: ModelCheckResult): string {
         `${Number.isFinite(p.maxRelError) ? p.maxRelError.toExponential(1) : 'n/a'}  ${p.status}`,
     );
   }
+  lines.push(...describeBackwardLines(rep));
   return lines.join('\n');
+}
+
+/** The backward block's lines and their verdicts, one per line (as `train` counts them). */
+function describeBackwardLines(rep: ModelCheckResult['report']): string[] {
+  const bl = rep.backwardLines;
+  if (!bl.length) return [];
+  const out = [`  backward block: ${bl.length} line${bl.length === 1 ? '' : 's'}`];
+  const heads = bl.map((l) => `grad ${l.target}`);
+  const width = Math.max(...heads.map((h) => h.length));
+  const lineOf = (t: string) => (bl.find((x) => x.target === t)?.range.start.line ?? -1) + 1;
+  bl.forEach((l, i) => {
+    const at = `line ${l.range.start.line + 1}`;
+    let verdict: string;
+    if (l.status === 'ok') verdict = `ok (relative error ${Number.isFinite(l.relError) ? Math.max(l.relError, l.relErrorAsWritten).toExponential(1) : 'n/a'})`;
+    else if (l.status === 'wrong') verdict = `wrong${l.pattern ? `: ${l.pattern}` : ''}`;
+    else if (l.status === 'dependent') verdict = `right on its own, wrong through ${l.dependsOn.map((t) => `grad ${t} (line ${lineOf(t)})`).join(', ')}`;
+    else verdict = 'not checked';
+    out.push(`    ${heads[i].padEnd(width)}  ${at.padEnd(8)}  ${verdict}`);
+  });
+  return out;
 }
 
 function fmtNumber(x: number): string {

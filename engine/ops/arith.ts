@@ -9,7 +9,7 @@ import { fmt } from '../format';
 import { sameShape } from '../shape';
 import type { Slot } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
-import type { BinaryOp } from './names';
+import type { ArithOp } from './names';
 import { broadcastRule, sameAsFirst } from './rules';
 import type { NodeEntry, NonFiniteCtx, ScalarForm } from './types';
 import { lifted } from './onnx';
@@ -22,7 +22,7 @@ function overflows(symbol: string) {
 }
 
 function binaryOp(
-  name: BinaryOp,
+  name: ArithOp,
   symbol: '+' | '-' | '*' | '/',
   verb: string,
   doc: string,
@@ -45,7 +45,7 @@ function binaryOp(
   };
 }
 
-const ONNX_BINARY = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' } as const satisfies Record<BinaryOp, string>;
+const ONNX_BINARY = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' } as const satisfies Record<ArithOp, string>;
 
 const ADD: ScalarForm = { value: ([a, b]) => `${a} + ${b}`, times: [(s) => s, (s) => s] };
 const ADD_SPEC = ewSpec('add', 2, ADD);
@@ -177,4 +177,4 @@ const pow: NodeEntry = {
   onnx: (b, [x], n) => b.node('Pow', [x, b.constant(n.attr)]),
 };
 
-export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<BinaryOp | 'neg' | 'pow', NodeEntry>;
+export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<ArithOp | 'neg' | 'pow', NodeEntry>;

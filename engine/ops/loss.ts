@@ -361,6 +361,15 @@ export const LOSS = {
     shape([y, t]) {
       const head = `cross_entropy(${fmtShape(y)}, ${fmtShape(t)})`;
       if (y.length === 0 || t.length === 0) return err(`${head}: needs class vectors, got a scalar; rule [k], [k] -> []`);
+      if (y.length !== 1 || t.length !== 1) {
+        // §3: one probability per class, a vector; a column [k, 1] is the lecture's drawing of one
+        const bad = y.length !== 1 ? y : t;
+        const column = bad.length === 2 && bad[1] === 1;
+        const why = column
+          ? `${fmtShape(bad)} is a column (a matrix with one column), not a vector: per-example vectors are [${bad[0]}]`
+          : `${fmtShape(bad)} has rank ${bad.length}, not a vector of class probabilities`;
+        return err(`${head}: ${why}; rule [k], [k] -> []`);
+      }
       if (!sameShape(y, t)) return err(`${head}: shapes differ; rule [k], [k] -> []`);
       return ok([]);
     },

@@ -19,7 +19,7 @@ import { nIter } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
 import type { UnaryFn } from './names';
 import { sameAsFirst } from './rules';
-import type { NodeEntry, OnnxEmit, ScalarForm } from './types';
+import type { NodeEntry, OnnxEmit, PyEmitter, ScalarForm } from './types';
 
 interface UnaryDef {
   /** Hover and docs text. */
@@ -28,14 +28,18 @@ interface UnaryDef {
   value(x: string): string;
   /** dy/dx as JavaScript, from the input x and the output y; null where it is 0 everywhere. */
   deriv(x: string, y: string): string | null;
-  /** The PyTorch function of one tensor (the exported script defines `softplus`). */
-  readonly pytorch: string;
+  /** The PyTorch function of one tensor (the exported script defines `softplus`), or its emitter. */
+  readonly pytorch: string | PyEmitter;
   /** Its ONNX form (opset 13). */
   onnx(b: OnnxEmit, x: string): string;
   /** The backend computes it natively on the float32 training path. */
   readonly fast?: MappedFn;
   /** A kink at 0, and the derivative there by convention (`relu'(0) = 0`). */
   readonly kink?: string;
+  /** A jump of the value at 0 (step): why a numeric gradient across it is not a derivative. */
+  readonly jump?: string;
+  /** Not usable as dense's activation (default: usable). */
+  readonly notActivation?: boolean;
   /** Why a finite x gave the non-finite y (undefined: `fn(x) = y`); why the derivative at x is not finite. */
   readonly nonFinite?: { forward?(x: number, y: number): string | undefined; backward?(x: number): string | undefined };
   readonly helpers?: ScalarForm['helpers'];
@@ -54,7 +58,7 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
         return dy === null ? null : `${s} * ${dy}`;
       },
     ],
-    kinkAt: d.kink ? ([x]) => x : undefined,
+    kinkAt: d.kink || d.jump ? ([x]) => x : undefined,
     helpers: d.helpers,
   };
   const spec = ewSpec(`unary:${name}`, 1, scalar);
@@ -67,7 +71,7 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
     rule: 'same shape as a',
     shape: sameAsFirst,
     scalar,
-    activation: true,
+    activation: !d.notActivation,
     kernel: {
       bind(ctx) {
         const k = bindElementwise(ctx, spec, 0, null);
@@ -89,12 +93,12 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
         return k;
       },
     },
-    kink: d.kink ? { explain: () => kinkText(name, d.kink!) } : undefined,
+    kink: d.kink ? { explain: () => kinkText(name, d.kink!) } : d.jump ? { explain: () => d.jump! } : undefined,
     nonFinite: {
       forward: (c) => d.nonFinite?.forward?.(c.at(0), c.value) ?? `${name}(${fmt(c.at(0))}) = ${fmt(c.value)}`,
       backward: d.nonFinite?.backward ? (x) => d.nonFinite!.backward!(x) : undefined,
     },
-    pytorch: (py, n) => py.call(d.pytorch, [n.arg(0)]),
+    pytorch: typeof d.pytorch === 'string' ? (py, n) => py.call(d.pytorch as string, [n.arg(0)]) : d.pytorch,
     onnx: (b, [x]) => d.onnx(b, x),
   };
 }
@@ -214,6 +218,17 @@ export const UNARY = {
     deriv: (x) => `(${x} > 0 ? 1 : Math.exp(${x}))`,
     pytorch: 'F.elu',
     onnx: (b, x) => b.node('Elu', [x], { alpha: 1 }),
+  }),
+  step: unary('step', {
+    doc: 'The unit step: 1 where a > 0 and 0 elsewhere (the same as `a > 0`), elementwise; its derivative is 0, so relu′(z) = step(z).',
+    value: (x) => `(${x} > 0 ? 1 : 0)`,
+    deriv: () => null,
+    // 1 where x > 0, else 0; autograd's derivative of sign is 0, as here
+    pytorch: (py, n) => py.call('torch.sign', [py.call('torch.relu', [n.arg(0)])]),
+    // Greater gives a boolean: cast to float (1 = FLOAT)
+    onnx: (b, x) => b.node('Cast', [b.node('Greater', [x, b.constant(0)])], { to: 1 }),
+    jump: "step's input is within the step of 0, where its value jumps from 0 to 1 (its derivative is 0 by convention)",
+    notActivation: true,
   }),
 } satisfies Record<UnaryFn, NodeEntry>;
 

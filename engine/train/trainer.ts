@@ -392,7 +392,7 @@ export class Trainer {
         ...at,
         op: nf.opName,
         range: nf.range,
-        cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.example})`}: ${nf.cause}`,
+        cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.exampleNumber})`}: ${nf.cause}`,
       };
     return { ...at, op: null, range: null, cause: `the loss is ${fmt(this.lastLoss)}` };
   }
@@ -434,7 +434,7 @@ export class Trainer {
           ...at,
           op: nb.opName,
           range: nb.range,
-          cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where}${nb.example === null ? '' : ` (example ${nb.example})`}: ${nb.cause}, ${made}`,
+          cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where}${nb.example === null ? '' : ` (example ${nb.exampleNumber})`}: ${nb.cause}, ${made}`,
         };
     } else {
       p.manualGradients();

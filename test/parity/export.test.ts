@@ -291,7 +291,7 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
   });
 
   test('every example model is covered', () => {
-    expect(examples.map((e) => e.model).sort()).toEqual(['ByHand', 'Digits', 'Iris', 'M', 'Ring', 'Xor']);
+    expect(examples.map((e) => e.model).sort()).toEqual(['ByHand', 'Digits', 'Iris', 'Lecture', 'M', 'Ring', 'Xor']);
   });
 
   test.each(EXAMPLE_FILES)('examples/%s exported: the initial loss and gradients on the embedded training set are nnlens’s; the embedded weights are exact', (f) => {
