@@ -7,6 +7,8 @@ import { runCheck } from './check';
 import { runExport } from './export';
 import { runGrad } from './grad';
 import { runTrain } from './train';
+import { runTrace } from './trace';
+import { runGraph } from './graph';
 import { runLsp } from './lsp';
 import { UsageError } from './tensorJson';
 
@@ -32,6 +34,18 @@ Usage:
       one JSON object per epoch with --json. Writes NAME.weights.json next to the file.
       Exit 0 when done, 130 when stopped by Ctrl-C (the last good weights are written),
       1 when the file has errors or the loss explodes, 2 on unusable arguments.
+
+  nnlens trace FILE --model NAME [--example N] [--weights W.json] [--json]
+      The forward and backward pass of one example in float64: every tensor's value and
+      its gradient ∂Cⁿ/∂X, the edges between them, the backward block's lines (yours and
+      the true values). N is 1-based: row N of the check (else train) block's data, else
+      of the random check data. --json: {"model", "example", "loss", "nodes", "edges",
+      "backward"}. Exit 1 when the file has errors, 2 on unusable arguments.
+
+  nnlens graph FILE --model NAME [--example N] [--weights W.json] [--level auto|neuron|tensor] [-o OUT.svg]
+      The same example drawn as the Backprop view draws it, as a standalone SVG: the forward
+      graph left to right and the backward pass as the reversed network, with σ′(z) as
+      amplifiers. Neuron level when every layer has at most 32 units, else tensor level.
 
   nnlens export FILE --model NAME --to pytorch [-o OUT.py]
       A standalone PyTorch script with the same model, initial weights and training loop.
@@ -74,6 +88,31 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
       runExport(onlyFile(a, 'export'), {
         model: stringFlag(a, 'model'),
         to: stringFlag(a, 'to'),
+        out: stringFlag(a, 'out'),
+        workspaceRoot: stringFlag(a, 'workspace'),
+      }),
+  },
+  trace: {
+    valued: ['model', 'example', 'weights', 'workspace'],
+    boolean: ['json', 'help'],
+    run: async (a) =>
+      runTrace(onlyFile(a, 'trace'), {
+        model: stringFlag(a, 'model'),
+        example: stringFlag(a, 'example'),
+        weights: stringFlag(a, 'weights'),
+        workspaceRoot: stringFlag(a, 'workspace'),
+        json: a.flags.has('json'),
+      }),
+  },
+  graph: {
+    valued: ['model', 'example', 'weights', 'level', 'out', 'workspace'],
+    boolean: ['help'],
+    run: async (a) =>
+      runGraph(onlyFile(a, 'graph'), {
+        model: stringFlag(a, 'model'),
+        example: stringFlag(a, 'example'),
+        weights: stringFlag(a, 'weights'),
+        level: stringFlag(a, 'level'),
         out: stringFlag(a, 'out'),
         workspaceRoot: stringFlag(a, 'workspace'),
       }),

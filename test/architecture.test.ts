@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 
 const ROOT = resolve(__dirname, '..');
-const LAYERS = ['engine', 'language', 'server', 'cli', 'client'] as const;
+const LAYERS = ['engine', 'language', 'server', 'cli', 'client', 'render'] as const;
 type Layer = (typeof LAYERS)[number];
 
 function sources(dir: string): string[] {
@@ -39,8 +39,10 @@ const allowed: Record<Layer, Layer[]> = {
   engine: ['engine'],
   language: ['language', 'engine'],
   server: ['server', 'language', 'engine'],
-  cli: ['cli', 'server', 'language', 'engine'],
-  client: ['client'],
+  cli: ['cli', 'server', 'language', 'engine', 'render'],
+  client: ['client', 'render'],
+  // the picture: a pure function from a trace to SVG; the engine's types only (see below)
+  render: ['render', 'engine'],
 };
 const forbiddenPackages: Record<Layer, RegExp> = {
   engine: /^(langium|vscode|vscode-languageserver|vscode-languageclient|vscode-jsonrpc)(\/|$)/,
@@ -48,6 +50,7 @@ const forbiddenPackages: Record<Layer, RegExp> = {
   server: /^(vscode|vscode-languageclient)(\/|$)/,
   cli: /^(vscode|vscode-languageclient)(\/|$)/,
   client: /^(langium|vscode-languageserver)(\/|$)/,
+  render: /^(langium|vscode|vscode-languageserver|vscode-languageclient|vscode-jsonrpc|node:.*|fs|path)(\/|$)/,
 };
 
 describe('layers depend one way', () => {
@@ -72,6 +75,17 @@ describe('layers depend one way', () => {
       expect(problems).toEqual([]);
     });
   }
+
+  test('render/ takes only types from engine/ (the webview bundle carries no engine code)', () => {
+    const problems: string[] = [];
+    for (const f of sources(join(ROOT, 'render'))) {
+      const text = readFileSync(f, 'utf8');
+      for (const m of text.matchAll(/(import|export)\s+(type\s+)?[^;'"]*?from\s+['"]([^'"]+)['"]/g)) {
+        if (layerOf(f, m[3]) === 'engine' && !m[2]) problems.push(`${relative(ROOT, f)} imports values from ${m[3]}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
 
   test('server/protocol.ts imports nothing', () => {
     expect(imports(join(ROOT, 'server/protocol.ts'))).toEqual([]);
