@@ -1,8 +1,8 @@
 /**
  * Code lenses above each model: `▶ Train` (or `■ Stop training` while it trains),
- * `∇ Check gradients` and the parameter count. They invoke the client's commands
- * (`ClientCommands`, arguments `[uri, model]`); other editors run them through
- * `workspace/executeCommand`, which the server then handles itself.
+ * `∇ Check gradients`, the parameter count and, in VS Code, `⏵ Step through` (the debugger).
+ * They invoke the client's commands (`ClientCommands`, arguments `[uri, model]`); other editors
+ * run them through `workspace/executeCommand`, which the server then handles itself.
  */
 import type { LangiumDocument } from 'langium';
 import type { CodeLensProvider } from 'langium/lsp';
@@ -13,6 +13,7 @@ import type { NnLensServices } from './module';
 import {
   ClientCommands,
   type CheckGradientsCommandArgs,
+  type StepThroughCommandArgs,
   type StopTrainingCommandArgs,
   type TrainCommandArgs,
 } from './protocol';
@@ -58,6 +59,13 @@ export class NnCodeLensProvider implements CodeLensProvider {
           arguments: [uri, m.name] satisfies CheckGradientsCommandArgs,
         },
       });
+      if (this.services.lens.Settings.client.isNnLensExtension) {
+        // the debugger is VS Code's (other editors start `nnlens dap` from their DAP client)
+        lenses.push({
+          range,
+          command: { title: '⏵ Step through', command: ClientCommands.stepThrough, arguments: [uri, m.name] satisfies StepThroughCommandArgs },
+        });
+      }
       let params = NaN;
       try {
         params = cache.of(m).modelAnalysis(m).paramElements;
