@@ -1,6 +1,6 @@
 /**
  * Code lenses above each model: `▶ Train` (or `■ Stop training` while it trains),
- * `∇ Check gradients`, the parameter count and, in VS Code, `⏵ Step through` (the debugger).
+ * `∇ Check gradients`, the parameter count and, in VS Code, `$(debug-alt-small) Step through` (the debugger; a codicon).
  * They invoke the client's commands (`ClientCommands`, arguments `[uri, model]`); other editors
  * run them through `workspace/executeCommand`, which the server then handles itself.
  */
@@ -63,7 +63,7 @@ export class NnCodeLensProvider implements CodeLensProvider {
         // the debugger is VS Code's (other editors start `nnlens dap` from their DAP client)
         lenses.push({
           range,
-          command: { title: '⏵ Step through', command: ClientCommands.stepThrough, arguments: [uri, m.name] satisfies StepThroughCommandArgs },
+          command: { title: '$(debug-alt-small) Step through', command: ClientCommands.stepThrough, arguments: [uri, m.name] satisfies StepThroughCommandArgs },
         });
       }
       let params = NaN;
