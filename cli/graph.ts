@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { traceData } from '../engine/session/trace';
-import { renderTrace } from '../render';
+import { neuronLevel, renderTrace } from '../render';
 import { loadTrace, type TraceOptions } from './trace';
 import { UsageError } from './tensorJson';
 
@@ -17,7 +17,10 @@ export async function runGraph(file: string, opts: TraceOptions & { out?: string
   }
   const t = await loadTrace(file, opts, 'graph');
   if (typeof t === 'number') return t;
-  const svg = renderTrace(traceData(t), { level });
+  const data = traceData(t);
+  const fits = neuronLevel(data);
+  if (level === 'neuron' && !fits.ok) throw new UsageError(`${t.model} cannot be drawn at neuron level: ${fits.why} (use --level tensor)`);
+  const svg = renderTrace(data, { level });
   if (!opts.out) {
     process.stdout.write(svg + '\n');
     return 0;

@@ -12,11 +12,12 @@ import {
   type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import {
-  ClientCommands, TrainDoneNotificationMethod, TrainProgressNotificationMethod, WorkspaceTrustNotificationMethod,
+  ClientCommands, ShowBackpropCommand, TrainDoneNotificationMethod, TrainProgressNotificationMethod, WorkspaceTrustNotificationMethod,
   type InitializationOptions, type NnLensSettings, type TrainDoneParams, type TrainProgressParams,
   type WorkspaceTrustParams,
 } from '../server/protocol';
 import { LOSS_PANEL_VIEW_TYPE, LossPanelHost } from './lossPanel';
+import { BACKPROP_VIEW_TYPE, BackpropHost } from './backprop/host';
 import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
@@ -84,6 +85,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
   }, log);
   context.subscriptions.push(training, panel);
+  const backprop = new BackpropHost(context.extensionUri, server, store, log);
+  context.subscriptions.push(
+    backprop,
+    vscode.window.registerWebviewPanelSerializer(BACKPROP_VIEW_TYPE, { deserializeWebviewPanel: async (p, s) => backprop.revive(p, s) }),
+    vscode.commands.registerCommand(ShowBackpropCommand, (a?: unknown, b?: unknown) => backprop.show(a, b)),
+  );
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(LOSS_PANEL_VIEW_TYPE, {
@@ -118,7 +125,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const c = await ensureClient();
   if (c) {
     context.subscriptions.push(
-      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => training.onProgress(p)),
+      c.onNotification(TrainProgressNotificationMethod, (p: TrainProgressParams) => {
+        training.onProgress(p);
+        if (p.boundary) panel.boundary(p.runId, p.boundary);
+      }),
       c.onNotification(TrainDoneNotificationMethod, (d: TrainDoneParams) => training.onDone(d)),
       c.onDidChangeState((e) => {
         if (e.newState === State.Stopped) training.serverStopped('The language server stopped during the run.');

@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import type { HostMessage, PanelMessage, PanelState, RunPoint } from './panel/messages';
+import type { HostMessage, PanelBoundary, PanelMessage, PanelState, RunPoint } from './panel/messages';
 import type { RunStore, StoreEvent } from './runStore';
 
 export const LOSS_PANEL_VIEW_TYPE = 'nnlens.lossPanel';
@@ -22,6 +22,8 @@ export class LossPanelHost implements vscode.Disposable {
   private pending = new Map<string, RunPoint[]>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private ready = false;
+  /** The latest decision boundary of each run that has one (sent again when the panel reloads). */
+  private readonly boundaries = new Map<string, PanelBoundary>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -141,6 +143,7 @@ export class LossPanelHost implements vscode.Disposable {
         this.post({ type: 'runEnded', runId: e.runId, status: e.status, message: e.message });
         break;
       case 'removed':
+        for (const id of e.runIds) this.boundaries.delete(id);
         this.post({ type: 'runsRemoved', runIds: e.runIds });
         break;
     }
@@ -162,6 +165,7 @@ export class LossPanelHost implements vscode.Disposable {
         this.ready = true;
         this.pending.clear();
         this.post({ type: 'init', runs: [...this.store.all()] });
+        for (const [runId, boundary] of this.boundaries) this.post({ type: 'boundary', runId, boundary });
         if (this.panel) this.panel.title = this.title();
         break;
       case 'stop':
@@ -198,6 +202,13 @@ export class LossPanelHost implements vscode.Disposable {
     this.log.info(`exported ${kind.toUpperCase()} to ${target.toString(true)}`);
     const choice = await vscode.window.showInformationMessage(`NN Lens: exported ${vscode.workspace.asRelativePath(target)}`, 'Open');
     if (choice === 'Open') await vscode.commands.executeCommand('vscode.open', target);
+  }
+
+  /** A run's latest decision boundary (from its progress notifications). */
+  boundary(runId: string, boundary: PanelBoundary): void {
+    this.boundaries.set(runId, boundary);
+    this.flush();
+    this.post({ type: 'boundary', runId, boundary });
   }
 
   dispose(): void {

@@ -78,6 +78,11 @@ export function strokeOf(v: number | null, scale: number): { stroke: string; cla
 
 /** The `<style>` of a picture: the scale's classes and the named colours. */
 export function styleSheet(): string {
+  return `<style>${styleRules()}</style>`;
+}
+
+/** The CSS rules of `styleSheet()`, without the element. */
+export function styleRules(): string {
   const rules: string[] = [];
   for (let l = -STEPS; l <= STEPS; l++) {
     const name = levelName(l);
@@ -106,5 +111,5 @@ export function styleSheet(): string {
     `.nn-svg text.nn-name{font-weight:600}`,
     `.nn-svg .nn-outline{fill:none;stroke:none}`,
   );
-  return `<style>${rules.join('')}</style>`;
+  return rules.join('');
 }

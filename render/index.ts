@@ -5,5 +5,5 @@
  */
 export { renderTrace, levelOf, neuronLevel, scalesOf, type Level, type RenderOptions, type Scales } from './picture';
 export { heatmapCells, heatmapLayout, gridOf, indexText, type HeatmapLayout } from './heatmap';
-export { THEME_DEFAULTS, fillOf, strokeOf, level, levelColor, styleSheet, type ThemeVariable } from './colors';
+export { THEME_DEFAULTS, fillOf, strokeOf, level, levelColor, styleSheet, styleRules, type ThemeVariable } from './colors';
 export { fmt } from './svg';

@@ -30,6 +30,11 @@ export interface RenderOptions {
   backward?: boolean;
   /** The title line and the legend (default true). */
   header?: boolean;
+  /**
+   * Embed the `<style>` of the colour classes (default true; a webview with a strict CSP injects
+   * `styleRules()` itself instead).
+   */
+  style?: boolean;
 }
 
 export interface Scales {
@@ -222,7 +227,7 @@ export function renderTrace(t: TraceData, opts: RenderOptions = {}): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" class="nn-svg nn-level-${level}" data-level="${level}" data-model="${esc(t.model)}" ` +
     `width="${fix(width)}" height="${fix(height)}" viewBox="0 0 ${fix(width)} ${fix(height)}">` +
-    styleSheet() +
+    (opts.style ?? true ? styleSheet() : '') +
     arrowDefs() +
     el('rect', { class: 'nn-bgrect', x: 0, y: 0, width, height, fill: '#ffffff' }) +
     parts.join('') +
@@ -312,6 +317,7 @@ function neuronPicture(t: TraceData, s: Scales, withBackward: boolean): Body {
   // weight and bias edges come after the input edge in trace order: attach them now
   t.edges.forEach((e, i) => {
     if (byName.get(e.from)?.kind !== 'param') return;
+    if (layers.get(e.to)?.bias?.name === e.from) return; // drawn as the layer's bias squares
     const w = t.weightUses.find((u) => u.param === e.from && u.statement === e.to);
     const c = w?.input.name ? conns.get(`${w.input.name}→${e.to}`) : [...conns.values()].find((x) => x.to === e.to && x.kind === 'weights');
     if (c && !c.edges.includes(i)) c.edges.push(i);

@@ -35,6 +35,7 @@ const entries = [
   { in: 'engine/train/worker.ts', out: 'out/train-worker.js' },
   { in: 'client/extension.ts', out: 'out/extension.js', external: ['vscode'] },
   { in: 'client/panel/main.ts', out: 'out/panel.js', browser: true },
+  { in: 'client/backprop/main.ts', out: 'out/backprop.js', browser: true },
 ];
 const contexts = [];
 for (const e of entries) {

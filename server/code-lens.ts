@@ -12,7 +12,9 @@ import { count } from './markup';
 import type { NnLensServices } from './module';
 import {
   ClientCommands,
+  ShowBackpropCommand,
   type CheckGradientsCommandArgs,
+  type ShowBackpropCommandArgs,
   type StepThroughCommandArgs,
   type StopTrainingCommandArgs,
   type TrainCommandArgs,
@@ -59,6 +61,13 @@ export class NnCodeLensProvider implements CodeLensProvider {
           arguments: [uri, m.name] satisfies CheckGradientsCommandArgs,
         },
       });
+      // the Backprop view is the VS Code extension's (other editors: nnlens graph)
+      if (this.services.lens.Settings.client.isNnLensExtension) {
+        lenses.push({
+          range,
+          command: { title: '◇ Backprop', command: ShowBackpropCommand, arguments: [uri, m.name] satisfies ShowBackpropCommandArgs },
+        });
+      }
       if (this.services.lens.Settings.client.isNnLensExtension) {
         // the debugger is VS Code's (other editors start `nnlens dap` from their DAP client)
         lenses.push({

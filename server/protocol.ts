@@ -47,6 +47,26 @@ export interface TrainProgressParams {
   /** Fraction (0–1) of correctly classified examples, when the targets are one-hot. */
   accuracy: number | null;
   elapsedMs: number;
+  /**
+   * For a model whose input is a point of the plane (xor, circle, spiral, gauss, a 2-column
+   * csv): its output over the plane at the current weights, at least every 500 ms while it
+   * trains (the loss panel draws it beside the curves). Absent on most notifications.
+   */
+  boundary?: TrainBoundary;
+}
+
+/** A model's output over the plane of its 2-D input (engine/train/types.ts `DecisionBoundary`). */
+export interface TrainBoundary {
+  x: [number, number];
+  y: [number, number];
+  size: number;
+  outputs: number;
+  kind: 'binary' | 'classes' | 'values';
+  /** Cell (i, j), row i from the bottom: values[(i·size + j)·outputs + c] (null: not finite). */
+  values: (number | null)[];
+  points: { x: number; y: number; label: number }[];
+  step: number;
+  epoch: number;
 }
 
 /** Notification `nnlens/trainDone`, once per run. */
@@ -182,3 +202,132 @@ export interface DebugStatsResult {
 /** Request `nnlens/debug/crashWorker`: makes the engine worker of on-edit checks exit abruptly
  * (tests of the server's crash handling). */
 export const DebugCrashWorkerRequestMethod = 'nnlens/debug/crashWorker';
+
+// -----------------------------------------------------------------------------------------------
+// The trace of one example (the Backprop view, issue 10)
+
+/**
+ * Request `nnlens/trace`: the forward and backward pass of one example of a model, in float64,
+ * at the initial or the last trained weights (§10). The answer is the trace (`status: 'ok'`),
+ * or why there is none: the model has errors (they are listed), or the example or model is not
+ * usable (a message).
+ */
+export const TraceRequestMethod = 'nnlens/trace';
+export interface TraceParams {
+  uri: string;
+  /** Model name; default: the first model of the document. */
+  model?: string;
+  /** 1-based; default 1. */
+  example?: number;
+  /** Default 'initial'; 'trained' falls back to the initial weights when none were trained. */
+  weights?: 'initial' | 'trained';
+}
+
+export type TraceResult =
+  | {
+      status: 'ok';
+      trace: TraceView;
+      /** Which weights were used, and whether trained ones exist for the model. */
+      weights: 'initial' | 'trained';
+      trainedAvailable: boolean;
+      /** The models of the document (for a model picker). */
+      models: string[];
+      /** The document version the trace was computed on. */
+      version: number;
+    }
+  | {
+      status: 'errors';
+      model: string;
+      message: string;
+      /** The document's errors (0-based lines and characters). */
+      diagnostics: { line: number; character: number; endLine: number; endCharacter: number; code: string | null; message: string }[];
+      models: string[];
+      version: number;
+    }
+  | { status: 'unavailable'; model: string | null; message: string; models: string[]; version: number | null };
+
+/** A 0-based position and range (LSP style), as the trace carries them. */
+export interface TracePos {
+  line: number;
+  character: number;
+}
+export interface TraceRange {
+  start: TracePos;
+  end: TracePos;
+}
+/** Numbers as JSON carries them: row-major, null for NaN/±Infinity. */
+export type TraceNumbers = (number | null)[];
+
+/**
+ * The trace as data: the same type as `TraceData` of engine/session/trace.ts, written out here
+ * because this file imports nothing (test/server/protocol-trace.test.ts checks that the two are
+ * mutually assignable).
+ */
+export interface TraceView {
+  model: string;
+  example: number;
+  examples: { count: number; source: string };
+  weights: string;
+  loss: number | null;
+  nodes: {
+    name: string;
+    kind: 'input' | 'target' | 'param' | 'value' | 'loss';
+    line: number;
+    range: TraceRange;
+    stmtRange: TraceRange | null;
+    shape: number[];
+    node: number;
+    value: TraceNumbers;
+    grad: TraceNumbers | null;
+    expr: string | null;
+    step: number;
+    gradStep: number;
+    dense?: { value: string; role: 'W' | 'b' };
+  }[];
+  edges: { from: string; to: string; op: string; opNode: number }[];
+  steps: {
+    index: number;
+    phase: 'forward' | 'backward';
+    statement: string;
+    line: number;
+    range: TraceRange;
+    label: string;
+    reveals: string[];
+    edges: number[];
+  }[];
+  amplifiers: {
+    statement: string;
+    fn: string;
+    zName: string | null;
+    zText: string;
+    z: TraceNumbers;
+    slope: TraceNumbers;
+    zGrad: TraceNumbers;
+  }[];
+  weightUses: {
+    param: string;
+    statement: string;
+    side: 'left' | 'right';
+    input: { name: string | null; text: string; shape: number[]; value: TraceNumbers };
+    delta: { name: string | null; text: string; shape: number[]; value: TraceNumbers };
+  }[];
+  backward: {
+    line: number;
+    range: TraceRange;
+    name: string;
+    targetKind: 'param' | 'value';
+    shape: number[];
+    user: TraceNumbers | null;
+    truth: TraceNumbers;
+    givenTrue: TraceNumbers;
+    status: 'ok' | 'wrong' | 'dependent' | 'unchecked';
+    dependsOn: string[];
+    uses: string[];
+    message: string;
+  }[];
+  nonFinite: string | null;
+}
+
+/** `nnlens.showBackprop` takes `[uri, model?]`; without arguments, the model at the cursor. */
+export const ShowBackpropCommand = 'nnlens.showBackprop';
+export type ShowBackpropCommandArgs = [uri: string, model?: string];

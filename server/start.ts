@@ -74,6 +74,7 @@ import {
 import { RESTRICTED_DATA_MESSAGE } from './settings';
 import { NnLensTraining, refuse } from './training';
 import { NnInlayHintProvider } from './inlay-hints';
+import { registerTraceRequest } from './trace';
 import { NnAst as ast } from '../language';
 
 export interface ServerHandle {
@@ -293,6 +294,7 @@ export function startServer(connection: Connection): ServerHandle {
   });
 
   connection.onRequest(TrainRequestMethod, (p: TrainParams): Promise<TrainResult> => training.train(p));
+  registerTraceRequest(connection, Nn);
   connection.onRequest(StopTrainingRequestMethod, async (p: StopTrainingParams) => {
     await training.stop(p.runId);
     return null;

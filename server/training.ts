@@ -235,7 +235,9 @@ export class NnLensTraining {
     const base = { runId: run.runId, uri: run.uri, model: run.model };
     let outcome: TrainOutcome;
     let isStarted = false;
-    const progress = new ProgressThrottle((p, loss) =>
+    // the latest decision boundary goes out with the next notification (the throttle merges reports)
+    let boundary: TrainProgress['boundary'];
+    const progress = new ProgressThrottle((p, loss) => {
       this.events.progress({
         ...base,
         epoch: p.epoch,
@@ -244,8 +246,10 @@ export class NnLensTraining {
         valLoss: p.valLoss,
         accuracy: p.accuracy,
         elapsedMs: p.elapsedMs,
-      }),
-    );
+        ...(boundary ? { boundary } : {}),
+      });
+      boundary = undefined;
+    });
     try {
       outcome = await runner(job, {
         signal: run.abort.signal,
@@ -254,6 +258,7 @@ export class NnLensTraining {
           onStart(plan);
         },
         onProgress: (p) => {
+          if (p.boundary) boundary = p.boundary;
           run.progress = p;
           progress.add(p);
         },

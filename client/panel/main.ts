@@ -13,6 +13,7 @@ import {
   type HostMessage, type PanelMessage, type PanelState, type RunData, type RunStatus,
 } from './messages';
 import { buildTable, fmt, metricLabel, runLabel, toCsv, type ChartTable, type SeriesSpec } from './series';
+import { mountBoundary, type BoundaryProbe } from './boundary';
 
 interface VsCodeApi {
   postMessage(message: PanelMessage): void;
@@ -39,7 +40,7 @@ export interface ChartProbe {
   csv(): string;
 }
 declare global {
-  interface Window { __nnlensChart?: ChartProbe }
+  interface Window { __nnlensChart?: ChartProbe; __nnlensBoundary?: BoundaryProbe }
 }
 
 const vscode = acquireVsCodeApi();
@@ -108,6 +109,8 @@ const emptyHow = el('p', undefined, 'Open a .nn file and run “NN Lens: Train M
 empty.append(emptyWhy, emptyHow);
 chartBox.append(empty);
 document.body.append(header, toolbar, runList, chartBox);
+const boundaryView = mountBoundary(chartBox);
+window.__nnlensBoundary = boundaryView.probe;
 
 // ---------------------------------------------------------------------------------------------
 // Theme
@@ -493,7 +496,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
     case 'runsRemoved':
       runs = runs.filter((r) => !msg.runIds.includes(r.runId));
       for (const id of msg.runIds) hidden.delete(id);
+      boundaryView.forget(msg.runIds);
       break;
+    case 'boundary':
+      boundaryView.update(msg.runId, msg.boundary);
+      return;
     default:
       return;
   }

@@ -64,7 +64,23 @@ export type HostMessage =
   | { type: 'runStarted'; run: RunData }
   | { type: 'points'; runId: string; points: RunPoint[] }
   | { type: 'runEnded'; runId: string; status: RunStatus; message: string | null }
-  | { type: 'runsRemoved'; runIds: string[] };
+  | { type: 'runsRemoved'; runIds: string[] }
+  /** A run's latest decision boundary (models with a 2-D input; see client/panel/boundary.ts). */
+  | { type: 'boundary'; runId: string; boundary: PanelBoundary };
+
+/** A model's output over the plane of its 2-D input (`TrainBoundary` of server/protocol.ts). */
+export interface PanelBoundary {
+  x: [number, number];
+  y: [number, number];
+  size: number;
+  outputs: number;
+  kind: 'binary' | 'classes' | 'values';
+  /** Cell (i, j), row i from the bottom: values[(i·size + j)·outputs + c]. */
+  values: (number | null)[];
+  points: { x: number; y: number; label: number }[];
+  step: number;
+  epoch: number;
+}
 
 /** Webview → host. */
 export type PanelMessage =

@@ -170,7 +170,7 @@ export interface Trace {
   example: number;
   /** How many examples there are to pick from, and where they come from (a data set's name, or 'random'). */
   examples: { count: number; source: string };
-  /** 'initial' or what the caller called them ('the weights trained by run 3'). */
+  /** 'the initial weights', or what the caller called them ('the weights trained by run 3'). */
   weights: string;
   /** Cⁿ, this example's loss. */
   loss: number;
@@ -249,7 +249,7 @@ export interface TraceRequest {
   ctx: DataContext;
   /** Weights by param name (flat, row-major); default: the initial weights from the train seed. */
   params?: Readonly<Record<string, ArrayLike<number>>>;
-  /** How to call `params` (default 'initial', or 'given' when params are given). */
+  /** How to call `params` (default 'the initial weights', or 'the given weights'). */
   weightsLabel?: string;
   /** How data sets are loaded (default: the engine's loadData). */
   load?: (spec: DataSpec, ctx: DataContext) => Dataset;
@@ -347,7 +347,7 @@ export function traceModel(req: TraceRequest): Result<Trace, TraceError> {
   const trace = traceOn(req.program, model, params, ex.value.batch, {
     example: n,
     examples: { count: ex.value.count, source: ex.value.source },
-    weights: req.weightsLabel ?? (req.params ? 'given' : 'initial'),
+    weights: req.weightsLabel ?? (req.params ? 'the given weights' : 'the initial weights'),
   });
   return ok(trace);
 }

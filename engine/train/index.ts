@@ -7,3 +7,4 @@ export { Trainer, runTraining, checkTrainOptions, trainingSeeds, type TrainerOpt
 export { trainInWorker, defaultWorkerScript, type TrainInWorkerOptions } from './in-worker';
 export { createOptimizer, optimizerStateSizes, describeOptimizer, type Optimizer } from './optimizers';
 export { outputNodeOf, outputNameOf, accuracyKindOf, countCorrect, type AccuracyKind } from './metrics';
+export { BoundaryGrid, hasPlaneInput, BOUNDARY_SIZE, BOUNDARY_POINTS } from './boundary';

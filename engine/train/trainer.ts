@@ -33,6 +33,7 @@ import type { Backend, FloatArray } from '../kernels/backend';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
 import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
+import { BoundaryGrid } from './boundary';
 
 /**
  * A split of the data set, converted to float32 once and kept in the program's own memory (extra
@@ -67,6 +68,8 @@ export class Trainer {
   readonly model: IRModel;
   readonly program: CompiledModel;
   readonly optimizer: Optimizer;
+  /** The whole data set (before the split). */
+  readonly dataset: Dataset;
 
   /** Epochs begun so far. */
   epoch = 0;
@@ -134,6 +137,7 @@ export class Trainer {
     if (target && !sameSize(target.shape, ds.yShape))
       throw new Error(`target ${target.name} is ${fmtShape(target.shape)} but the data's labels are ${fmtShape(ds.yShape)}`);
     if (ds.n < 1) throw new Error('the data set has no examples');
+    this.dataset = ds;
     const split = splitData(ds, options.split, trainingSeeds(options.seed).split);
     const dx = prodOf(ds.xShape);
     const dy = prodOf(ds.yShape);
@@ -484,6 +488,8 @@ export interface RunTrainingOptions {
   onStart?: (plan: TrainPlan) => void;
   /** Minimum time between two progress reports within an epoch (ms, default 50). */
   progressIntervalMs?: number;
+  /** Minimum time between two decision boundaries (ms, default 250; 0: none). */
+  boundaryIntervalMs?: number;
   backend?: Backend;
 }
 
@@ -506,6 +512,9 @@ export function runTraining(
   const interval = opts.progressIntervalMs ?? 50;
   const t0 = performance.now();
   const lr = options.optimizer.lr;
+  const boundaryInterval = opts.boundaryIntervalMs ?? 250;
+  const boundary = onProgress && boundaryInterval > 0 ? BoundaryGrid.for(job.program, trainer.model, trainer.dataset) : null;
+  let lastBoundary = -Infinity;
 
   let valLoss: number | null = null;
   let accuracy: number | null = null;
@@ -539,6 +548,10 @@ export function runTraining(
     if (epochEnd) {
       p.epochEnd = true;
       p.epochLoss = epochLoss;
+    }
+    if (boundary && (epochEnd || now - lastBoundary >= boundaryInterval)) {
+      p.boundary = boundary.compute(trainer.program.params, trainer.steps, trainer.epoch);
+      lastBoundary = now;
     }
     onProgress(p);
   };

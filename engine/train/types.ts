@@ -80,6 +80,35 @@ export interface TrainProgress {
   epochEnd?: boolean;
   /** On `epochEnd` reports: the epoch's mean training loss (weighted by batch size). */
   epochLoss?: number;
+  /**
+   * For a model whose input is a point of the plane: its output over the plane at the current
+   * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`
+   * and at every epoch's end.
+   */
+  boundary?: DecisionBoundary;
+}
+
+/** A model's output over the plane of its 2-D input, with the data points (TF Playground's picture). */
+export interface DecisionBoundary {
+  /** The plane: input[0] from x[0] to x[1] (across), input[1] from y[0] to y[1] (up). */
+  x: [number, number];
+  y: [number, number];
+  /** Cells per side. */
+  size: number;
+  /** Output numbers per cell. */
+  outputs: number;
+  /** 'binary': one probability (0/1 labels); 'classes': one number per class (one-hot labels); 'values': anything else. */
+  kind: 'binary' | 'classes' | 'values';
+  /**
+   * Cell (i, j) — row i from the bottom, column j from the left — holds
+   * values[(i·size + j)·outputs + c], the output at input (x[0] + (j + ½)/size·(x[1] − x[0]), y[0] + (i + ½)/size·(y[1] − y[0])).
+   */
+  values: number[];
+  /** Data points (at most 300): their input and label (the class index for 'classes'). */
+  points: { x: number; y: number; label: number }[];
+  /** The weights are those after this step, in this epoch. */
+  step: number;
+  epoch: number;
 }
 
 export type TrainEndReason = 'completed' | 'stopped' | 'diverged';

@@ -11,6 +11,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type {} from '../../client/backprop/main';
 
 const root = resolve(__dirname, '../..');
 const results = join(root, 'test-results', 'e2e');
@@ -126,6 +127,33 @@ async function lossFrame(timeoutMs = 60_000): Promise<Frame> {
     await page.waitForTimeout(500);
   }
   throw new Error('no loss panel webview with a chart appeared');
+}
+
+/** A screenshot of an editor tab's group maximized (Ctrl+K Ctrl+M), then restored. */
+async function maximizedShot(tab: string, name: string): Promise<void> {
+  await page.locator('.tab', { hasText: tab }).click();
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+M');
+  await page.waitForTimeout(1_500);
+  await shot(name);
+  await page.locator('.tab', { hasText: tab }).click();
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+M');
+  await page.waitForTimeout(500);
+}
+
+/** The Backprop view's inner frame, once its script has loaded. */
+async function backpropFrame(timeoutMs = 60_000): Promise<Frame> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      try {
+        if (await f.evaluate(() => typeof window.__nnlensBackprop !== 'undefined')) return f;
+      } catch { /* a frame that is navigating or cross-origin: try the others */ }
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error('no Backprop view webview appeared');
 }
 
 interface ChartState {
@@ -293,7 +321,7 @@ describe('NN Lens in VS Code (code-server)', () => {
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'NN Lens: Train Model' }).waitFor();
     const labels = await page.locator('.quick-input-list .monaco-list-row .label-name').allInnerTexts();
     const titles = labels.map((l) => l.replace(/\s+/g, ' ').trim());
-    for (const t of ['NN Lens: Train Model', 'NN Lens: Check Gradients (full)', 'NN Lens: Show Loss Panel', 'NN Lens: Open Training Log…']) {
+    for (const t of ['NN Lens: Train Model', 'NN Lens: Check Gradients (full)', 'NN Lens: Show Loss Panel', 'NN Lens: Open Training Log…', 'NN Lens: Show Backprop']) {
       expect(titles).toContain(t);
     }
     // "Stop Training" only shows while a run is live.
@@ -450,6 +478,54 @@ describe('NN Lens in VS Code (code-server)', () => {
       return lines.findIndex((l) => l.querySelector('.squiggly-error') !== null);
     })).toBeGreaterThanOrEqual(0);
     await shot('problems-wrong-grad');
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // The Backprop view (issue 10) and the decision boundary.
+
+  it('draws the decision boundary of the 2-D Ring model beside the loss curves (needs the language server)', async () => {
+    needsServer();
+    const frame = await lossFrame();
+    await expect.poll(() => frame.evaluate(() => (window as { __nnlensBoundary?: { draws: number } }).__nnlensBoundary?.draws ?? 0), { timeout: 30_000 }).toBeGreaterThan(1);
+    expect(await frame.locator('.nn-boundary-title').innerText()).toMatch(/^Decision boundary — epoch \d+, step [\d,]+$/);
+    await shot('loss-panel-decision-boundary');
+  });
+
+  it('"NN Lens: Show Backprop" draws xor at neuron level, steps, and reveals a node’s line (needs the language server)', async () => {
+    needsServer();
+    await openFile('xor.nn');
+    await expect.poll(() => activeEditor().locator('.codelens-decoration', { hasText: '◇ Backprop' }).count(), { timeout: SERVER_WAIT }).toBeGreaterThan(0);
+    await line('a1 = tanh').click();
+    await runCommand('NN Lens: Show Backprop');
+    await page.locator('.tab', { hasText: 'Backprop — Xor' }).waitFor({ timeout: SERVER_WAIT });
+    const frame = await backpropFrame();
+    await expect.poll(() => frame.evaluate(() => window.__nnlensBackprop!.status()), { timeout: SERVER_WAIT }).toBe('ok');
+    expect(await frame.evaluate(() => window.__nnlensBackprop!.level())).toBe('neuron');
+    expect(await frame.locator('#picture .nn-forward .nn-node').count()).toBe(5);
+    await shot('backprop-xor-neuron');
+    // ▶ the first forward op lights up a1, and its line is highlighted in the editor
+    await frame.locator('#step-forward').click();
+    await expect.poll(() => frame.locator('#picture .nn-forward .nn-node.nn-active').getAttribute('data-name')).toBe('a1');
+    await shot('backprop-xor-step');
+    await maximizedShot('Backprop — Xor', 'backprop-xor-step-maximized');
+    // clicking the node y reveals its line: the cursor goes there
+    await frame.locator('#show-all').click();
+    await frame.locator('#picture .nn-forward .nn-node[data-name="y"] circle').first().click();
+    await expect.poll(() => page.locator('#status\\.editor\\.selection').innerText(), { timeout: 30_000 }).toMatch(/^Ln 14,/);
+  });
+
+  it('draws the digits network at tensor level (needs the language server)', async () => {
+    needsServer();
+    await openFile('digits.nn');
+    await line('z1 = W1 @ x + b1').click();
+    await runCommand('NN Lens: Show Backprop');
+    await page.locator('.tab', { hasText: 'Backprop — Digits' }).waitFor({ timeout: SERVER_WAIT });
+    const frame = await backpropFrame();
+    await expect.poll(() => frame.evaluate(() => window.__nnlensBackprop!.level()), { timeout: SERVER_WAIT }).toBe('tensor');
+    expect(await frame.locator('#picture .nn-forward .nn-node').count()).toBe(11); // x, t, 4 params, z1, a1, z2, y, C
+    // the cursor's line selects its node
+    await expect.poll(() => frame.evaluate(() => window.__nnlensBackprop!.selection()), { timeout: 30_000 }).toEqual({ kind: 'tensor', name: 'z1', phase: 'forward' });
+    await maximizedShot('Backprop — Digits', 'backprop-digits-tensor-maximized');
   });
 
   // ---------------------------------------------------------------------------------------------

@@ -202,8 +202,8 @@ describe('code lenses', () => {
     client.isNnLensExtension = true;
     try {
       const lenses = (await Nn.lsp.CodeLensProvider!.provideCodeLens(doc, { textDocument: { uri: doc.uri.toString() } })) as CodeLens[];
-      expect(lenses.map((l) => l.command?.title)).toEqual(['▶ Train', '∇ Check gradients', '$(debug-alt-small) Step through', '17 params']);
-      expect(lenses[2].command).toEqual({ title: '$(debug-alt-small) Step through', command: 'nnlens.stepThrough', arguments: [doc.uri.toString(), 'ByHand'] });
+      expect(lenses.map((l) => l.command?.title)).toEqual(['▶ Train', '∇ Check gradients', '◇ Backprop', '$(debug-alt-small) Step through', '17 params']);
+      expect(lenses[3].command).toEqual({ title: '$(debug-alt-small) Step through', command: 'nnlens.stepThrough', arguments: [doc.uri.toString(), 'ByHand'] });
     } finally {
       client.isNnLensExtension = false;
     }

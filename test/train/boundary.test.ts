@@ -1,0 +1,82 @@
+/**
+ * The decision boundary the training loop sends with its progress (engine/train/boundary.ts):
+ * for a model with a 2-D input, the output over a grid of the plane at the current weights —
+ * checked against the model written out by hand — with the data points; none for other models.
+ */
+import { describe, expect, it } from 'vitest';
+import { runTraining, type DecisionBoundary, type TrainProgress } from '../../engine/index';
+import { example, lowered, specDigits } from './helpers';
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+function collect(job: Parameters<typeof runTraining>[0]): { progress: TrainProgress[]; out: ReturnType<typeof runTraining> } {
+  const progress: TrainProgress[] = [];
+  const out = runTraining(job, (p) => progress.push(p));
+  return { progress, out };
+}
+
+describe('the decision boundary', () => {
+  it('xor.nn: every epoch end carries the output over the plane, equal to the network written out by hand', async () => {
+    const { program, model, ctx } = await example('xor.nn');
+    const { progress, out } = collect({ program, model: model.name, ctx, options: { epochs: 40 } });
+    const ends = progress.filter((p) => p.epochEnd);
+    expect(ends).toHaveLength(40);
+    expect(ends.every((p) => p.boundary !== undefined)).toBe(true);
+    const b = ends.at(-1)!.boundary!;
+    expect(b).toMatchObject({ kind: 'binary', outputs: 1, size: 40, epoch: 40, step: out.steps });
+    expect(b.values).toHaveLength(40 * 40);
+    // the four XOR points, inside the plane, with their labels
+    expect(b.points.map((p) => [p.x, p.y, p.label])).toEqual([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]]);
+    expect(b.x[0]).toBeLessThan(0);
+    expect(b.x[1]).toBeGreaterThan(1);
+    // y = sigmoid(W2 @ tanh(W1 @ x + b1) + b2) at the centre of every cell, by hand, at the final weights
+    const { W1, b1, W2, b2 } = out.params;
+    const y = (x0: number, x1: number) => {
+      let z = b2[0];
+      for (let h = 0; h < 4; h++) z += W2[h] * Math.tanh(W1[2 * h] * x0 + W1[2 * h + 1] * x1 + b1[h]);
+      return sigmoid(z);
+    };
+    let worst = 0;
+    for (let i = 0; i < b.size; i++) {
+      for (let j = 0; j < b.size; j++) {
+        const x0 = b.x[0] + ((j + 0.5) / b.size) * (b.x[1] - b.x[0]);
+        const x1 = b.y[0] + ((i + 0.5) / b.size) * (b.y[1] - b.y[0]);
+        worst = Math.max(worst, Math.abs(b.values[i * b.size + j] - y(x0, x1)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-4);
+    // it changes as the model learns
+    expect(ends[0].boundary!.values).not.toEqual(b.values);
+  });
+
+  it('a 3-class spiral: one probability per class and cell, summing to 1, with class labels', async () => {
+    const { program, model } = await lowered(`data swirl = spiral(n: 300, classes: 3, noise: 0.1, seed: 2)
+model S {
+  input x: [2]
+  target t: [3]
+  h = dense(x, 8, tanh)
+  y = softmax(dense(h, 3))
+  loss C = cross_entropy(y, t)
+}
+train S on swirl { epochs: 3  batch: 32 }`);
+    const { progress } = collect({ program, model: model.name, ctx: { baseDir: '.' } });
+    const b: DecisionBoundary = progress.filter((p) => p.epochEnd).at(-1)!.boundary!;
+    expect(b).toMatchObject({ kind: 'classes', outputs: 3, size: 40 });
+    for (let c = 0; c < b.size * b.size; c++) expect(b.values[3 * c] + b.values[3 * c + 1] + b.values[3 * c + 2]).toBeCloseTo(1, 4);
+    expect(b.points).toHaveLength(300);
+    expect(new Set(b.points.map((p) => p.label))).toEqual(new Set([0, 1, 2]));
+    for (const p of b.points) {
+      expect(p.x).toBeGreaterThan(b.x[0]);
+      expect(p.x).toBeLessThan(b.x[1]);
+      expect(p.y).toBeGreaterThan(b.y[0]);
+      expect(p.y).toBeLessThan(b.y[1]);
+    }
+  });
+
+  it('a model whose input is not a point of the plane has none (the digits)', async () => {
+    const { program, model, ctx } = await specDigits();
+    const { progress } = collect({ program, model: model.name, ctx, options: { epochs: 1 } });
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.some((p) => p.boundary)).toBe(false);
+  });
+});
