@@ -434,6 +434,48 @@ describe('nnlens dap: break on NaN during training', () => {
   });
 });
 
+describe('nnlens dap: pause a training run, and Restricted Mode', () => {
+  test('pause stops between two steps with the last batch at the current weights; continue goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nnlens-dap-pause-'));
+    const file = join(dir, 'long.nn');
+    writeFileSync(file, ['data xor = xor()', 'model Long {', '  input x: [2]', '  target t: [1]', '  param W: [1, 2] = constant(0.1)', '  y = sigmoid(W @ x)', '  loss C = mse(y, t)', '}', 'train Long on xor { optimizer: sgd(lr: 0.01) batch: 4 epochs: 1000000 }', ''].join('\n'));
+    const c = await adapter();
+    await Promise.all([c.configurationSequence(), c.launch({ program: file, mode: 'train' })]);
+    const paused = c.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
+    await c.pauseRequest({ threadId: 1 });
+    expect((await paused).body.reason).toBe('pause');
+    const f = await top(c);
+    expect(f.name).toMatch(/^train: epoch \d+, step \d+ \(paused\): loss \d/);
+    const s = await scopes(c);
+    expect(s.Values.find((v) => v.name === 'x')!.type).toBe('[4, 2]');
+    // y is the batch's forward pass at the weights shown: sigmoid(W @ x), computed here by hand
+    const W = flat(await clipboard(c, 'W'));
+    const x = flat(await clipboard(c, 'x'));
+    const y = flat(await clipboard(c, 'y'));
+    for (let e = 0; e < 4; e++) expect(y[e]).toBeCloseTo(1 / (1 + Math.exp(-(W[0] * x[2 * e] + W[1] * x[2 * e + 1]))), 6);
+    const step = Number(/step (\d+)/.exec(f.name)![1]);
+    // continue trains on; a second pause is later
+    await c.continueRequest({ threadId: 1 });
+    const again = c.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
+    await c.pauseRequest({ threadId: 1 });
+    await again;
+    expect(Number(/step (\d+)/.exec((await top(c)).name)![1])).toBeGreaterThan(step);
+  });
+
+  test('Restricted Mode: no data file is read (random check data), and no training', async () => {
+    const c = await adapter();
+    const out: string[] = [];
+    c.on('output', (ev: DebugProtocol.OutputEvent) => out.push(ev.body.output));
+    await launchTo(c, { program: join(ROOT, 'examples/data.nn'), model: 'Iris', restricted: true, stopOnEntry: true });
+    expect((await top(c)).name).toMatch(/^entry: Iris, example 1 of \d+ \(random check data\)/);
+    expect(out.join('')).toContain('Restricted Mode: no data files are read');
+    const c2 = await adapter();
+    let message = '';
+    await c2.launch({ program: join(ROOT, 'examples/data.nn'), model: 'Iris', mode: 'train', restricted: true }).catch((e: Error) => (message = e.message));
+    expect(message).toBe('training is off in Restricted Mode: it reads data files. Trust the workspace to train');
+  });
+});
+
 describe('nnlens dap: bad launches are error responses, and the adapter goes on answering', () => {
   const bad = async (args: Record<string, unknown>): Promise<string> => {
     const c = await adapter();
