@@ -129,16 +129,20 @@ async function lossFrame(timeoutMs = 60_000): Promise<Frame> {
   throw new Error('no loss panel webview with a chart appeared');
 }
 
-/** A screenshot of an editor tab's group maximized (Ctrl+K Ctrl+M), then restored. */
+/** A screenshot of an editor tab's group maximized (Ctrl+K Ctrl+M) without the side bar (Ctrl+B)
+ * and the panel (Ctrl+J), then everything back as it was. */
 async function maximizedShot(tab: string, name: string): Promise<void> {
-  await page.locator('.tab', { hasText: tab }).click();
-  await page.keyboard.press('Control+K');
-  await page.keyboard.press('Control+M');
+  const toggle = async () => {
+    await page.locator('.tab', { hasText: tab }).click();
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+M');
+    await page.keyboard.press('Control+B');
+    await page.keyboard.press('Control+J');
+  };
+  await toggle();
   await page.waitForTimeout(1_500);
   await shot(name);
-  await page.locator('.tab', { hasText: tab }).click();
-  await page.keyboard.press('Control+K');
-  await page.keyboard.press('Control+M');
+  await toggle();
   await page.waitForTimeout(500);
 }
 
@@ -489,6 +493,7 @@ describe('NN Lens in VS Code (code-server)', () => {
     await expect.poll(() => frame.evaluate(() => (window as { __nnlensBoundary?: { draws: number } }).__nnlensBoundary?.draws ?? 0), { timeout: 30_000 }).toBeGreaterThan(1);
     expect(await frame.locator('.nn-boundary-title').innerText()).toMatch(/^Decision boundary — epoch \d+, step [\d,]+$/);
     await shot('loss-panel-decision-boundary');
+    await maximizedShot('Loss — Ring', 'loss-panel-decision-boundary-maximized');
   });
 
   it('"NN Lens: Show Backprop" draws xor at neuron level, steps, and reveals a node’s line (needs the language server)', async () => {
@@ -503,13 +508,40 @@ describe('NN Lens in VS Code (code-server)', () => {
     expect(await frame.evaluate(() => window.__nnlensBackprop!.level())).toBe('neuron');
     expect(await frame.locator('#picture .nn-forward .nn-node').count()).toBe(5);
     await shot('backprop-xor-neuron');
+    // the example picker: example 3 is the row [1, 0] of xor()
+    await frame.locator('#example').fill('3');
+    await frame.locator('#example').press('Enter');
+    await expect.poll(() => frame.locator('.nn-status').innerText(), { timeout: 30_000 }).toMatch(/^example 3 of 4 \(data xor\)/);
+    expect(await frame.evaluate(() => window.__nnlensBackprop!.trace()!.nodes[0].value)).toEqual([1, 0]);
     // ▶ the first forward op lights up a1, and its line is highlighted in the editor
     await frame.locator('#step-forward').click();
     await expect.poll(() => frame.locator('#picture .nn-forward .nn-node.nn-active').getAttribute('data-name')).toBe('a1');
+    // the step's statement is highlighted in the editor: a whole-line decoration with a 2px left
+    // border (the editor's own current-line box has borders on all sides); which line it is on
+    const highlighted = () => page.evaluate(() => {
+      const norm = (t: string | null | undefined) => (t ?? '').replace(/\s+/g, ' ').trim();
+      const found: string[] = [];
+      for (const editor of Array.from(document.querySelectorAll('.editor-group-container .monaco-editor'))) {
+        const lines = Array.from(editor.querySelectorAll('.view-lines .view-line')) as HTMLElement[];
+        for (const d of Array.from(editor.querySelectorAll('.view-overlays .cdr')) as HTMLElement[]) {
+          const cs = getComputedStyle(d);
+          if (cs.borderLeftWidth !== '2px' || cs.borderTopWidth !== '0px') continue;
+          const top = d.getBoundingClientRect().top;
+          const hit = lines.find((l) => Math.abs(l.getBoundingClientRect().top - top) < 3);
+          found.push(norm(hit?.textContent));
+        }
+      }
+      return found;
+    });
+    await expect.poll(highlighted, { timeout: 10_000 }).toContainEqual(expect.stringContaining('a1 = tanh(W1 @ x + b1)'));
     await shot('backprop-xor-step');
     await maximizedShot('Backprop — Xor', 'backprop-xor-step-maximized');
-    // clicking the node y reveals its line: the cursor goes there
+    // the whole picture, with a weight selected: ∂C/∂W1[2, 0] = a[0] × δ[2] with its numbers
     await frame.locator('#show-all').click();
+    await frame.$eval('#picture .nn-backward line.nn-w[data-param="W1"][data-index="4"]', (e) => e.dispatchEvent(new MouseEvent('click', { bubbles: true })));
+    await expect.poll(() => frame.locator('#formula').innerText()).toContain('∂C/∂W1[2, 0] = a[0] × δ[2]');
+    await maximizedShot('Backprop — Xor', 'backprop-xor-weight-maximized');
+    // clicking the node y reveals its line: the cursor goes there
     await frame.locator('#picture .nn-forward .nn-node[data-name="y"] circle').first().click();
     await expect.poll(() => page.locator('#status\\.editor\\.selection').innerText(), { timeout: 30_000 }).toMatch(/^Ln 14,/);
   });
