@@ -71,7 +71,7 @@ export function planStops(t: Trace, modelRange: { line: number; endLine: number;
     column: modelRange.nameColumn,
     endLine: modelRange.line,
     endColumn: modelRange.nameColumn,
-    label: `entry: ${t.model}, example ${t.example} of ${t.examples.count} (${t.examples.source === 'random' ? 'random check data' : `data ${t.examples.source}`}), ${t.weights === 'initial' ? 'initial weights' : t.weights}`,
+    label: `entry: ${t.model}, example ${t.example} of ${t.examples.count} (${t.examples.source === 'random' ? 'random check data' : `data ${t.examples.source}`}), ${t.weights}`,
     values,
     grads: empty,
     subject: null,
