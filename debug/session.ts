@@ -329,7 +329,11 @@ export class NnDebugSession extends DebugSession {
     this.end(`${t.model}, example ${t.example}: the forward and backward pass are done (loss ${lossName(l)} = ${fmt6(t.loss)})`);
   }
 
-  private checkOnly(response: DebugProtocol.Response, what: string, work: (l: CheckLaunch) => Promise<void> | void): void {
+  /**
+   * An execution request (continue, next, …): in mode "check", `work` moves through the stops; in
+   * mode "train", the forward-going ones resume the run and the others are refused.
+   */
+  private execution(response: DebugProtocol.Response, what: string, work: (l: CheckLaunch) => Promise<void> | void): void {
     const l = this.launched;
     if (!l || this.ended) {
       this.fail(response, this.ended ? 'the session has ended' : 'nothing is running yet');
@@ -350,15 +354,15 @@ export class NnDebugSession extends DebugSession {
 
   protected continueRequest(response: DebugProtocol.ContinueResponse): void {
     response.body = { allThreadsContinued: true };
-    this.checkOnly(response, 'continue', (l) => this.forwardTo(l, this.cur));
+    this.execution(response, 'continue', (l) => this.forwardTo(l, this.cur));
   }
 
   protected nextRequest(response: DebugProtocol.NextResponse): void {
-    this.checkOnly(response, 'next', (l) => this.step(l));
+    this.execution(response, 'next', (l) => this.step(l));
   }
 
   protected stepInRequest(response: DebugProtocol.StepInResponse): void {
-    this.checkOnly(response, 'stepIn', (l) => this.step(l));
+    this.execution(response, 'stepIn', (l) => this.step(l));
   }
 
   private step(l: CheckLaunch): void {
@@ -368,7 +372,7 @@ export class NnDebugSession extends DebugSession {
 
   /** Step out: to the first stop of the next pass (forward → backward → the end). */
   protected stepOutRequest(response: DebugProtocol.StepOutResponse): void {
-    this.checkOnly(response, 'stepOut', (l) => {
+    this.execution(response, 'stepOut', (l) => {
       const stops = l.plan.stops;
       const backward = stops[this.cur]?.phase === 'backward';
       const next = backward ? -1 : stops.findIndex((s, i) => i > this.cur && s.phase === 'backward');
@@ -378,14 +382,14 @@ export class NnDebugSession extends DebugSession {
   }
 
   protected stepBackRequest(response: DebugProtocol.StepBackResponse): void {
-    this.checkOnly(response, 'stepBack', (l) => {
+    this.execution(response, 'stepBack', (l) => {
       if (this.cur > 0) this.stopAt(l, Math.min(this.cur, l.plan.stops.length) - 1, 'step');
       else this.stopAt(l, 0, 'entry');
     });
   }
 
   protected reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
-    this.checkOnly(response, 'reverseContinue', async (l) => {
+    this.execution(response, 'reverseContinue', async (l) => {
       const stops = l.plan.stops;
       for (let j = Math.min(this.cur, stops.length) - 1; j >= 0; j--) {
         if (await this.hits(l, stops[j])) {
@@ -429,7 +433,7 @@ export class NnDebugSession extends DebugSession {
     if (end.kind === 'paused') {
       t.program.forward(); // the values of the last batch at the current weights
       const s = run.batchScope(false);
-      this.showTrainStop(l, {
+      this.showTrainStop({
         label: `train: epoch ${t.epoch}, step ${t.steps} (paused): loss ${fmt6(t.lastLoss)}`,
         line: l.lines.line,
         column: l.lines.nameColumn,
@@ -447,7 +451,7 @@ export class NnDebugSession extends DebugSession {
     }
     const s = run.batchScope(end.replayed);
     this.output(`${message} (${where})\n`, 'stderr');
-    this.showTrainStop(l, {
+    this.showTrainStop({
       label: `train: epoch ${d.epoch}, step ${d.step}: ${d.cause}`,
       line: d.range ? d.range.start.line + 1 : l.lines.line,
       column: d.range ? d.range.start.character + 1 : l.lines.nameColumn,
@@ -469,7 +473,7 @@ export class NnDebugSession extends DebugSession {
     return e;
   }
 
-  private showTrainStop(_l: TrainLaunch, view: View, reason: 'exception' | 'pause'): void {
+  private showTrainStop(view: View, reason: 'exception' | 'pause'): void {
     this.trainView = view;
     this.handles.reset();
     const e: DebugProtocol.StoppedEvent = new StoppedEvent(reason, THREAD);

@@ -91,6 +91,7 @@ class ConfigurationProvider implements vscode.DebugConfigurationProvider {
     // In Restricted Mode no data files are read (VS Code asks for trust before debugging, but a
     // session that runs anyway gets random check data, as checking does)
     config.restricted = !vscode.workspace.isTrusted;
+    if (config.cwd === undefined && folder) config.cwd = folder.uri.fsPath;
     if (typeof config.program === 'string' && config.workspaceRoot === undefined) {
       const owner = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(config.program)) ?? folder;
       if (owner) config.workspaceRoot = owner.uri.fsPath;
