@@ -75,12 +75,7 @@ export class NnCodeLensProvider implements CodeLensProvider {
           command: { title: '$(debug-alt-small) Step through', command: ClientCommands.stepThrough, arguments: [uri, m.name] satisfies StepThroughCommandArgs },
         });
       }
-      let params = NaN;
-      try {
-        params = cache.of(m).modelAnalysis(m).paramElements;
-      } catch {
-        // an analysis that cannot run has its errors reported elsewhere
-      }
+      const params = cache.tryModel(m)?.paramElements ?? NaN;
       if (Number.isFinite(params)) {
         lenses.push({ range, command: { title: `${count(params)} param${params === 1 ? '' : 's'}`, command: '' } });
       }

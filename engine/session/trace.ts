@@ -42,7 +42,7 @@ import { loadData } from '../data/index';
 import { DataError, type DataContext, type Dataset } from '../data/types';
 import { randomBatch } from '../check/batch';
 import { checkModel, type BackwardLineDetail } from '../check/check';
-import { H, unaryDerivCode } from '../scalar';
+import { nodeEntry, SCALAR_HELPERS } from '../ops/index';
 import { modelGraph, type GraphStatement, type ModelGraph, type TraceKind } from './trace-graph';
 
 export type { TraceKind } from './trace-graph';
@@ -489,8 +489,10 @@ const derivCache = new Map<UnaryFn, (x: number, y: number) => number>();
 function unaryDerivative(fn: UnaryFn): (x: number, y: number) => number {
   let d = derivCache.get(fn);
   if (!d) {
-    const body = new Function('H', 'x', 'y', `return ${unaryDerivCode(fn, 'x', 'y')};`) as (h: typeof H, x: number, y: number) => number;
-    d = (x, y) => body(H, x, y);
+    // dy/dx from the op catalog's scalar form (s · dy/dx with s = 1; null: 0 everywhere)
+    const code = nodeEntry({ op: 'unary', fn }).scalar?.times[0]('1', ['x'], 'y', '0') ?? '0';
+    const body = new Function('H', 'x', 'y', `"use strict"; return ${code};`) as (h: unknown, x: number, y: number) => number;
+    d = (x, y) => body(SCALAR_HELPERS, x, y);
     derivCache.set(fn, d);
   }
   return d;
