@@ -23,6 +23,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
+  dedupeFindings,
   describeOptimizer,
   trainInWorker,
   type IRProgram,
@@ -30,7 +31,7 @@ import {
   type TrainPlan,
   type TrainProgress,
 } from '../engine';
-import { checkProgramModel, collectFindings } from '../server/pipeline';
+import { checkProgramModel } from '../engine/session/pipeline';
 import { brailleChart, type Series } from './chart';
 import { formatDiagnostic, sortDiagnostics, toCliDiagnostic } from './diagnostics';
 import { analyzeCliFile } from './load';
@@ -69,7 +70,7 @@ export async function runTrain(file: string, opts: TrainCliOptions): Promise<num
 
   // ---- the fast gradient check --------------------------------------------------------------------
   const check = checkProgramModel({ program, model, ctx, mode: 'fast' });
-  const findings = sortDiagnostics(collectFindings([check]).map(toCliDiagnostic));
+  const findings = sortDiagnostics(dedupeFindings(check.report.findings).map(toCliDiagnostic));
   const colourErr = process.stderr.isTTY === true && !process.env.NO_COLOR;
   for (const d of findings) if (d.severity === 'error' || d.severity === 'warning') process.stderr.write(formatDiagnostic(file, d, colourErr) + '\n');
   const checkErrors = findings.filter((d) => d.severity === 'error').length;

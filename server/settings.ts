@@ -54,6 +54,8 @@ export interface ClientInfo {
   inlayHintRefresh: boolean;
   codeLensRefresh: boolean;
   semanticTokensRefresh: boolean;
+  /** It answers `workspace/configuration` (the server pulls `nnlens` settings from it). */
+  configurationPull: boolean;
 }
 
 /** Settings, trust and what the client supports: one place every service reads. */
@@ -69,6 +71,7 @@ export class NnLensSettingsService {
     inlayHintRefresh: false,
     codeLensRefresh: false,
     semanticTokensRefresh: false,
+    configurationPull: false,
   };
 
   get settings(): NnLensSettings {

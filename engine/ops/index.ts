@@ -131,6 +131,24 @@ export function evalScalar(entry: ScalarEntry, a: readonly number[], attr = 0): 
   return f(a, attr);
 }
 
+const derivatives = new Map<string, (a: readonly number[], y: number, attr: number) => number>();
+
+/**
+ * ∂y/∂a_j of an elementwise op at numbers (the trace's σ′(z)): the same code the kernels'
+ * backward runs, with ∂L/∂y = 1.
+ */
+export function evalScalarDerivative(entry: ScalarEntry, j: number, a: readonly number[], y: number, attr = 0): number {
+  const key = `${entry.name}|${j}|${a.length}`;
+  let f = derivatives.get(key);
+  if (!f) {
+    const args = a.map((_, k) => `a[${k}]`);
+    const term = entry.scalar.times[j]?.('1', args, 'y', 'P') ?? '0';
+    f = new Function('H', `"use strict";\nreturn (a, y, P) => ${term};`)(SCALAR_HELPERS) as (a: readonly number[], y: number, attr: number) => number;
+    derivatives.set(key, f);
+  }
+  return f(a, y, attr);
+}
+
 // ---- ops in the IR -------------------------------------------------------------------------------
 
 /** The entry of a computing IR node, or undefined for a leaf or an op the catalog does not have. */

@@ -24,13 +24,11 @@
  */
 import {
   DEFAULT_CHECK_OPTIONS,
-  DEFAULT_TRAIN_OPTIONS,
   type DataSpec,
   type IRModel,
   type IRProgram,
   type Range,
   type Shape,
-  type UnaryFn,
 } from '../ir';
 import { err, ok, type Result } from '../result';
 import { compileModel, type Batch, type CompiledModel } from '../exec/program';
@@ -39,10 +37,11 @@ import { compileFunctions, type FunctionLib } from '../functions';
 import { initParams } from '../init';
 import { jsBackend } from '../kernels/js';
 import { loadData } from '../data/index';
-import { DataError, type DataContext, type Dataset } from '../data/types';
+import type { DataContext, Dataset } from '../data/types';
 import { randomBatch } from '../check/batch';
 import { checkModel, type BackwardLineDetail } from '../check/check';
-import { nodeEntry, SCALAR_HELPERS } from '../ops/index';
+import { evalScalarDerivative, isScalarEntry, nodeAttr, tryNodeEntry } from '../ops/index';
+import { checkDataOf, trainSeedOf, type DataLoader } from './pipeline';
 import { modelGraph, type GraphStatement, type ModelGraph, type TraceKind } from './trace-graph';
 
 export type { TraceKind } from './trace-graph';
@@ -265,11 +264,6 @@ export interface ExampleChoice {
   source: string;
 }
 
-/** The seed of a model's initial weights: its `train` block's (default 0). */
-export function traceSeedOf(program: IRProgram, model: string): number {
-  return program.trains.find((t) => t.model === model)?.options.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
-}
-
 /**
  * How many examples a model can be traced on, and where they come from — without loading more
  * than needed (the picker of the Backprop view).
@@ -278,19 +272,10 @@ export function exampleSource(
   program: IRProgram,
   model: IRModel,
   ctx: DataContext,
-  load: (spec: DataSpec, ctx: DataContext) => Dataset = loadData,
+  load: DataLoader = loadData,
 ): { count: number; source: string; data: Dataset | null } {
-  const dataName =
-    program.checks.find((c) => c.model === model.name)?.data ?? program.trains.find((t) => t.model === model.name)?.data;
-  const decl = dataName === undefined ? undefined : program.data.find((d) => d.name === dataName);
-  if (decl && model.inputs.length === 1) {
-    try {
-      const ds = load(decl.spec, ctx);
-      if (ds.n > 0) return { count: ds.n, source: decl.name, data: ds };
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-    }
-  }
+  const found = checkDataOf(program, model, ctx, load);
+  if (found && found.ds.n > 0) return { count: found.ds.n, source: found.name, data: found.ds };
   const examples = program.checks.find((c) => c.model === model.name)?.options.examples ?? DEFAULT_CHECK_OPTIONS.examples;
   return { count: examples, source: 'random', data: null };
 }
@@ -301,7 +286,7 @@ export function exampleOf(
   model: IRModel,
   ctx: DataContext,
   n: number,
-  load?: (spec: DataSpec, ctx: DataContext) => Dataset,
+  load?: DataLoader,
 ): Result<ExampleChoice, TraceError> {
   const src = exampleSource(program, model, ctx, load);
   if (!Number.isInteger(n) || n < 1 || n > src.count) {
@@ -316,7 +301,7 @@ export function exampleOf(
     if (model.targets.length === 1) data[model.targets[0].name] = ds.y.slice((n - 1) * ys, n * ys);
     return ok({ batch: { n: 1, data }, count: src.count, source: src.source });
   }
-  const all = randomBatch(program, model, n, traceSeedOf(program, model.name));
+  const all = randomBatch(program, model, n, trainSeedOf(program, model.name));
   const data: Batch['data'] = {};
   for (const d of [...model.inputs, ...model.targets]) {
     const size = d.shape.reduce((a, b) => a * b, 1);
@@ -338,7 +323,7 @@ export function traceModel(req: TraceRequest): Result<Trace, TraceError> {
   const n = req.example ?? 1;
   const ex = exampleOf(req.program, model, req.ctx, n, req.load);
   if (!ex.ok) return ex;
-  const params = req.params ?? initParams(model, traceSeedOf(req.program, model.name));
+  const params = req.params ?? initParams(model, trainSeedOf(req.program, model.name));
   for (const p of model.params) {
     const v = params[p.name];
     if (!v) return err({ kind: 'bad-weights', message: `the weights have no value for param ${p.name}` });
@@ -463,12 +448,10 @@ function amplifier(p: CompiledModel, lib: FunctionLib, s: GraphStatement): Trace
   const a = p.slot(act.node).v;
   const slope = new Float64Array(size);
   const root = p.nodes[act.node];
-  if (root.op === 'unary') {
-    const d = unaryDerivative(root.fn as UnaryFn);
-    for (let i = 0; i < size; i++) slope[i] = d(z[i], a[i]);
-  } else if (root.op === 'leaky_relu') {
-    const alpha = root.alpha ?? 0;
-    for (let i = 0; i < size; i++) slope[i] = z[i] > 0 ? 1 : alpha;
+  const entry = root.op === 'call' ? undefined : tryNodeEntry(root);
+  if (entry && isScalarEntry(entry)) {
+    const attr = nodeAttr(root, entry);
+    for (let i = 0; i < size; i++) slope[i] = evalScalarDerivative(entry, 0, [z[i]], a[i], attr);
   } else {
     const d = lib.get(root.fn!).dUsed[0];
     for (let i = 0; i < size; i++) slope[i] = d(z[i]);
@@ -483,19 +466,6 @@ function amplifier(p: CompiledModel, lib: FunctionLib, s: GraphStatement): Trace
     slope,
     zGrad: g ? Float64Array.from(g.subarray(0, size)) : new Float64Array(size),
   };
-}
-
-const derivCache = new Map<UnaryFn, (x: number, y: number) => number>();
-function unaryDerivative(fn: UnaryFn): (x: number, y: number) => number {
-  let d = derivCache.get(fn);
-  if (!d) {
-    // dy/dx from the op catalog's scalar form (s · dy/dx with s = 1; null: 0 everywhere)
-    const code = nodeEntry({ op: 'unary', fn }).scalar?.times[0]('1', ['x'], 'y', '0') ?? '0';
-    const body = new Function('H', 'x', 'y', `"use strict"; return ${code};`) as (h: unknown, x: number, y: number) => number;
-    d = (x, y) => body(SCALAR_HELPERS, x, y);
-    derivCache.set(fn, d);
-  }
-  return d;
 }
 
 /** The backward block's lines on this example: as written, the truth, and the check's verdict. */
@@ -545,7 +515,7 @@ function backwardLines(
   const check = checkModel(program, model, params, example, {
     mode: 'fast',
     tolerance: program.checks.find((c) => c.model === model.name)?.options.tolerance ?? DEFAULT_CHECK_OPTIONS.tolerance,
-    seed: traceSeedOf(program, model.name),
+    seed: trainSeedOf(program, model.name),
   });
   return lines.map((l, i) => {
     const d = check.backwardLines[i];

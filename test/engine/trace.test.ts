@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHECK_OPTIONS, initParams, loadData, type IRProgram } from '../../engine/index';
 import { traceJson, traceModel, type Trace } from '../../engine/session/trace';
 import { analyzeFile, analyzeText } from '../../language/index';
-import { checkBatchFor } from '../../server/pipeline';
+import { checkBatchFor } from '../../engine/session/pipeline';
 
 const ROOT = resolve(__dirname, '../..');
 

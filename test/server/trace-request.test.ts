@@ -1,5 +1,5 @@
 /**
- * The `nnlens/trace` request over stdio (server/trace.ts): a model's trace for an example at the
+ * The `nnlens/trace` request over stdio (server/handlers/trace.ts): a model's trace for an example at the
  * initial or trained weights, the model's errors when it has some, a message for an example out
  * of range; and the "◇ Backprop" code lens, which only the VS Code extension gets.
  */

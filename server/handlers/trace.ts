@@ -6,13 +6,13 @@
  */
 import type { LangiumDocument } from 'langium';
 import type { Connection } from 'vscode-languageserver';
-import { traceData, traceModel } from '../engine/session/trace';
-import { NnAst as ast } from '../language';
-import type { NnLensServices } from './module';
-import { TraceRequestMethod, type TraceParams, type TraceResult } from './protocol';
+import { traceData, traceModel } from '../../engine/session/trace';
+import { NnAst as ast } from '../../language';
+import type { NnLensServices } from '../module';
+import { TraceRequestMethod, type TraceParams, type TraceResult } from '../protocol';
 
 /** Registers the request on a connection. */
-export function registerTraceRequest(connection: Connection, Nn: NnLensServices): void {
+export function addTraceHandler(connection: Connection, Nn: NnLensServices): void {
   connection.onRequest(TraceRequestMethod, (p: TraceParams) => traceRequest(Nn, p));
 }
 

@@ -20,11 +20,10 @@ import {
   type DataContext,
   type DataSpec,
   type Dataset,
-  type Finding,
   type IRModel,
   type IRProgram,
   type Shape,
-} from '../engine';
+} from '../index';
 
 export interface ModelSummary {
   loss: number;
@@ -68,24 +67,41 @@ export function checkBatchFor(
   load: DataLoader = loadData,
 ): CheckBatchChoice {
   const seed = trainSeedOf(program, model.name);
+  const found = checkDataOf(program, model, ctx, load);
+  if (found) {
+    const { ds, name } = found;
+    const idx = new Uint32Array(ds.n);
+    for (let i = 0; i < ds.n; i++) idx[i] = i;
+    new Rng(seed).shuffle(idx);
+    const part = subset(ds, idx.subarray(0, Math.min(n, ds.n)));
+    const data: Batch['data'] = { [model.inputs[0].name]: part.x };
+    if (model.targets.length === 1) data[model.targets[0].name] = part.y;
+    return { batch: { n: part.n, data }, source: name };
+  }
+  return { batch: randomBatch(program, model, n, seed), source: 'random' };
+}
+
+/**
+ * The data set a model is checked (and traced) on: the `check` block's, else the `train`
+ * block's, loaded; null when there is none, the model has not exactly one input, or the data
+ * cannot be loaded (the language reports why, on its declaration) — then random data is used.
+ */
+export function checkDataOf(
+  program: IRProgram,
+  model: IRModel,
+  ctx: DataContext,
+  load: DataLoader = loadData,
+): { name: string; ds: Dataset } | null {
   const dataName =
     program.checks.find((c) => c.model === model.name)?.data ?? program.trains.find((t) => t.model === model.name)?.data;
   const decl = dataName === undefined ? undefined : program.data.find((d) => d.name === dataName);
-  if (decl && model.inputs.length === 1) {
-    try {
-      const ds = load(decl.spec, ctx);
-      const idx = new Uint32Array(ds.n);
-      for (let i = 0; i < ds.n; i++) idx[i] = i;
-      new Rng(seed).shuffle(idx);
-      const part = subset(ds, idx.subarray(0, Math.min(n, ds.n)));
-      const data: Batch['data'] = { [model.inputs[0].name]: part.x };
-      if (model.targets.length === 1) data[model.targets[0].name] = part.y;
-      return { batch: { n: part.n, data }, source: decl.name };
-    } catch (e) {
-      if (!(e instanceof DataError)) throw e;
-    }
+  if (!decl || model.inputs.length !== 1) return null;
+  try {
+    return { name: decl.name, ds: load(decl.spec, ctx) };
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return null;
   }
-  return { batch: randomBatch(program, model, n, seed), source: 'random' };
 }
 
 export interface ModelCheckJob {
@@ -136,19 +152,4 @@ export function summarize(report: CheckReport): ModelSummary {
   const params: ModelSummary['params'] = {};
   for (const [name, p] of Object.entries(report.params)) params[name] = { shape: p.shape, maxRelError: p.maxRelError };
   return { loss: report.loss, params };
-}
-
-/** The findings of several models' checks, without repeats (a shared function's wrong line). */
-export function collectFindings(results: readonly ModelCheckResult[]): Finding[] {
-  const seen = new Set<string>();
-  const out: Finding[] = [];
-  for (const r of results) {
-    for (const f of r.report.findings) {
-      const k = `${f.code}|${f.range.start.line}:${f.range.start.character}|${f.message}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push(f);
-    }
-  }
-  return out;
 }
