@@ -4,6 +4,7 @@ import { dedupeFindings, type Shape } from '../engine';
 import { checkProgramModel, type ModelCheckResult, type ModelSummary } from '../engine/session/pipeline';
 import { countBySeverity, formatDiagnostic, sortDiagnostics, toCliDiagnostic, type CliDiagnostic } from './diagnostics';
 import { analyzeCliFile } from './load';
+import type { Analysis } from '../language';
 import { fmtShape } from './tensorJson';
 
 /** Above this many parameters, a model is checked in fast mode unless `--mode full` is given. */
@@ -15,11 +16,15 @@ export interface CheckOutput {
   models: Record<string, ModelSummary>;
 }
 
-export async function runCheck(
-  file: string,
-  opts: { json: boolean; mode?: 'fast' | 'full'; workspaceRoot?: string },
-): Promise<number> {
-  const analysis = await analyzeCliFile(file, opts.workspaceRoot);
+/** What `nnlens check` finds in an analysed file: every diagnostic, each model's check, notes. */
+export interface FileCheck {
+  diagnostics: CliDiagnostic[];
+  results: ModelCheckResult[];
+  notes: string[];
+}
+
+/** The checks `nnlens check` runs (language diagnostics and every model's gradient check); `nnlens export` refuses what it rejects. */
+export function checkAnalysis(file: string, analysis: Analysis, opts: { mode?: 'fast' | 'full'; workspaceRoot?: string }): FileCheck {
   const ctx = { baseDir: dirname(resolve(file)), workspaceRoot: opts.workspaceRoot };
   const results: ModelCheckResult[] = [];
   const notes: string[] = [];
@@ -39,6 +44,15 @@ export async function runCheck(
     ...analysis.diagnostics.map(toCliDiagnostic),
     ...dedupeFindings(results.flatMap((r) => r.report.findings)).map(toCliDiagnostic),
   ]);
+  return { diagnostics, results, notes };
+}
+
+export async function runCheck(
+  file: string,
+  opts: { json: boolean; mode?: 'fast' | 'full'; workspaceRoot?: string },
+): Promise<number> {
+  const analysis = await analyzeCliFile(file, opts.workspaceRoot);
+  const { diagnostics, results, notes } = checkAnalysis(file, analysis, opts);
   const models: Record<string, ModelSummary> = {};
   for (const r of results) models[r.model] = r.summary;
   const counts = countBySeverity(diagnostics);

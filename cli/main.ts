@@ -48,8 +48,17 @@ Usage:
       graph left to right and the backward pass as the reversed network, with σ′(z) as
       amplifiers. Neuron level when every layer has at most 32 units, else tensor level.
 
-  nnlens export FILE --model NAME --to pytorch [-o OUT.py]
-      A standalone PyTorch script with the same model, initial weights and training loop.
+  nnlens export FILE --model NAME --to pytorch [-o OUT.py] [--weights W.json]
+      A standalone PyTorch script that replays nnlens train exactly (to stdout without -o).
+  nnlens export FILE --model NAME --to pytorch -o DIR/ [--weights W.json] [--force]
+      A PyTorch project: model.py (an nn.Module), data.py, train.py (--device auto|cpu|cuda,
+      --amp, torchrun / DistributedDataParallel) and README.md. An existing non-empty DIR/
+      needs --force.
+  nnlens export FILE --model NAME --to onnx -o OUT.onnx [--weights W.json]
+      The forward pass as ONNX (opset 13): the model's input → its output, batch axis dynamic.
+      --weights: start from (or, for ONNX, hold) these weights, P.json format. Exit 0 when
+      written, 1 when nnlens check rejects the file (nothing written), 2 on unusable arguments
+      or an output path that cannot be written.
 
   nnlens lsp --stdio
       The language server, for any editor that speaks LSP.
@@ -90,13 +99,15 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
       }),
   },
   export: {
-    valued: ['model', 'to', 'out', 'workspace'],
-    boolean: ['help'],
+    valued: ['model', 'to', 'out', 'weights', 'workspace'],
+    boolean: ['force', 'help'],
     run: async (a) =>
       runExport(onlyFile(a, 'export'), {
         model: stringFlag(a, 'model'),
         to: stringFlag(a, 'to'),
         out: stringFlag(a, 'out'),
+        weights: stringFlag(a, 'weights'),
+        force: a.flags.has('force'),
         workspaceRoot: stringFlag(a, 'workspace'),
       }),
   },

@@ -21,6 +21,7 @@ import { BACKPROP_VIEW_TYPE, BackpropHost } from './backprop/host';
 import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
+import { loadWeights } from './weights';
 import { registerDebugger } from './debug/debugger';
 
 let client: LanguageClient | undefined;
@@ -41,6 +42,7 @@ export function readSettings(): NnLensSettings {
     training: {
       saveWeights: c.get('training.saveWeights', true),
     },
+    weightsFile: c.get('weightsFile', ''),
   };
 }
 
@@ -105,6 +107,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (runId) panel.show(true);
     }),
     vscode.commands.registerCommand('nnlens.showLog', () => log.show()),
+    vscode.commands.registerCommand('nnlens.loadWeights', (a?: unknown, b?: unknown, c?: unknown) => loadWeights(server, log, a, b, c)),
     vscode.workspace.onDidGrantWorkspaceTrust(async () => {
       log.info('workspace trust granted: training and data files are on');
       updateTrustStatus(status);

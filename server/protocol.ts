@@ -166,6 +166,12 @@ export interface NnLensSettings {
     /** Write `NAME.weights.json` next to the file when a run completes or is stopped. */
     saveWeights: boolean;
   };
+  /**
+   * A weights file (the P.json format) whose weights hovers, checks and the Backprop view use
+   * instead of the initial ones: relative to the `.nn` file's folder, `${model}` for the model's
+   * name (`${model}.weights.json`). Empty: none. Added after v1; absent means empty.
+   */
+  weightsFile: string;
 }
 
 /** `initializationOptions` the VS Code client sends in `initialize`. */
@@ -340,3 +346,20 @@ export interface TraceView {
 /** `nnlens.showBackprop` takes `[uri, model?]`; without arguments, the model at the cursor. */
 export const ShowBackpropCommand = 'nnlens.showBackprop';
 export type ShowBackpropCommandArgs = [uri: string, model?: string];
+
+/**
+ * Request `nnlens/loadWeights` (client → server; the command "NN Lens: Load Weights"): a weights
+ * file in the P.json format (what `nnlens train` and an exported project's train.py write) becomes
+ * the current weights of a model of an open document; hovers, checks and the Backprop view use
+ * them. `path`: a file path (relative to the document's folder) or a `file:` URI. `model`: the
+ * model it is for; without it, the one model whose params the file fits. Added after v1.
+ */
+export const LoadWeightsRequestMethod = 'nnlens/loadWeights';
+export interface LoadWeightsParams {
+  uri: string;
+  path: string;
+  model?: string;
+}
+export type LoadWeightsResult =
+  | { status: 'ok'; model: string; /** How hovers name the weights. */ label: string }
+  | { status: 'error'; message: string };

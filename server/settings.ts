@@ -9,6 +9,7 @@ export const DEFAULT_SETTINGS: NnLensSettings = {
   gradientCheck: { onEdit: true, mode: 'fast', tolerance: 1e-6, eps: 1e-6 },
   inlayHints: { shapes: true, paramCounts: true },
   training: { saveWeights: true },
+  weightsFile: '',
 };
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -39,6 +40,7 @@ export function readSettings(raw: unknown, base: NnLensSettings = DEFAULT_SETTIN
       paramCounts: bool(ih.paramCounts, base.inlayHints.paramCounts),
     },
     training: { saveWeights: bool(tr.saveWeights, base.training.saveWeights) },
+    weightsFile: typeof r.weightsFile === 'string' ? r.weightsFile.trim() : base.weightsFile,
   };
 }
 

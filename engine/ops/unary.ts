@@ -19,7 +19,7 @@ import { nIter } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
 import type { UnaryFn } from './names';
 import { sameAsFirst } from './rules';
-import type { NodeEntry, ScalarForm } from './types';
+import type { NodeEntry, OnnxEmit, ScalarForm } from './types';
 
 interface UnaryDef {
   /** Hover and docs text. */
@@ -30,6 +30,8 @@ interface UnaryDef {
   deriv(x: string, y: string): string | null;
   /** The PyTorch function of one tensor (the exported script defines `softplus`). */
   readonly pytorch: string;
+  /** Its ONNX form (opset 13). */
+  onnx(b: OnnxEmit, x: string): string;
   /** The backend computes it natively on the float32 training path. */
   readonly fast?: MappedFn;
   /** A kink at 0, and the derivative there by convention (`relu'(0) = 0`). */
@@ -93,6 +95,7 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
       backward: d.nonFinite?.backward ? (x) => d.nonFinite!.backward!(x) : undefined,
     },
     pytorch: (py, n) => py.call(d.pytorch, [n.arg(0)]),
+    onnx: (b, [x]) => d.onnx(b, x),
   };
 }
 
@@ -121,6 +124,7 @@ export const UNARY = {
     value: (x) => `H.sigmoid(${x})`,
     deriv: (_x, y) => `(${y} * (1 - ${y}))`,
     pytorch: 'torch.sigmoid',
+    onnx: (b, x) => b.node('Sigmoid', [x]),
     fast: 'sigmoid',
   }),
   tanh: unary('tanh', {
@@ -128,6 +132,7 @@ export const UNARY = {
     value: (x) => `Math.tanh(${x})`,
     deriv: (_x, y) => `(1 - ${y} * ${y})`,
     pytorch: 'torch.tanh',
+    onnx: (b, x) => b.node('Tanh', [x]),
     fast: 'tanh',
   }),
   relu: unary('relu', {
@@ -135,6 +140,7 @@ export const UNARY = {
     value: (x) => `H.relu(${x})`,
     deriv: (x) => `(${x} > 0 ? 1 : 0)`,
     pytorch: 'torch.relu',
+    onnx: (b, x) => b.node('Relu', [x]),
     fast: 'relu',
     kink: "relu'(0) = 0",
   }),
@@ -143,6 +149,7 @@ export const UNARY = {
     value: (x) => `Math.exp(${x})`,
     deriv: (_x, y) => y,
     pytorch: 'torch.exp',
+    onnx: (b, x) => b.node('Exp', [x]),
     fast: 'exp',
     nonFinite: { forward: overflow('exp') },
   }),
@@ -151,6 +158,7 @@ export const UNARY = {
     value: (x) => `Math.log(${x})`,
     deriv: (x) => `(1 / ${x})`,
     pytorch: 'torch.log',
+    onnx: (b, x) => b.node('Log', [x]),
     nonFinite: {
       forward: (x) => (x === 0 ? `log(0) = -Infinity` : x < 0 ? `log of a negative number: log(${fmt(x)}) = NaN` : undefined),
       backward: infiniteAtZero('log'),
@@ -161,6 +169,7 @@ export const UNARY = {
     value: (x) => `Math.sqrt(${x})`,
     deriv: (_x, y) => `(0.5 / ${y})`,
     pytorch: 'torch.sqrt',
+    onnx: (b, x) => b.node('Sqrt', [x]),
     nonFinite: {
       forward: (x) => (x < 0 ? `sqrt of a negative number: sqrt(${fmt(x)}) = NaN` : undefined),
       backward: infiniteAtZero('sqrt'),
@@ -171,6 +180,7 @@ export const UNARY = {
     value: (x) => `Math.abs(${x})`,
     deriv: (x) => `(${x} > 0 ? 1 : ${x} < 0 ? -1 : 0)`,
     pytorch: 'torch.abs',
+    onnx: (b, x) => b.node('Abs', [x]),
     kink: "abs'(0) = 0",
   }),
   square: unary('square', {
@@ -178,6 +188,7 @@ export const UNARY = {
     value: (x) => `(${x} * ${x})`,
     deriv: (x) => `(2 * ${x})`,
     pytorch: 'torch.square',
+    onnx: (b, x) => b.node('Mul', [x, x]),
     nonFinite: { forward: overflow('square') },
   }),
   softplus: unary('softplus', {
@@ -185,12 +196,15 @@ export const UNARY = {
     value: (x) => `H.softplus(${x})`,
     deriv: (x) => `H.sigmoid(${x})`,
     pytorch: 'softplus', // the script's stable helper
+    onnx: (b, x) => b.node('Softplus', [x]), // onnxruntime computes it stably for large |x|
   }),
   gelu: unary('gelu', {
     doc: 'Gaussian error linear unit a·Φ(a), Φ the standard normal distribution function (the exact erf form, as torch.nn.functional.gelu), elementwise.',
     value: (x) => `H.gelu(${x})`,
     deriv: (x) => `H.geluDeriv(${x})`,
     pytorch: 'F.gelu',
+    // opset 13 has no Gelu (opset 20 does): x · (1 + erf(x / √2)) / 2
+    onnx: (b, x) => b.node('Mul', [b.node('Mul', [x, b.constant(0.5)]), b.node('Add', [b.constant(1), b.node('Erf', [b.node('Div', [x, b.constant(Math.SQRT2)])])])]),
     helpers: { gelu, geluDeriv },
   }),
   elu: unary('elu', {
@@ -199,6 +213,7 @@ export const UNARY = {
     // PyTorch (elu_backward): x > 0 ? 1 : e^x, so elu′(0) = e^0 = 1 — no jump in the derivative
     deriv: (x) => `(${x} > 0 ? 1 : Math.exp(${x}))`,
     pytorch: 'F.elu',
+    onnx: (b, x) => b.node('Elu', [x], { alpha: 1 }),
   }),
 } satisfies Record<UnaryFn, NodeEntry>;
 
@@ -220,4 +235,5 @@ export const leaky_relu: NodeEntry = {
   kernel: elementwiseKernel(ewSpec('leaky_relu', 1, LEAKY), 'alpha'),
   kink: { explain: () => kinkText('leaky_relu', "leaky_relu'(0) = alpha") },
   pytorch: (py, n) => py.call('F.leaky_relu', [n.arg(0)], [py.float(n.attr)]),
+  onnx: (b, [x], n) => b.node('LeakyRelu', [x], { alpha: n.attr }),
 };
