@@ -10,6 +10,7 @@ import { runTrain } from './train';
 import { runTrace } from './trace';
 import { runGraph } from './graph';
 import { runLsp } from './lsp';
+import { runDap } from './dap';
 import { UsageError } from './tensorJson';
 
 declare const NNLENS_VERSION: string | undefined;
@@ -62,6 +63,12 @@ Usage:
   nnlens lsp --stdio
       The language server, for any editor that speaks LSP.
 
+  nnlens dap
+      The debugger: the Debug Adapter Protocol over stdio (VS Code's debug type nnlens, or
+      any DAP client). Launch {"program", "model", "example", "weights", "stopOnEntry",
+      "mode": "check"|"train", "stopOnNaN"}: steps through one example's forward and
+      backward pass, or trains and stops at the first NaN. See docs/debugging.md.
+
   nnlens --help | --version
 `;
 
@@ -69,6 +76,7 @@ type Command = (args: ParsedArgs) => Promise<number>;
 
 const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Command }> = {
   lsp: { valued: ['socket', 'pipe', 'clientProcessId'], boolean: ['stdio', 'node-ipc', 'help'], run: (a) => runLsp(a.flags) },
+  dap: { valued: [], boolean: ['stdio', 'help'], run: () => runDap() },
   check: {
     valued: ['mode', 'workspace'],
     boolean: ['json', 'help'],

@@ -1,6 +1,6 @@
 /**
  * NN Lens for VS Code: starts the language server (out/server.js) and wires the editor to it —
- * commands, the loss panel, the training status bar item, workspace trust.
+ * commands, the loss panel, the training status bar item, workspace trust, the debugger (client/debug/).
  *
  * The client knows the server only through the LSP and the custom protocol of
  * server/protocol.ts; it never imports the engine or the language.
@@ -22,6 +22,7 @@ import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
 import { loadWeights } from './weights';
+import { registerDebugger } from './debug/debugger';
 
 let client: LanguageClient | undefined;
 
@@ -122,6 +123,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
   void vscode.commands.executeCommand('setContext', 'nnlens.trainingActive', false);
+  registerDebugger(context, server, log);
 
   const c = await ensureClient();
   if (c) {

@@ -128,6 +128,8 @@ export const ClientCommands = {
   checkGradients: 'nnlens.checkGradients',
   stopTraining: 'nnlens.stopTraining',
   showLossPanel: 'nnlens.showLossPanel',
+  /** The debugger on example 1 of a model (VS Code only: it starts a debug session). */
+  stepThrough: 'nnlens.stepThrough',
 } as const;
 
 /**
@@ -139,6 +141,7 @@ export const ClientCommands = {
 export type TrainCommandArgs = [uri: string, model?: string];
 export type CheckGradientsCommandArgs = [uri: string, model?: string];
 export type StopTrainingCommandArgs = [runId?: string];
+export type StepThroughCommandArgs = [uri: string, model?: string];
 
 /** The `nnlens.*` settings (VS Code sends them on `workspace/didChangeConfiguration` under
  * `nnlens`, and answers `workspace/configuration` for section `nnlens`). */
