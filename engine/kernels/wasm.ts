@@ -60,6 +60,7 @@ interface KernelExports {
   ): void;
   heapBase(): number;
   scratchBytes(): number;
+  listBytes(): number;
   gemm(
     transA: number,
     transB: number,
@@ -132,7 +133,7 @@ export function wasmBackend(): WasmBackend {
   const ex = instance.exports as unknown as KernelExports;
   const memory = ex.memory;
   const scratch = align(ex.heapBase());
-  const heapStart = align(scratch + ex.scratchBytes());
+  const heapStart = align(scratch + ex.scratchBytes() + ex.listBytes());
   let used = heapStart;
 
   // The memory's current ArrayBuffer. Only `ensure` grows the memory (the kernels never do), so

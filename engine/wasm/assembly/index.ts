@@ -1,5 +1,5 @@
 // The WebAssembly module's entry point: everything it exports (compiled by scripts/gen-wasm.mjs).
-export { gemm, scratchBytes, heapBase } from './gemm';
+export { gemm, scratchBytes, listBytes, heapBase } from './gemm';
 export { axpby, adam } from './update';
 export { unary, unaryBackward, softmaxRows } from './activation';
 export { addBias, biasGradient, gatherRows } from './rows';
