@@ -39,6 +39,7 @@ export function readSettings(): NnLensSettings {
     training: {
       saveWeights: c.get('training.saveWeights', true),
     },
+    trainThreads: c.get<number | 'auto'>('trainThreads', 'auto'),
   };
 }
 

@@ -14,7 +14,7 @@ import {
 import { fmt } from './panel/series';
 import type { RunData } from './panel/messages';
 import { modelAt } from './models';
-import type { RunStore } from './runStore';
+import { progressPoints, type RunStore } from './runStore';
 
 /** How the controller reaches the server: the running client, or an explanation of why not. */
 export interface ServerAccess {
@@ -217,9 +217,7 @@ export class TrainingController implements vscode.Disposable {
       this.liveRun(p.runId, p.model, p.uri);
     }
     if (run.status !== 'running') return;
-    this.store.addPoints(p.runId, [{
-      step: p.step, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss, accuracy: p.accuracy, elapsedMs: p.elapsedMs,
-    }]);
+    this.store.addPoints(p.runId, progressPoints(p));
     const live = this.live.get(p.runId);
     if (live?.progress) {
       const now = Date.now();

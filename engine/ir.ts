@@ -241,6 +241,11 @@ export interface TrainOptions {
   split: number;
   seed: number;
   gradients: 'auto' | 'manual';
+  /**
+   * Threads for the large matrix products: 'auto' (the default: every core, up to 4, when the
+   * model has a product of at least a million multiply-adds per step; one otherwise) or a count.
+   */
+  threads?: number | 'auto';
 }
 
 export interface CheckOptions {

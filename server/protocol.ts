@@ -47,6 +47,23 @@ export interface TrainProgressParams {
   /** Fraction (0–1) of correctly classified examples, when the targets are one-hot. */
   accuracy: number | null;
   elapsedMs: number;
+  /**
+   * Every point of the loss curve since the previous notification — one per epoch, and one every
+   * N steps of long epochs (about 500 per run) — however the notifications are throttled. Absent
+   * from servers before it (a client then charts one point per notification).
+   */
+  points?: TrainPointParams[];
+}
+
+/** A point of the loss curve. `valLoss` and `accuracy` are set on an epoch's last point. */
+export interface TrainPointParams {
+  step: number;
+  epoch: number;
+  /** Mean training loss of the steps since the previous point. */
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+  elapsedMs: number;
 }
 
 /** Notification `nnlens/trainDone`, once per run. */
@@ -143,6 +160,11 @@ export interface NnLensSettings {
     /** Write `NAME.weights.json` next to the file when a run completes or is stopped. */
     saveWeights: boolean;
   };
+  /**
+   * `nnlens.trainThreads`: threads for a run's large matrix products, 'auto' (the default) or a
+   * count; a train block's `threads:` option overrides it.
+   */
+  trainThreads: number | 'auto';
 }
 
 /** `initializationOptions` the VS Code client sends in `initialize`. */

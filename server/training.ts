@@ -12,9 +12,10 @@ import { DocumentState, URI, type LangiumDocument } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
 import { DiagnosticSeverity, ErrorCodes, ResponseError } from 'vscode-languageserver';
 import { existsSync } from 'node:fs';
-import type { IRModel, IRProgram } from '../engine';
+import { cachedData, type IRModel, type IRProgram } from '../engine';
 import { Codes } from '../engine/codes';
-import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainProgress } from '../engine/train';
+import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainPoint, type TrainProgress } from '../engine/train';
+import { weightsJson } from '../engine/train/weights';
 import type { NnServices } from '../language';
 import { type Lowered, type NnLensEngine } from './engine-service';
 import type {
@@ -193,7 +194,18 @@ export class NnLensTraining {
     this.engine.setTrainingDiagnostics(uri, []);
     this.events.changed();
     // Every run starts from the initial weights of the train block's seed, as `nnlens train` does.
+    // Its data goes to the worker as it is when this thread has it parsed already (validating the
+    // file parsed it): the worker does not parse it again.
     const job: TrainJob = { program, model: model.name, ctx: lowered.ctx };
+    const threads = block.options.threads ?? this.settings.settings.trainThreads;
+    if (threads !== undefined) job.options = { threads };
+    const decl = program.data.find((d) => d.name === block.data);
+    try {
+      const data = decl ? cachedData(decl.spec, lowered.ctx) : null;
+      if (data) job.loadedData = data;
+    } catch {
+      // the worker loads it and reports why it cannot
+    }
     let onStart!: (plan: TrainPlan) => void;
     let onFail!: (e: unknown) => void;
     const started = new Promise<TrainPlan>((resolve, reject) => {
@@ -235,7 +247,7 @@ export class NnLensTraining {
     const base = { runId: run.runId, uri: run.uri, model: run.model };
     let outcome: TrainOutcome;
     let isStarted = false;
-    const progress = new ProgressThrottle((p, loss) =>
+    const progress = new ProgressThrottle((p, loss, points) =>
       this.events.progress({
         ...base,
         epoch: p.epoch,
@@ -244,6 +256,14 @@ export class NnLensTraining {
         valLoss: p.valLoss,
         accuracy: p.accuracy,
         elapsedMs: p.elapsedMs,
+        points: points.map((q) => ({
+          step: q.step,
+          epoch: q.epoch,
+          loss: q.loss,
+          valLoss: q.valLoss,
+          accuracy: q.accuracy,
+          elapsedMs: q.elapsedMs,
+        })),
       }),
     );
     try {
@@ -328,13 +348,9 @@ export class NnLensTraining {
     if (uri.scheme !== 'file') return null;
     const model = job.program.models.find((m) => m.name === run.model);
     if (!model) return null;
-    const out: Record<string, unknown> = {};
-    for (const p of model.params) {
-      const v = outcome.params[p.name];
-      if (v) out[p.name] = toNested(v, p.shape);
-    }
     const path = join(dirname(uri.fsPath), `${run.model}.weights.json`);
-    await writeFile(path, JSON.stringify(out) + '\n');
+    // the P.json format nnlens train writes (each number the shortest that reads back as its float32)
+    await writeFile(path, weightsJson(model.params.filter((p) => outcome.params[p.name]), outcome.params));
     return path;
   }
 
@@ -354,7 +370,11 @@ export class NnLensTraining {
   }
 }
 
-/** Notifications at most every PROGRESS_INTERVAL_MS; the loss of the reports in between is averaged by steps. */
+/**
+ * Notifications at most every PROGRESS_INTERVAL_MS: the loss of the reports in between is averaged
+ * by steps, and every point of the loss curve they carried goes out with the next notification
+ * (the messages are throttled, not the data).
+ */
 export const PROGRESS_INTERVAL_MS = 40;
 
 export class ProgressThrottle {
@@ -363,9 +383,10 @@ export class ProgressThrottle {
   private sum = 0;
   private steps = 0;
   private lastStep = 0;
+  private points: TrainPoint[] = [];
 
   constructor(
-    private readonly send: (p: TrainProgress, loss: number) => void,
+    private readonly send: (p: TrainProgress, loss: number, points: TrainPoint[]) => void,
     private readonly interval = PROGRESS_INTERVAL_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -378,13 +399,16 @@ export class ProgressThrottle {
       this.steps += k;
     }
     this.last = p;
+    if (p.points) for (const q of p.points) this.points.push(q);
     if (this.now() - this.sentAt >= this.interval) this.flush();
   }
 
   flush(): void {
     const p = this.last;
     if (!p) return;
-    this.send(p, this.steps > 0 ? this.sum / this.steps : p.loss);
+    const points = this.points;
+    this.points = [];
+    this.send(p, this.steps > 0 ? this.sum / this.steps : p.loss, points);
     this.last = null;
     this.sum = 0;
     this.steps = 0;

@@ -127,6 +127,13 @@ export interface Backend {
    * axpby(n, −lr, vel, 0, 1, param, 0).
    */
   axpby?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void;
+  /** Optional: the index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */
+  firstNonFinite?(n: number, X: FloatArray, xOff: number): number;
+  /**
+   * Optional: releases what the backend holds beyond its memory (a threaded backend's helper
+   * threads). The backend must not be used afterwards.
+   */
+  dispose?(): void;
   /**
    * Optional: one Adam step (torch.optim.Adam without weight decay; `t` is the 1-based step count)
    * on n parameters P with gradient G and moment buffers Mo, V (offsets in elements):

@@ -138,6 +138,15 @@ export function softmaxCrossEntropy(
   return total;
 }
 
+/** The index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */
+export function firstNonFinite(n: number, X: FloatArray, xOff: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = X[xOff + i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 /** Y[yOff+i] = alpha·X[xOff+i] + beta·Y[yOff+i] for i < n (Backend.axpby in plain JavaScript). */
 export function axpby(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void {
   if (beta === 1) {

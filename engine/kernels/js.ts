@@ -18,6 +18,7 @@ import {
   adamStep,
   addBias,
   axpby,
+  firstNonFinite,
   crossEntropyBackward,
   crossEntropyRows,
   gatherRows,
@@ -201,6 +202,7 @@ export function jsBackend(dtype: DType): Backend {
       gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
         gemmF64(tA, tB, M, N, K, A as Float64Array, aOff, B as Float64Array, bOff, C as Float64Array, cOff, acc),
       axpby,
+      firstNonFinite,
       adam: adamStep,
       unary: unaryMap,
       unaryBackward: unaryBackwardMap,
@@ -219,6 +221,7 @@ export function jsBackend(dtype: DType): Backend {
     gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
       gemmF32(tA, tB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, acc),
     axpby,
+    firstNonFinite,
     adam: adamStep,
     unary: unaryMap,
     unaryBackward: unaryBackwardMap,

@@ -144,15 +144,16 @@ describe('nnlens train exit statuses', () => {
     expect(nnlens('train').code).toBe(2);
   });
 
-  it('1 when the loss explodes, with the op named and the last good weights written', () => {
+  it('3 when the loss explodes, with a warning, the op named and the last good weights written', () => {
     const file = join(dir, 'explode.nn');
     writeFileSync(
       file,
       EXPLODING_SOFTMAX,
     );
     const r = nnlens('train', file);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/diverged: loss exploded at epoch 1, step \d+: exp gives Infinity .* — try a lower lr \(now 400\)/);
+    expect(r.stderr).toMatch(/^warning: the run diverged: the loss became (infinite|non-finite) — try a lower lr \(now 400\)$/m);
     expect(r.stdout).toMatch(/wrote the last good weights \(before step \d+\) to .*Soft\.weights\.json/);
     const P = JSON.parse(readFileSync(join(dir, 'Soft.weights.json'), 'utf8')) as { W: number[][] };
     expect(P.W.flat().every(Number.isFinite)).toBe(true);

@@ -78,3 +78,20 @@ export function adam(n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32
     store<f32>(p + o, load<f32>(p + o) - (step * mi) / (Mathf.sqrt(vi / bc2) + eps));
   }
 }
+
+/** The index of the first of x[0 … n) that is NaN or ±Infinity, or −1 (four lanes at a time). */
+export function firstNonFinite(n: i32, x: usize): i32 {
+  const zero = f32x4.splat(0);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    // v − v is 0 for a finite lane and NaN for NaN or ±Infinity
+    if (v128.any_true(f32x4.ne(f32x4.sub(v, v), zero))) break;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != 0) return i;
+  }
+  return -1;
+}
