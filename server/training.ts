@@ -247,25 +247,7 @@ export class NnLensTraining {
     const base = { runId: run.runId, uri: run.uri, model: run.model };
     let outcome: TrainOutcome;
     let isStarted = false;
-    const progress = new ProgressThrottle((p, loss, points) =>
-      this.events.progress({
-        ...base,
-        epoch: p.epoch,
-        step: p.step,
-        loss,
-        valLoss: p.valLoss,
-        accuracy: p.accuracy,
-        elapsedMs: p.elapsedMs,
-        points: points.map((q) => ({
-          step: q.step,
-          epoch: q.epoch,
-          loss: q.loss,
-          valLoss: q.valLoss,
-          accuracy: q.accuracy,
-          elapsedMs: q.elapsedMs,
-        })),
-      }),
-    );
+    const progress = new ProgressThrottle((p, loss, points) => this.events.progress(progressParams(base, p, loss, points)));
     try {
       outcome = await runner(job, {
         signal: run.abort.signal,
@@ -368,6 +350,25 @@ export class NnLensTraining {
     for (const r of all) r.abort.abort();
     await Promise.all(all.map((r) => r.ended));
   }
+}
+
+/** The `nnlens/trainProgress` notification of a (merged) report and the points since the last one. */
+export function progressParams(
+  base: { runId: string; uri: string; model: string },
+  p: TrainProgress,
+  loss: number,
+  points: readonly TrainPoint[],
+): TrainProgressParams {
+  return {
+    ...base,
+    epoch: p.epoch,
+    step: p.step,
+    loss,
+    valLoss: p.valLoss,
+    accuracy: p.accuracy,
+    elapsedMs: p.elapsedMs,
+    points: points.map((q) => ({ step: q.step, epoch: q.epoch, loss: q.loss, valLoss: q.valLoss, accuracy: q.accuracy, elapsedMs: q.elapsedMs })),
+  };
 }
 
 /**

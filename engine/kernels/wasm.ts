@@ -182,6 +182,13 @@ export interface WasmBackend extends Backend {
   readonly threads: number;
   /** Products split between threads so far (for tests and the benchmark). */
   readonly parallelProducts: number;
+  /** Every helper thread has started (products are split only then). */
+  readonly helpersReady: boolean;
+  /**
+   * Blocks this thread until every helper has started (a new worker takes tens of milliseconds),
+   * or `timeoutMs` has passed; true when they have. Without helpers: true at once.
+   */
+  waitForHelpers(timeoutMs: number): boolean;
   firstNonFinite: NonNullable<Backend['firstNonFinite']>;
   dispose: NonNullable<Backend['dispose']>;
   axpby: NonNullable<Backend['axpby']>;
@@ -294,6 +301,21 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     },
     get parallelProducts() {
       return parallelProducts;
+    },
+    get helpersReady() {
+      return threaded && canSplit();
+    },
+    waitForHelpers(timeoutMs: number) {
+      if (!threaded) return true;
+      const end = performance.now() + timeoutMs;
+      for (;;) {
+        if (canSplit()) return true;
+        if (broken) return false;
+        const left = end - performance.now();
+        if (left <= 0) return false;
+        const seen = Atomics.load(ctlView!, 33);
+        if (seen !== threads - 1) Atomics.wait(ctlView!, 33, seen, Math.min(left, 50));
+      }
     },
     dispose,
     allocate(sizes: number[]): Float32Array[] {

@@ -206,6 +206,9 @@ export class Trainer {
       grads: 'params',
       extraBuffers: [...stateSizes, ...sizes, ...sizes, ...dataSizes],
     });
+    // a threaded backend's helper threads start while the program compiles; the run waits for
+    // them (a second at most) rather than doing its first steps alone
+    (backend as { waitForHelpers?: (ms: number) => boolean }).waitForHelpers?.(1000);
     this.capacity = capacity;
     this.resize(capacity);
     const extra = this.program.extra;

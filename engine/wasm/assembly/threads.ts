@@ -118,6 +118,7 @@ export function gemmParallel(
  */
 export function helperLoop(ctl: usize, id: i32, scratch: usize): void {
   atomic.add<i32>(ctl + READY, 1);
+  atomic.notify(ctl + READY);
   let seen = 0;
   for (;;) {
     let spins = 0;
