@@ -428,7 +428,7 @@ class TrainView {
       process.stderr.write(o.message + '\n');
       return;
     }
-    const stopped = o.reason === 'stopped' ? { epoch: this.last?.epoch ?? o.epochs + 1, steps: o.steps } : undefined;
+    const stopped = o.reason === 'stopped' ? { epoch: o.stoppedInEpoch ?? o.epochs + 1, steps: o.steps } : undefined;
     const chart = this.chart(10, stopped);
     if (chart.length) {
       this.write('\n' + chart.join('\n') + '\n');

@@ -127,6 +127,12 @@ export interface Backend {
    * axpby(n, −lr, vel, 0, 1, param, 0).
    */
   axpby?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void;
+  /**
+   * Optional: an update that keeps what it overwrites — K[kOff + i] = Y[yOff + i], then
+   *   Y[yOff + i] = alpha·X[xOff + i] + beta·Y[yOff + i]   for i < n
+   * (a training step's SGD update keeping the weights it started from, in one pass).
+   */
+  axpbyKeep?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number, K: FloatArray, kOff: number): void;
   /** Optional: the index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */
   firstNonFinite?(n: number, X: FloatArray, xOff: number): number;
   /**

@@ -158,6 +158,25 @@ export function axpby(n: number, alpha: number, X: FloatArray, xOff: number, bet
   }
 }
 
+/** K = Y, then Y = alpha·X + beta·Y (Backend.axpbyKeep in plain JavaScript). */
+export function axpbyKeep(
+  n: number,
+  alpha: number,
+  X: FloatArray,
+  xOff: number,
+  beta: number,
+  Y: FloatArray,
+  yOff: number,
+  K: FloatArray,
+  kOff: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const y = Y[yOff + i];
+    K[kOff + i] = y;
+    Y[yOff + i] = alpha * X[xOff + i] + beta * y;
+  }
+}
+
 /** One Adam step (Backend.adam in plain JavaScript; see its documentation). */
 export function adamStep(
   n: number,

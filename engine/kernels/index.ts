@@ -21,6 +21,7 @@
  *   crossEntropyRows(rows, L, Y, yOff, T, tOff, out, outOff)            out[r] = −Σ t log y (→ −1, or a row to redo)
  *   crossEntropyBackward(rows, L, Y, yOff, T, tOff, G, gOff, GZ, gzOff) GZ += G[r]·(Y·Σt − T)
  *   axpby(n, alpha, X, xOff, beta, Y, yOff)                             Y = αX + βY (SGD, momentum)
+ *   axpbyKeep(n, alpha, X, xOff, beta, Y, yOff, K, kOff)               K = Y; Y = αX + βY (SGD keeping the old p)
  *   firstNonFinite(n, X, xOff)                                          first NaN/±∞ index, or −1
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
  *
@@ -60,6 +61,7 @@ export {
   biasGradient,
   softmaxCrossEntropy,
   axpby,
+  axpbyKeep,
   firstNonFinite,
   adamStep,
   unaryMap,

@@ -18,6 +18,7 @@ import {
   adamStep,
   addBias,
   axpby,
+  axpbyKeep,
   firstNonFinite,
   crossEntropyBackward,
   crossEntropyRows,
@@ -202,6 +203,7 @@ export function jsBackend(dtype: DType): Backend {
       gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
         gemmF64(tA, tB, M, N, K, A as Float64Array, aOff, B as Float64Array, bOff, C as Float64Array, cOff, acc),
       axpby,
+      axpbyKeep,
       firstNonFinite,
       adam: adamStep,
       unary: unaryMap,
@@ -221,6 +223,7 @@ export function jsBackend(dtype: DType): Backend {
     gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
       gemmF32(tA, tB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, acc),
     axpby,
+    axpbyKeep,
     firstNonFinite,
     adam: adamStep,
     unary: unaryMap,

@@ -28,6 +28,7 @@ import {
   crossEntropyBackward,
   crossEntropyRows,
   firstNonFinite as firstNonFiniteJs,
+  axpbyKeep as axpbyKeepJs,
   gatherRows,
   softmaxRows,
   sumRows,
@@ -39,6 +40,7 @@ import { gemmF32 } from './js';
 interface KernelExports {
   memory: WebAssembly.Memory;
   axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
+  axpbyKeep(n: number, alpha: number, x: number, beta: number, y: number, keep: number): void;
   unary(f: number, n: number, x: number, y: number): void;
   unaryBackward(f: number, n: number, y: number, gy: number, gx: number): void;
   addBias(rows: number, cols: number, x: number, b: number, y: number): void;
@@ -190,6 +192,7 @@ export interface WasmBackend extends Backend {
    */
   waitForHelpers(timeoutMs: number): boolean;
   firstNonFinite: NonNullable<Backend['firstNonFinite']>;
+  axpbyKeep: NonNullable<Backend['axpbyKeep']>;
   dispose: NonNullable<Backend['dispose']>;
   axpby: NonNullable<Backend['axpby']>;
   adam: NonNullable<Backend['adam']>;
@@ -350,6 +353,13 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
       const px = ptr(X);
       if (px >= 0) return ex.firstNonFinite(n, px + 4 * xOff);
       return firstNonFiniteJs(n, X, xOff);
+    },
+    axpbyKeep(n, alpha, X, xOff, beta, Y, yOff, K, kOff) {
+      const px = ptr(X);
+      const py = ptr(Y);
+      const pk = ptr(K);
+      if (px >= 0 && py >= 0 && pk >= 0) ex.axpbyKeep(n, alpha, px + 4 * xOff, beta, py + 4 * yOff, pk + 4 * kOff);
+      else axpbyKeepJs(n, alpha, X, xOff, beta, Y, yOff, K, kOff);
     },
     axpby(n, alpha, X, xOff, beta, Y, yOff) {
       const px = ptr(X);

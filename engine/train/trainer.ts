@@ -343,10 +343,10 @@ export class Trainer {
     this.epochExamples += count;
     if (this.countTrainCorrect)
       this.epochCorrect += countCorrect(this.accuracyKind!, count, this.outSize, p.value(this.outNode!), this.tBuf!, 0);
-    this.saveGood();
     if (this.manual) p.manualGradients();
     else p.backward();
-    this.optimizer.step();
+    // the update keeps the weights it started from as the last good ones (one pass)
+    this.optimizer.step(this.good);
     this.steps++;
     return loss;
   }
@@ -723,11 +723,13 @@ function trainLoop(
     // what was trained of the epoch in progress still makes a point (and a last report)
     if (pointN > 0) point(false);
     if (points.length) report(false);
-    return finish(
+    const out = finish(
       'stopped',
       `stopped at epoch ${trainer.epoch}, step ${trainer.steps.toLocaleString('en-US')} of ${plan.totalSteps.toLocaleString('en-US')}; kept the weights after step ${trainer.steps.toLocaleString('en-US')}`,
       trainer.currentParams(),
     );
+    out.stoppedInEpoch = trainer.epoch;
+    return out;
   };
 
   for (let e = 1; e <= plan.epochs; e++) {

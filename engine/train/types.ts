@@ -143,6 +143,8 @@ export interface TrainOutcome {
   message: string;
   /** Epochs completed. */
   epochs: number;
+  /** For 'stopped': the epoch it was in (epochs + 1, or epochs when it stopped at an epoch's end). */
+  stoppedInEpoch?: number;
   /** Optimizer steps done. */
   steps: number;
   /** Mean training loss of the last epoch (the part trained, for a run that ended within one). */

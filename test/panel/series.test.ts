@@ -1,7 +1,6 @@
-import { appendPoints, emptyColumns, MAX_RUN_POINTS } from '../../client/panel/messages';
 // The loss chart's numbers: smoothing, log filtering, alignment of several runs, CSV.
 import { describe, expect, it } from 'vitest';
-import { emptyColumns, pushPoint, type RunData } from '../../client/panel/messages';
+import { appendPoints, emptyColumns, MAX_RUN_POINTS, pushPoint, type RunData } from '../../client/panel/messages';
 import { buildTable, fmt, positiveOnly, runLabel, smoothEma, toCsv } from '../../client/panel/series';
 
 function run(runId: string, model: string, losses: number[], steps?: number[], extra: Partial<RunData> = {}): RunData {

@@ -25,6 +25,29 @@ export function axpby(n: i32, alpha: f32, x: usize, beta: f32, y: usize): void {
   }
 }
 
+/**
+ * keep = y, then y = alpha·x + beta·y, in one pass (an SGD update that keeps the weights it
+ * started from: the last good weights of a training step).
+ */
+export function axpbyKeep(n: i32, alpha: f32, x: usize, beta: f32, y: usize, keep: usize): void {
+  const va = f32x4.splat(alpha);
+  const vb = f32x4.splat(beta);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const yi = v128.load(y + o);
+    v128.store(keep + o, yi);
+    v128.store(y + o, f32x4.add(f32x4.mul(va, v128.load(x + o)), f32x4.mul(vb, yi)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const yi = load<f32>(y + o);
+    store<f32>(keep + o, yi);
+    store<f32>(y + o, alpha * load<f32>(x + o) + beta * yi);
+  }
+}
+
 // y = alpha·x
 function scale(n: i32, alpha: f32, x: usize, y: usize): void {
   const va = f32x4.splat(alpha);
