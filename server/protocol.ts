@@ -11,6 +11,12 @@ export interface TrainParams {
   uri: string;
   /** Model name; optional when the document has exactly one model with a `train` block. */
   model?: string;
+  /**
+   * Where the run starts: 'initial' (the default) from the train block's initial weights, as
+   * `nnlens train` does; 'resume' from the model's current weights — the last run's, or weights
+   * loaded from a file (`ModelInfo.currentWeights` says which). Refused when there are none.
+   */
+  weights?: 'initial' | 'resume';
 }
 export interface TrainResult {
   runId: string;
@@ -114,6 +120,12 @@ export interface ModelInfo {
   endLine?: number;
   /** 0-based first and last lines of the model's `train` block, if it has one. */
   trainRange?: { line: number; endLine: number };
+  /**
+   * When the model has weights other than its initial ones (a run's, or loaded), how hovers name
+   * them ("the weights trained by run r1 (completed at 14:02, epoch 20)"): a new run may continue
+   * from them (`TrainParams.weights: 'resume'`).
+   */
+  currentWeights?: string;
 }
 export interface ListModelsResult {
   models: ModelInfo[];
@@ -130,10 +142,11 @@ export const ClientCommands = {
 /**
  * Arguments of the client commands when a code lens (or anything else) invokes them with a
  * target: `nnlens.train` and `nnlens.checkGradients` take `[uri, model?]` (a document URI
- * string and a model name); `nnlens.stopTraining` takes `[runId?]`. Without arguments the
- * commands act on the active editor (train: the model at the cursor, or a quick pick).
+ * string and a model name; `nnlens.train` also a third, 'initial' or 'resume', instead of asking
+ * when the model has trained weights); `nnlens.stopTraining` takes `[runId?]`. Without arguments
+ * the commands act on the active editor (train: the model at the cursor, or a quick pick).
  */
-export type TrainCommandArgs = [uri: string, model?: string];
+export type TrainCommandArgs = [uri: string, model?: string, weights?: 'initial' | 'resume'];
 export type CheckGradientsCommandArgs = [uri: string, model?: string];
 export type StopTrainingCommandArgs = [runId?: string];
 

@@ -193,10 +193,21 @@ export class NnLensTraining {
     this.runs.set(runId, run);
     this.engine.setTrainingDiagnostics(uri, []);
     this.events.changed();
-    // Every run starts from the initial weights of the train block's seed, as `nnlens train` does.
-    // Its data goes to the worker as it is when this thread has it parsed already (validating the
-    // file parsed it): the worker does not parse it again.
+    // A run starts from the initial weights of the train block's seed, as `nnlens train` does, or
+    // (weights: 'resume') from the model's current weights. Its data goes to the worker as it is
+    // when this thread has it parsed already (validating the file parsed it): the worker does not
+    // parse it again.
     const job: TrainJob = { program, model: model.name, ctx: lowered.ctx };
+    if (params.weights === 'resume') {
+      const current = this.engine.weightsOf(doc.uri.toString(), model.name);
+      if (!current) throw refuse(`${model.name} has no trained weights to continue from: train it from its initial weights first`);
+      const wrong = model.params.find((p) => current.params[p.name]?.length !== p.size);
+      if (wrong)
+        throw refuse(
+          `the current weights of ${model.name} do not fit the model as it is now (${wrong.name} is ${wrong.shape.join('×')}): train it from its initial weights`,
+        );
+      job.initialParams = current.params;
+    }
     const threads = block.options.threads ?? this.settings.settings.trainThreads;
     if (threads !== undefined) job.options = { threads };
     const decl = program.data.find((d) => d.name === block.data);
@@ -303,7 +314,7 @@ export class NnLensTraining {
       const time = new Date().toTimeString().slice(0, 5);
       this.engine.setWeights(run.uri, run.model, {
         params: outcome.params,
-        label: `the weights trained by run ${run.runId} (${outcome.reason} at ${time}, epoch ${outcome.epochs})`,
+        label: `the weights trained by run ${run.runId} (${outcome.reason} at ${time}, epoch ${outcome.epochs}${job.initialParams ? ', continued from earlier weights' : ''})`,
       });
       if (this.settings.settings.training.saveWeights) {
         try {
