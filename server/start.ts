@@ -239,7 +239,7 @@ export function startServer(connection: Connection): ServerHandle {
   // --- custom requests -------------------------------------------------------------------------
   connection.onRequest(ListModelsRequestMethod, async (p: ListModelsParams): Promise<ListModelsResult> => {
     const doc = await training.document(p.uri);
-    return { models: listModels(Nn, doc) };
+    return { models: training.withCurrentWeights(doc.uri.toString(), listModels(Nn, doc)) };
   });
 
   const checkGradients = async (

@@ -19,6 +19,7 @@ import { weightsJson } from '../engine/train/weights';
 import type { NnServices } from '../language';
 import { type Lowered, type NnLensEngine } from './engine-service';
 import type {
+  ModelInfo,
   TrainDoneParams,
   TrainParams,
   TrainProgressParams,
@@ -93,6 +94,14 @@ export class NnLensTraining {
     private readonly engine: NnLensEngine,
     private readonly settings: NnLensSettingsService,
   ) {}
+
+  /** The models of a listModels answer, with the weights each has beyond its initial ones. */
+  withCurrentWeights(uri: string, models: ModelInfo[]): ModelInfo[] {
+    return models.map((m) => {
+      const w = this.engine.weightsOf(uri, m.name);
+      return w ? { ...m, currentWeights: w.label } : m;
+    });
+  }
 
   /** The live run of a model of a document, if any. */
   liveRun(uri: string, model: string): LiveRun | undefined {

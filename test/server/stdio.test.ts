@@ -295,6 +295,43 @@ describe('training over LSP', () => {
     expect(Math.abs(printed - C)).toBeLessThan(1e-3 * Math.max(1, C));
   });
 
+  it('carries every epoch’s point in the (throttled) progress, and continues from the trained weights when asked', async () => {
+    const path = join(ws, 'xor.nn');
+    const uri = fileUri(path);
+    const first = client.notifications.find((n) => n.method === 'nnlens/trainDone' && (n.params as TrainDoneParams).model === 'Xor')!.params as TrainDoneParams;
+    const points = progressOf(first.runId).flatMap((p) => p.points ?? []);
+    expect(points.map((p) => p.epoch)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(progressOf(first.runId).length).toBeLessThan(500);
+    // the model now has weights beyond its initial ones: listModels says whose
+    const { models } = await client.request<ListModelsResult>('nnlens/listModels', { uri });
+    expect(models.find((m) => m.name === 'Xor')!.currentWeights).toMatch(new RegExp(`^the weights trained by run ${first.runId} \\(completed at \\d\\d:\\d\\d, epoch 500\\)$`));
+    // a run from them starts where the last one ended: its first step's loss (xor: one step an
+    // epoch) is the loss at the trained weights, computed by hand
+    const w = JSON.parse(readFileSync(first.weightsPath!, 'utf8')) as { W1: number[][]; b1: number[]; W2: number[][]; b2: number[] };
+    let C = 0;
+    for (const [x, t] of [[[0, 0], 0], [[0, 1], 1], [[1, 0], 1], [[1, 1], 0]] as [number[], number][]) {
+      const a = w.W1.map((row, i) => Math.tanh(row[0] * x[0] + row[1] * x[1] + w.b1[i]));
+      const y = 1 / (1 + Math.exp(-(a.reduce((s, v, j) => s + w.W2[0][j] * v, 0) + w.b2[0])));
+      C += -(t * Math.log(y) + (1 - t) * Math.log(1 - y)) / 4;
+    }
+    const r = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor', weights: 'resume' });
+    await client.waitFor(() => doneOf(r.runId) !== undefined, 'trainDone of the continued run');
+    const resumed = progressOf(r.runId).flatMap((p) => p.points ?? []);
+    expect(Math.abs(resumed[0].loss - C)).toBeLessThan(1e-4 * Math.max(1, C));
+    // afresh, it starts from the initial weights again: the first run's first loss
+    const again = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor', weights: 'initial' });
+    await client.waitFor(() => doneOf(again.runId) !== undefined, 'trainDone of the run afresh');
+    expect(progressOf(again.runId).flatMap((p) => p.points ?? [])[0].loss).toBe(points[0].loss);
+    expect(points[0].loss).toBeGreaterThan(C * 2);
+    // a model without trained weights cannot continue
+    const other = join(ws, 'fresh.nn');
+    writeFileSync(other, readFileSync(path, 'utf8'));
+    client.open(fileUri(other), readFileSync(path, 'utf8'));
+    await expect(client.request('nnlens/train', { uri: fileUri(other), model: 'Xor', weights: 'resume' })).rejects.toThrow(
+      /Xor has no trained weights to continue from: train it from its initial weights first/,
+    );
+  });
+
   it('runs one run per model at a time, shows it in the lenses, and stops on request', async () => {
     const path = join(ws, 'long.nn');
     const uri = fileUri(path);
