@@ -5,7 +5,8 @@
 import { lossAndGrads, type Batch, type IRModel } from '../engine';
 import { formatDiagnostic, sortDiagnostics, toCliDiagnostic } from './diagnostics';
 import { analyzeCliFile, readJsonObject } from './load';
-import { fmtShape, readTensor, shapeOfNested, toNested, UsageError } from './tensorJson';
+import { fmtShape, sameShape } from '../engine/shape';
+import { readTensor, shapeOfNested, toNested, UsageError } from './tensorJson';
 
 export async function runGrad(
   file: string,
@@ -74,20 +75,21 @@ export function readBatch(path: string, model: IRModel): Batch {
       throw new UsageError(`${path}: missing "${d.name}": a list of examples of shape ${fmtShape(d.shape)}`);
     }
     const v = json[d.name];
-    const s = shapeOfNested(v);
-    if ('error' in s) throw new UsageError(`${path}: "${d.name}" is not a tensor: ${s.error}`);
-    if (s.shape.length === 0 || s.shape[0] === 0) {
+    const r = shapeOfNested(v);
+    if (!r.ok) throw new UsageError(`${path}: "${d.name}" is not a tensor: ${r.error}`);
+    const shape = r.value;
+    if (shape.length === 0 || shape[0] === 0) {
       throw new UsageError(`${path}: "${d.name}" must be a non-empty list of examples of shape ${fmtShape(d.shape)}`);
     }
-    const count = s.shape[0];
+    const count = shape[0];
     if (n === null) {
       n = count;
       first = d.name;
     } else if (count !== n) {
       throw new UsageError(`${path}: "${d.name}" has ${count} examples but "${first}" has ${n}`);
     }
-    const perExample = s.shape.slice(1);
-    if (fmtShape(perExample) !== fmtShape(d.shape)) {
+    const perExample = shape.slice(1);
+    if (!sameShape(perExample, d.shape)) {
       throw new UsageError(
         `${path}: "${d.name}" has examples of shape ${fmtShape(perExample)} but the model declares ${fmtShape(d.shape)}`,
       );

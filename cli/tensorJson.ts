@@ -4,6 +4,9 @@
  * which key is wrong and how.
  */
 
+import { err, ok, type Result } from '../engine/result';
+import { fmtShape, sameShape, sizeOf } from '../engine/shape';
+
 /** A usage error: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -12,25 +15,24 @@ export class UsageError extends Error {
   }
 }
 
-export function fmtShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}
+/** (cli/check.ts reads it from here.) */
+export { fmtShape };
 
 /** The shape of a nested array, or a description of why it is not rectangular. */
-export function shapeOfNested(v: unknown): { shape: number[] } | { error: string } {
-  if (typeof v === 'number') return { shape: [] };
-  if (!Array.isArray(v)) return { error: `expected a number or an array, found ${describe(v)}` };
-  if (v.length === 0) return { shape: [0] };
+export function shapeOfNested(v: unknown): Result<number[], string> {
+  if (typeof v === 'number') return ok([]);
+  if (!Array.isArray(v)) return err(`expected a number or an array, found ${describe(v)}`);
+  if (v.length === 0) return ok([0]);
   const first = shapeOfNested(v[0]);
-  if ('error' in first) return { error: `at [0]: ${first.error}` };
+  if (!first.ok) return err(`at [0]: ${first.error}`);
   for (let i = 1; i < v.length; i++) {
     const s = shapeOfNested(v[i]);
-    if ('error' in s) return { error: `at [${i}]: ${s.error}` };
-    if (fmtShape(s.shape) !== fmtShape(first.shape)) {
-      return { error: `ragged array: element [0] has shape ${fmtShape(first.shape)} but [${i}] has ${fmtShape(s.shape)}` };
+    if (!s.ok) return err(`at [${i}]: ${s.error}`);
+    if (!sameShape(s.value, first.value)) {
+      return err(`ragged array: element [0] has shape ${fmtShape(first.value)} but [${i}] has ${fmtShape(s.value)}`);
     }
   }
-  return { shape: [v.length, ...first.shape] };
+  return ok([v.length, ...first.value]);
 }
 
 function describe(v: unknown): string {
@@ -42,11 +44,11 @@ function describe(v: unknown): string {
 /** Flattens a nested array of the expected shape into a Float64Array; throws UsageError. */
 export function readTensor(file: string, key: string, v: unknown, expected: readonly number[]): Float64Array {
   const s = shapeOfNested(v);
-  if ('error' in s) throw new UsageError(`${file}: "${key}" is not a tensor: ${s.error}`);
-  if (fmtShape(s.shape) !== fmtShape(expected)) {
-    throw new UsageError(`${file}: "${key}" has shape ${fmtShape(s.shape)} but the model declares ${fmtShape(expected)}`);
+  if (!s.ok) throw new UsageError(`${file}: "${key}" is not a tensor: ${s.error}`);
+  if (!sameShape(s.value, expected)) {
+    throw new UsageError(`${file}: "${key}" has shape ${fmtShape(s.value)} but the model declares ${fmtShape(expected)}`);
   }
-  const out = new Float64Array(expected.reduce((a, b) => a * b, 1));
+  const out = new Float64Array(sizeOf(expected));
   let i = 0;
   const walk = (x: unknown): void => {
     if (typeof x === 'number') {
@@ -62,7 +64,7 @@ export function readTensor(file: string, key: string, v: unknown, expected: read
 export function toNested(data: ArrayLike<number>, shape: readonly number[], offset = 0): unknown {
   if (shape.length === 0) return data[offset];
   const [n, ...rest] = shape;
-  const stride = rest.reduce((a, b) => a * b, 1);
+  const stride = sizeOf(rest);
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) out.push(toNested(data, rest, offset + i * stride));
   return out;

@@ -16,7 +16,8 @@
  * beside each value, so code size stays linear in the body and shared values are computed once.
  */
 import type { IRFunction, ScalarExpr } from './ir';
-import { H, numLiteral, unaryCode, unaryDerivCode } from './scalar';
+import { SCALAR_HELPERS, scalarChildren, scalarOp } from './ops/index';
+import { numLiteral } from './scalar';
 
 export type ScalarFn = (...args: number[]) => number;
 
@@ -32,7 +33,7 @@ export interface CompiledFunction {
   readonly dUsed: readonly ScalarFn[];
   /** The true partial derivatives: automatic, ignoring every grad line. */
   readonly dTrue: readonly ScalarFn[];
-  /** True when the body (or a function it calls) contains relu, abs or leaky_relu. */
+  /** True when the body (or a function it calls) contains an op with a kink (relu, abs, leaky_relu). */
   readonly kinky: boolean;
   /**
    * For kinky functions: a code of which side of each kink the evaluation falls on (negative,
@@ -108,27 +109,20 @@ export function compileFunctions(fns: readonly IRFunction[]): FunctionLib {
   const kinky = computeKinky(fns, index);
   const idx = (name: string) => index.get(name)!;
 
-  // Plain value code: a nested JavaScript expression.
-  const valueCode = (e: ScalarExpr): string => {
+  // Value code, in SSA form: returns the variable (or literal) holding the value.
+  const valueCode = (e: ScalarExpr, em: Emitter): string => {
     switch (e.k) {
       case 'arg':
         return `x${e.index}`;
       case 'num':
         return numLiteral(e.value);
-      case 'neg':
-        return `(-${valueCode(e.x)})`;
-      case 'unary':
-        return e.fn === 'square'
-          ? `H.square(${valueCode(e.x)})`
-          : unaryCode(e.fn, valueCode(e.x));
-      case 'leaky_relu':
-        return `H.leakyRelu(${valueCode(e.x)}, ${numLiteral(e.alpha)})`;
-      case 'binary':
-        return `(${valueCode(e.a)} ${e.op} ${valueCode(e.b)})`;
-      case 'pow':
-        return `H.power(${valueCode(e.x)}, ${numLiteral(e.p)})`;
       case 'call':
-        return `L.f[${idx(e.fn)}](${e.args.map(valueCode).join(', ')})`;
+        return em.tmp(`L.f[${idx(e.fn)}](${e.args.map((a) => valueCode(a, em)).join(', ')})`);
+      default: {
+        const op = scalarOp(e)!;
+        const a = op.operands.map((o) => valueCode(o, em));
+        return em.tmp(op.entry.scalar.value(a, numLiteral(op.attr)));
+      }
     }
   };
 
@@ -145,67 +139,6 @@ export function compileFunctions(fns: readonly IRFunction[]): FunctionLib {
         return { v: `x${e.index}`, d: e.index === wrt ? '1' : null };
       case 'num':
         return { v: numLiteral(e.value), d: null };
-      case 'neg': {
-        const r = dualCode(e.x, wrt, table, em);
-        return { v: em.tmp(`-${r.v}`), d: r.d === null ? null : em.tmp(`-${r.d}`) };
-      }
-      case 'unary': {
-        const r = dualCode(e.x, wrt, table, em);
-        const x = r.v.startsWith('(') ? em.tmp(r.v) : r.v;
-        const v = em.tmp(unaryCode(e.fn, x));
-        const d = r.d === null ? null : em.tmp(`${unaryDerivCode(e.fn, x, v)} * ${r.d}`);
-        return { v, d };
-      }
-      case 'leaky_relu': {
-        const r = dualCode(e.x, wrt, table, em);
-        const x = r.v.startsWith('(') ? em.tmp(r.v) : r.v;
-        const a = numLiteral(e.alpha);
-        const v = em.tmp(`H.leakyRelu(${x}, ${a})`);
-        const d = r.d === null ? null : em.tmp(`(${x} > 0 ? 1 : ${a}) * ${r.d}`);
-        return { v, d };
-      }
-      case 'binary': {
-        const a = dualCode(e.a, wrt, table, em);
-        const b = dualCode(e.b, wrt, table, em);
-        const v = em.tmp(`${a.v} ${e.op} ${b.v}`);
-        let d: string | null = null;
-        switch (e.op) {
-          case '+':
-            d = a.d && b.d ? `${a.d} + ${b.d}` : a.d ?? b.d;
-            break;
-          case '-':
-            d = a.d && b.d ? `${a.d} - ${b.d}` : a.d ? a.d : b.d ? `-${b.d}` : null;
-            break;
-          case '*':
-            d =
-              a.d && b.d
-                ? `${a.d} * ${b.v} + ${a.v} * ${b.d}`
-                : a.d
-                  ? `${a.d} * ${b.v}`
-                  : b.d
-                    ? `${a.v} * ${b.d}`
-                    : null;
-            break;
-          case '/':
-            d =
-              a.d && b.d
-                ? `(${a.d} * ${b.v} - ${a.v} * ${b.d}) / (${b.v} * ${b.v})`
-                : a.d
-                  ? `${a.d} / ${b.v}`
-                  : b.d
-                    ? `-${a.v} * ${b.d} / (${b.v} * ${b.v})`
-                    : null;
-            break;
-        }
-        return { v, d: d === null ? null : em.tmp(d) };
-      }
-      case 'pow': {
-        const r = dualCode(e.x, wrt, table, em);
-        const p = numLiteral(e.p);
-        const v = em.tmp(`H.power(${r.v}, ${p})`);
-        const d = r.d === null || e.p === 0 ? null : em.tmp(`H.powerDeriv(${r.v}, ${p}) * ${r.d}`);
-        return { v, d };
-      }
       case 'call': {
         const g = idx(e.fn);
         const rs = e.args.map((a) => dualCode(a, wrt, table, em));
@@ -217,42 +150,53 @@ export function compileFunctions(fns: readonly IRFunction[]): FunctionLib {
         });
         return { v, d: terms.length ? em.tmp(terms.join(' + ')) : null };
       }
+      default: {
+        const op = scalarOp(e)!;
+        const form = op.entry.scalar;
+        const P = numLiteral(op.attr);
+        const rs = op.operands.map((o) => dualCode(o, wrt, table, em));
+        const a = rs.map((r) => r.v);
+        const v = em.tmp(form.value(a, P));
+        const ds = rs.map((r) => r.d);
+        let d: string | null;
+        if (form.dual && ds.length > 1 && ds.every((x) => x !== null)) d = form.dual(ds as string[], a, v, P);
+        else {
+          const terms: string[] = [];
+          ds.forEach((dj, j) => {
+            const t = dj === null ? null : form.times[j](dj, a, v, P, op.attr);
+            if (t !== null) terms.push(t);
+          });
+          d = terms.length ? terms.join(' + ') : null;
+        }
+        return { v, d: d === null ? null : em.tmp(d) };
+      }
     }
   };
 
   // Kink signature code: SSA value code that folds the side of every kink into `h`.
   const kinkCode = (e: ScalarExpr, em: Emitter): string => {
-    const fold = (x: string) =>
-      em.lines.push(`h = (h * 3 + (${x} > 0 ? 2 : ${x} < 0 ? 0 : 1)) % 1000000007;`);
     switch (e.k) {
       case 'arg':
         return `x${e.index}`;
       case 'num':
         return numLiteral(e.value);
-      case 'neg':
-        return em.tmp(`-${kinkCode(e.x, em)}`);
-      case 'unary': {
-        const x = em.tmp(kinkCode(e.x, em));
-        if (e.fn === 'relu' || e.fn === 'abs') fold(x);
-        return em.tmp(unaryCode(e.fn, x));
-      }
-      case 'leaky_relu': {
-        const x = em.tmp(kinkCode(e.x, em));
-        fold(x);
-        return em.tmp(`H.leakyRelu(${x}, ${numLiteral(e.alpha)})`);
-      }
-      case 'binary': {
-        const a = kinkCode(e.a, em);
-        const b = kinkCode(e.b, em);
-        return em.tmp(`${a} ${e.op} ${b}`);
-      }
-      case 'pow':
-        return em.tmp(`H.power(${kinkCode(e.x, em)}, ${numLiteral(e.p)})`);
       case 'call': {
         const g = idx(e.fn);
         const vs = e.args.map((a) => kinkCode(a, em)).join(', ');
         if (kinky[g]) em.lines.push(`h = (h * 7 + L.k[${g}](${vs})) % 1000000007;`);
         return em.tmp(`L.f[${g}](${vs})`);
+      }
+      default: {
+        const op = scalarOp(e)!;
+        const form = op.entry.scalar;
+        const P = numLiteral(op.attr);
+        const a = op.operands.map((o) => kinkCode(o, em));
+        if (form.kinkAt) {
+          const at = form.kinkAt(a, P);
+          const x = a.includes(at) ? at : em.tmp(at);
+          em.lines.push(`h = (h * 3 + (${x} > 0 ? 2 : ${x} < 0 ? 0 : 1)) % 1000000007;`);
+        }
+        return em.tmp(form.value(a, P));
       }
     }
   };
@@ -260,21 +204,26 @@ export function compileFunctions(fns: readonly IRFunction[]): FunctionLib {
   const make = (params: string[], body: string): ScalarFn => {
     const argList = params.map((_, i) => `x${i}`).join(', ');
     const factory = new Function('H', 'L', `"use strict";\nreturn function (${argList}) {\n${body}\n};`);
-    return factory(H, table) as ScalarFn;
+    return factory(SCALAR_HELPERS, table) as ScalarFn;
   };
 
   const compiled: CompiledFunction[] = fns.map((fn, fi) => {
-    const fSrc = `return ${valueCode(fn.body)};`;
+    const valueSrc = (e: ScalarExpr) => {
+      const em = new Emitter();
+      const v = valueCode(e, em);
+      return `${em.lines.join('\n')}\nreturn ${v};`;
+    };
+    const fSrc = valueSrc(fn.body);
     const f = make(fn.params, fSrc);
     const dualSrc = (j: number, t: 'du' | 'dt') => {
       const em = new Emitter();
       const r = dualCode(fn.body, j, t, em);
       return `${em.lines.join('\n')}\nreturn ${r.d ?? '0'};`;
     };
-    const dUser = fn.grads.map((g) => (g ? make(fn.params, `return ${valueCode(g.expr)};`) : null));
+    const dUser = fn.grads.map((g) => (g ? make(fn.params, valueSrc(g.expr)) : null));
     const usedSrc = fn.params.map((_, j) => {
       const g = fn.grads[j];
-      return g ? `return ${valueCode(g.expr)};` : dualSrc(j, 'du');
+      return g ? valueSrc(g.expr) : dualSrc(j, 'du');
     });
     const trueSrc = fn.params.map((_, j) => dualSrc(j, 'dt'));
     const dUsed = usedSrc.map((s) => make(fn.params, s));
@@ -345,23 +294,7 @@ function validate(fns: readonly IRFunction[], index: Map<string, number>): void 
 
 function walk(e: ScalarExpr, cb: (e: ScalarExpr) => void): void {
   cb(e);
-  switch (e.k) {
-    case 'neg':
-    case 'unary':
-    case 'leaky_relu':
-    case 'pow':
-      walk(e.x, cb);
-      return;
-    case 'binary':
-      walk(e.a, cb);
-      walk(e.b, cb);
-      return;
-    case 'call':
-      for (const a of e.args) walk(a, cb);
-      return;
-    default:
-      return;
-  }
+  for (const c of scalarChildren(e)) walk(c, cb);
 }
 
 function computeKinky(fns: readonly IRFunction[], index: Map<string, number>): boolean[] {
@@ -370,65 +303,11 @@ function computeKinky(fns: readonly IRFunction[], index: Map<string, number>): b
     if (memo[i] !== undefined) return memo[i]!;
     let k = false;
     walk(fns[i].body, (e) => {
-      if (e.k === 'leaky_relu' || (e.k === 'unary' && (e.fn === 'relu' || e.fn === 'abs'))) k = true;
+      if (scalarOp(e)?.entry.scalar.kinkAt) k = true;
       if (e.k === 'call' && of(index.get(e.fn)!)) k = true;
     });
     memo[i] = k;
     return k;
   };
   return fns.map((_, i) => of(i));
-}
-
-/** Evaluates a scalar expression directly (a tree walk): a reference for tests and messages. */
-export function evalScalarExpr(
-  e: ScalarExpr,
-  args: readonly number[],
-  lib?: FunctionLib,
-): number {
-  switch (e.k) {
-    case 'arg':
-      return args[e.index];
-    case 'num':
-      return e.value;
-    case 'neg':
-      return -evalScalarExpr(e.x, args, lib);
-    case 'unary': {
-      const x = evalScalarExpr(e.x, args, lib);
-      switch (e.fn) {
-        case 'sigmoid':
-          return H.sigmoid(x);
-        case 'tanh':
-          return Math.tanh(x);
-        case 'relu':
-          return H.relu(x);
-        case 'exp':
-          return Math.exp(x);
-        case 'log':
-          return Math.log(x);
-        case 'sqrt':
-          return Math.sqrt(x);
-        case 'abs':
-          return Math.abs(x);
-        case 'square':
-          return x * x;
-        case 'softplus':
-          return H.softplus(x);
-      }
-      break;
-    }
-    case 'leaky_relu':
-      return H.leakyRelu(evalScalarExpr(e.x, args, lib), e.alpha);
-    case 'binary': {
-      const a = evalScalarExpr(e.a, args, lib);
-      const b = evalScalarExpr(e.b, args, lib);
-      return e.op === '+' ? a + b : e.op === '-' ? a - b : e.op === '*' ? a * b : a / b;
-    }
-    case 'pow':
-      return H.power(evalScalarExpr(e.x, args, lib), e.p);
-    case 'call': {
-      if (!lib) throw new Error('evalScalarExpr: a call needs a FunctionLib');
-      return lib.get(e.fn).f(...e.args.map((a) => evalScalarExpr(a, args, lib)));
-    }
-  }
-  return NaN;
 }

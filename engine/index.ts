@@ -1,6 +1,6 @@
 /**
- * The engine's public API. Everything numeric of NN Lens: the IR it consumes, the executor
- * (forward/backward of every op over a Backend), user functions, parameter init, the gradient
+ * The engine's public API. Everything numeric of NN Lens: the IR it consumes, the op catalog
+ * (every op's forward, backward, shape rule, messages and emitters), the executor, user functions, parameter init, the gradient
  * checker, the evaluation snapshot for hovers, kernels and data sources.
  *
  * Start reading at exec/program.ts (the executor) and check/check.ts (the checker);
@@ -20,10 +20,15 @@ export {
   type GradRefSource,
 } from './exec/program';
 export { findNonFiniteForward, findNonFiniteBackward, type NonFinite } from './exec/nonfinite';
-export { sizeOf, formatIndex, formatShape, broadcastShapes, inferShape } from './exec/shape';
+export { sizeOf, sameShape, fmtShape, broadcastShapes, broadcastConflict, formatIndex } from './shape';
+export { fmt } from './format';
+
+// the op catalog
+export * as ops from './ops/index';
+export { CATALOG, BUILTINS, builtin, infix, inferShape, nodeEntry, type OpEntry, type NodeEntry, type OpName } from './ops/index';
 
 // user functions, init
-export { compileFunctions, evalScalarExpr, FunctionLib, type CompiledFunction, type ScalarFn } from './functions';
+export { compileFunctions, FunctionLib, type CompiledFunction, type ScalarFn } from './functions';
 export { initParams, initParam, paramSeed, fans } from './init';
 
 // checking and evaluation

@@ -15,6 +15,8 @@
  * - Ranges are 0-based (LSP style). The CLI converts them to 1-based lines and columns.
  */
 
+import type { BinaryOp, BinarySymbol, NodeOp, UnaryFn } from './ops/names';
+
 export interface Pos {
   line: number;
   character: number;
@@ -52,30 +54,13 @@ export interface IRParam extends IRTensorDecl {
   dense?: { value: string; role: 'W' | 'b' };
 }
 
-/** Elementwise scalar built-ins (one argument). */
-export type UnaryFn =
-  | 'sigmoid'
-  | 'tanh'
-  | 'relu'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'abs'
-  | 'square'
-  | 'softplus';
-
-export const UNARY_FNS: readonly UnaryFn[] = [
-  'sigmoid',
-  'tanh',
-  'relu',
-  'exp',
-  'log',
-  'sqrt',
-  'abs',
-  'square',
-  'softplus',
-];
-
+/**
+ * Ops are defined in the op catalog (./ops/index.ts); their names (./ops/names.ts) type the IR.
+ * A one-argument elementwise built-in is `{ op: 'unary', fn }` in a model and `{ k: 'unary', fn }`
+ * in a function body; an elementwise operator is `{ op: 'add' }` and `{ k: 'binary', op: '+' }`.
+ */
+export type { UnaryFn, BinaryOp, BinarySymbol } from './ops/names';
+export { UNARY_FNS } from './ops/names';
 /**
  * The body of a user `function` (and of its `grad` lines): an expression over the function's
  * scalar arguments. Functions are elementwise (§4).
@@ -86,7 +71,7 @@ export type ScalarExpr =
   | { k: 'neg'; x: ScalarExpr }
   | { k: 'unary'; fn: UnaryFn; x: ScalarExpr }
   | { k: 'leaky_relu'; x: ScalarExpr; alpha: number }
-  | { k: 'binary'; op: '+' | '-' | '*' | '/'; a: ScalarExpr; b: ScalarExpr }
+  | { k: 'binary'; op: BinarySymbol; a: ScalarExpr; b: ScalarExpr }
   | { k: 'pow'; x: ScalarExpr; p: number }
   /** A call of another user function, by name (looked up in `IRProgram.functions`). */
   | { k: 'call'; fn: string; args: ScalarExpr[] };
@@ -107,42 +92,20 @@ export interface IRFunction {
   range: Range;
 }
 
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
-
-/** Every operation a model graph node can perform. */
-export type Op =
-  // leaves
+/** Leaves of a model graph: they compute nothing. */
+export type LeafOp =
   | 'input' // attrs.name
   | 'target' // attrs.name
   | 'param' // attrs.name
   | 'const' // attrs.value (a scalar)
-  | 'gradRef' // attrs.name: inside `backward {}`, the user's own line for `grad NAME`
-  // elementwise with NumPy broadcasting (per example)
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'neg'
-  | 'pow' // attrs.p
-  | 'unary' // attrs.fn: UnaryFn
-  | 'leaky_relu' // attrs.alpha
-  | 'call' // attrs.fn: a user function name; args broadcast together
-  // linear algebra
-  | 'matmul' // [m,n]@[n] -> [m]; [m,n]@[n,k] -> [m,k]; [n]@[n,k] -> [k]; [n]@[n] -> []
-  | 'transpose' // [m,n] -> [n,m]
-  | 'outer' // [m],[n] -> [m,n]
-  | 'dot' // [n],[n] -> []
-  // reductions over all axes of one example -> []
-  | 'sum'
-  | 'mean'
-  | 'max'
-  // over the last axis
-  | 'softmax'
-  | 'log_softmax'
-  // losses, per example -> []
-  | 'cross_entropy' // (y, t): -sum(t * log y)
-  | 'mse' // (y, t): mean((y - t)^2)
-  | 'binary_cross_entropy'; // (y, t): -mean(t log y + (1-t) log(1-y))
+  | 'gradRef'; // attrs.name: inside `backward {}`, the user's own line for `grad NAME`
+
+/**
+ * Every operation a model graph node can perform: a leaf, `unary` (attrs.fn: a UnaryFn), an
+ * elementwise operator (add sub mul div) or another op of the catalog (neg, pow with attrs.p,
+ * leaky_relu with attrs.alpha, call with attrs.fn: a user function's name, matmul, …).
+ */
+export type Op = LeafOp | 'unary' | BinaryOp | NodeOp;
 
 export interface IRNode {
   id: number;

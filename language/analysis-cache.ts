@@ -1,6 +1,11 @@
 /**
  * One `DocumentAnalysis` per linked document, computed on first use (by a validator, lowering, a
  * hover) and dropped whenever the document is parsed or linked again.
+ *
+ * The language server reads it through the accessors that never throw: `tryOf`, `tryModel` and
+ * `shapeOf` answer undefined for a node outside a `.nn` document or a model. The analysis itself
+ * is total: any AST the parser recovers, however incomplete, is analysed without an exception
+ * (test/language/analysis-cache.test.ts cuts every example short at every few characters).
  */
 import { AstUtils, DocumentState, type AstNode, type LangiumDocument, type LangiumSharedCoreServices } from 'langium';
 import { DocumentAnalysis, type ExprInfo, type ModelAnalysis } from './analysis';
@@ -16,10 +21,17 @@ export class NnAnalysisCache {
     });
   }
 
-  /** The analysis of the document that contains `node`. */
+  /** The analysis of the document that contains `node`; throws when it is not a `.nn` document (see `tryOf`). */
   of(node: AstNode): DocumentAnalysis {
+    const a = this.tryOf(node);
+    if (!a) throw new Error('not a .nn document');
+    return a;
+  }
+
+  /** The analysis of the document that contains `node`, or undefined when it is not a `.nn` document. Never throws. */
+  tryOf(node: AstNode): DocumentAnalysis | undefined {
     const root = AstUtils.findRootNode(node);
-    if (!ast.isProgram(root)) throw new Error('not a .nn document');
+    if (!ast.isProgram(root)) return undefined;
     let a = this.cache.get(root);
     if (!a) {
       a = new DocumentAnalysis(root);
@@ -28,10 +40,15 @@ export class NnAnalysisCache {
     return a;
   }
 
-  /** The analysis of the model that contains `node`, if any. */
-  modelOf(node: AstNode): ModelAnalysis | undefined {
+  /** The analysis of the model that is or contains `node`, or undefined outside a model. Never throws. */
+  tryModel(node: AstNode): ModelAnalysis | undefined {
     const model = AstUtils.getContainerOfType(node, ast.isModelDecl);
-    return model ? this.of(model).modelAnalysis(model) : undefined;
+    return model ? this.tryOf(model)?.modelAnalysis(model) : undefined;
+  }
+
+  /** The analysis of the model that contains `node`, if any (the same as `tryModel`). */
+  modelOf(node: AstNode): ModelAnalysis | undefined {
+    return this.tryModel(node);
   }
 
   /**
@@ -40,8 +57,10 @@ export class NnAnalysisCache {
    * unknown (an error is reported for it, or the node is not a tensor).
    */
   shapeOf(node: AstNode): ExprInfo | undefined {
+    const doc = this.tryOf(node);
+    if (!doc) return undefined;
     if (ast.isConstDecl(node)) {
-      const r = this.of(node).constOf(node);
+      const r = doc.constOf(node);
       return r.ok ? { shape: [], batched: false, value: r.value } : undefined;
     }
     const fn = AstUtils.getContainerOfType(node, ast.isFunctionDecl);
@@ -49,10 +68,10 @@ export class NnAnalysisCache {
       // Inside a function everything is a scalar.
       return ast.isExpression(node) || ast.isFunctionParam(node) ? { shape: [], batched: false } : undefined;
     }
-    const m = this.modelOf(node);
+    const m = this.tryModel(node);
     if (!m) {
       if (ast.isExpression(node)) {
-        const r = this.of(node).evalConst(node);
+        const r = doc.evalConst(node);
         return r.ok ? { shape: [], batched: false, value: r.value } : undefined;
       }
       return undefined;
@@ -61,7 +80,7 @@ export class NnAnalysisCache {
     if (info) return info;
     if (ast.isExpression(node) && !m.infos.has(node)) {
       // Dims, inits and other compile-time numbers inside a model.
-      const r = this.of(node).evalConst(node);
+      const r = doc.evalConst(node);
       if (r.ok) return { shape: [], batched: false, value: r.value };
     }
     return undefined;

@@ -1,132 +1,52 @@
 /**
- * The catalog of everything built into the language: model functions (with their shape rules),
- * param initializers, data sources, optimizers and the options of `train` and `check`.
+ * Everything built into the language: model functions (derived from the engine's op catalog,
+ * engine/ops), param initializers, data sources, optimizers and the options of `train` and
+ * `check`.
  *
- * Validators, lowering, and the language server's completion and hover all read this one table.
+ * Validators, lowering, and the language server's completion, hover, signature help, semantic
+ * tokens and rename all read these tables.
  */
 import { DATA_DEFAULTS } from '../engine/data/index';
-import { DEFAULT_CHECK_OPTIONS, DEFAULT_TRAIN_OPTIONS, UNARY_FNS, type UnaryFn } from '../engine/ir';
+import { DEFAULT_CHECK_OPTIONS, DEFAULT_TRAIN_OPTIONS } from '../engine/ir';
+import { BUILTINS, builtin, isScalarEntry, paramNames, requiredParams, signatureOf, type OpEntry } from '../engine/ops/index';
 
-/** How a built-in model function is checked and lowered. */
-export type BuiltinKind =
-  | 'unary' // elementwise, one argument
-  | 'leaky_relu' // elementwise, (a, alpha) with alpha a compile-time number
-  | 'reduce' // sum, mean, max: -> []
-  | 'last-axis' // softmax, log_softmax: same shape, rank >= 1
-  | 'transpose'
-  | 'outer'
-  | 'dot'
-  | 'dense'
-  | 'loss'; // cross_entropy, mse, binary_cross_entropy
-
+/** A built-in model function, as completion, hovers and signature help show it. */
 export interface BuiltinFunction {
-  name: string;
+  readonly name: string;
   /** Parameter names, in order. */
-  params: string[];
+  readonly params: readonly string[];
   /** How many leading parameters are required (the rest are optional). */
-  required: number;
-  kind: BuiltinKind;
+  readonly required: number;
   /** Usable inside a user `function` (elementwise over scalars). */
-  elementwise: boolean;
-  signature: string;
-  doc: string;
+  readonly elementwise: boolean;
+  readonly signature: string;
+  readonly doc: string;
   /** The shape rule, as written in the spec's table. */
-  rule: string;
+  readonly rule: string;
+  /** Its definition in the op catalog. */
+  readonly op: OpEntry;
 }
 
-const UNARY_DOCS: Record<UnaryFn, string> = {
-  sigmoid: 'Logistic sigmoid σ(a) = 1 / (1 + e^-a), elementwise.',
-  tanh: 'Hyperbolic tangent, elementwise.',
-  relu: 'Rectified linear unit max(a, 0), elementwise.',
-  exp: 'Exponential e^a, elementwise.',
-  log: 'Natural logarithm, elementwise.',
-  sqrt: 'Square root, elementwise.',
-  abs: 'Absolute value, elementwise.',
-  square: 'a², elementwise.',
-  softplus: 'log(1 + e^a), a smooth relu, elementwise.',
-};
-
-function fn(
-  name: string,
-  params: string[],
-  kind: BuiltinKind,
-  doc: string,
-  rule: string,
-  opts: { required?: number; elementwise?: boolean } = {},
-): BuiltinFunction {
-  const required = opts.required ?? params.length;
-  const shown = params.map((p, i) => (i < required ? p : `${p}?`));
+function fromCatalog(op: OpEntry): BuiltinFunction {
   return {
-    name,
-    params,
-    required,
-    kind,
-    elementwise: opts.elementwise ?? false,
-    signature: `${name}(${shown.join(', ')})`,
-    doc,
-    rule,
+    name: op.name,
+    params: paramNames(op),
+    required: requiredParams(op),
+    elementwise: isScalarEntry(op),
+    signature: signatureOf(op),
+    doc: op.doc,
+    rule: op.rule,
+    op,
   };
 }
 
-export const BUILTIN_FUNCTIONS: readonly BuiltinFunction[] = [
-  ...UNARY_FNS.map((u) => fn(u, ['a'], 'unary', UNARY_DOCS[u], 'same shape as a', { elementwise: true })),
-  fn(
-    'leaky_relu',
-    ['a', 'alpha'],
-    'leaky_relu',
-    'Leaky relu: a for a > 0, alpha·a otherwise, elementwise; alpha is a number.',
-    'same shape as a',
-    { elementwise: true },
-  ),
-  fn('sum', ['a'], 'reduce', 'Sum of all elements of one example.', '[...] -> []'),
-  fn('mean', ['a'], 'reduce', 'Mean of all elements of one example.', '[...] -> []'),
-  fn('max', ['a'], 'reduce', 'Largest element of one example.', '[...] -> []'),
-  fn('softmax', ['a'], 'last-axis', 'Softmax over the last axis: e^a / Σ e^a.', 'same shape, rank >= 1'),
-  fn(
-    'log_softmax',
-    ['a'],
-    'last-axis',
-    'log(softmax(a)) over the last axis, computed stably.',
-    'same shape, rank >= 1',
-  ),
-  fn('transpose', ['A'], 'transpose', 'Matrix transpose.', '[m,n] -> [n,m]'),
-  fn('outer', ['u', 'v'], 'outer', 'Outer product u vᵀ.', '[m], [n] -> [m,n]'),
-  fn('dot', ['u', 'v'], 'dot', 'Inner product Σ u·v.', '[n], [n] -> []'),
-  fn(
-    'dense',
-    ['a', 'n', 'act'],
-    'dense',
-    'Fully connected layer act(W a + b): creates params NAME.W: [n, d] (glorot) and NAME.b: [n] (zeros), ' +
-      'where NAME is the named value the call belongs to. act: any one-argument built-in, softmax, ' +
-      'log_softmax, or a one-argument function.',
-    '[d] -> [n]',
-    { required: 2 },
-  ),
-  fn(
-    'cross_entropy',
-    ['y', 't'],
-    'loss',
-    '-Σ t·log(y) for probabilities y (numerically stable when y is a softmax).',
-    '[k], [k] -> []',
-  ),
-  fn('mse', ['y', 't'], 'loss', 'Mean squared error mean((y - t)²) over the example.', 'equal shapes -> []'),
-  fn(
-    'binary_cross_entropy',
-    ['y', 't'],
-    'loss',
-    '-mean(t·log y + (1-t)·log(1-y)) for probabilities y.',
-    'equal shapes -> []',
-  ),
-];
+/** Every built-in model function, in the catalog's order. */
+export const BUILTIN_FUNCTIONS: readonly BuiltinFunction[] = BUILTINS.map(fromCatalog);
 
 const BY_NAME = new Map(BUILTIN_FUNCTIONS.map((b) => [b.name, b]));
 
 export function builtinFunction(name: string): BuiltinFunction | undefined {
-  return BY_NAME.get(name);
-}
-
-export function isUnaryFn(name: string): name is UnaryFn {
-  return (UNARY_FNS as readonly string[]).includes(name);
+  return builtin(name) ? BY_NAME.get(name) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,5 +335,5 @@ export function findCallable(list: readonly ConfigCallable[], name: string): Con
 
 /** Names that are built into the language (never reported as unknown when called). */
 export function isBuiltinName(name: string): boolean {
-  return BY_NAME.has(name);
+  return builtin(name) !== undefined;
 }

@@ -131,8 +131,9 @@ class Reader {
     }
     const r = this.doc.evalConst(e);
     if (!r.ok) {
-      if (!r.node) return { ok: false };
-      return this.err(r.code === Codes.InvalidNumber ? Codes.InvalidNumber : this.codes.type, `${what} must be ${kind}: ${r.reason}`, r.node);
+      const f = r.error;
+      if (!f.node) return { ok: false };
+      return this.err(f.code === Codes.InvalidNumber ? Codes.InvalidNumber : this.codes.type, `${what} must be ${kind}: ${f.reason}`, f.node);
     }
     if (spec.kind === 'integer' && !Number.isInteger(r.value)) {
       return this.err(this.codes.type, `${what} must be an integer, got ${r.value}`, e);
@@ -320,7 +321,7 @@ function readTable(doc: DocumentAnalysis, reader: Reader, t: ast.TableSource): {
       if (r.ok) out.push(r.value);
       else {
         ok = false;
-        if (r.node) reader.err(Codes.DataError, `table row ${row}, ${side}: ${r.reason ?? 'not a number'}`, r.node);
+        if (r.error.node) reader.err(Codes.DataError, `table row ${row}, ${side}: ${r.error.reason ?? 'not a number'}`, r.error.node);
       }
     }
     return out;

@@ -33,7 +33,7 @@ export {
 export type { ExprInfo, DenseInfo, Issue, ModelAnalysis, DocumentAnalysis } from './analysis';
 export { NnAnalysisCache } from './analysis-cache';
 export { NnDataContextProvider } from './data-context';
-export { fmtShape, numel } from './shape-rules';
+export { fmtShape, sizeOf } from '../engine/shape';
 export * as NnAst from './generated/ast';
 
 export interface LangDiagnostic {

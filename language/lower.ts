@@ -30,6 +30,8 @@ import type {
   ScalarExpr,
   Shape,
 } from '../engine/ir';
+import { builtin, CATALOG, infix, irOp, isNodeEntry, isScalarEntry, paramNames, prefix, requiredParams, scalarExprOf, type NodeEntry } from '../engine/ops/index';
+import { sizeOf } from '../engine/shape';
 import {
   bindArgs,
   calleeFn,
@@ -43,7 +45,6 @@ import {
   type NamedValue,
 } from './analysis';
 import type { NnAnalysisCache } from './analysis-cache';
-import { builtinFunction, isUnaryFn } from './builtins';
 import { Codes } from '../engine/codes';
 import { readCheckOptions, readDataSpec, readInit, readTrainOptions } from './config';
 import * as ast from './generated/ast';
@@ -174,14 +175,15 @@ function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunct
       if (r.ok) return { k: 'num', value: r.value };
     }
     if (ast.isNumberLit(e)) return { k: 'num', value: e.value };
-    if (ast.isNegExpr(e)) return { k: 'neg', x: scalar(e.operand) };
-    if (ast.isBinaryExpr(e) && e.op !== '@') {
-      return { k: 'binary', op: e.op as '+' | '-' | '*' | '/', a: scalar(e.left), b: scalar(e.right) };
+    if (ast.isNegExpr(e)) return scalarExprOf(scalarOp(prefix('-')), [scalar(e.operand)]);
+    if (ast.isBinaryExpr(e)) {
+      const op = infix(e.op);
+      if (op && isScalarEntry(op)) return scalarExprOf(op, [scalar(e.left), scalar(e.right)]);
     }
     if (ast.isPowExpr(e)) {
       const p = analysis.evalConst(e.exponent);
       if (!p.ok) throw new Skip();
-      return { k: 'pow', x: scalar(e.base), p: p.value };
+      return scalarExprOf(scalarOp(CATALOG.pow), [scalar(e.base)], p.value);
     }
     if (ast.isRef(e) && ast.isFunctionParam(e.target?.ref)) {
       return { k: 'arg', index: f.params.indexOf(e.target?.ref) };
@@ -192,15 +194,12 @@ function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunct
         const { bound } = bindArgs(e.args, callee.params.map((p) => p.name), callee.params.length, '', NO_CODES, e);
         return { k: 'call', fn: callee.name, args: bound.map((a) => scalar(a?.value as ast.Expression)) };
       }
-      const b = builtinFunction(calleeName(e));
-      if (b) {
-        const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
-        if (isUnaryFn(b.name)) return { k: 'unary', fn: b.name, x: scalar(bound[0]?.value as ast.Expression) };
-        if (b.kind === 'leaky_relu') {
-          const alpha = analysis.evalConst(bound[1]?.value);
-          if (!alpha.ok) throw new Skip();
-          return { k: 'leaky_relu', x: scalar(bound[0]?.value as ast.Expression), alpha: alpha.value };
-        }
+      const b = builtin(calleeName(e));
+      if (b && isScalarEntry(b)) {
+        const { bound } = bindArgs(e.args, paramNames(b), requiredParams(b), '', NO_CODES, e);
+        const attr = numberArg(analysis, b, bound);
+        const operands = b.params.flatMap((p, i) => ((p.kind ?? 'tensor') === 'tensor' ? [scalar(bound[i]?.value as ast.Expression)] : []));
+        return scalarExprOf(b, operands, attr);
       }
     }
     throw new Skip(); // incomplete text: a syntax error is reported
@@ -214,6 +213,21 @@ function lowerFunction(analysis: DocumentAnalysis, f: ast.FunctionDecl): IRFunct
 }
 
 const NO_CODES = { count: Codes.Arity, unknown: Codes.Arity };
+
+/** An op that must have a scalar form here (checked by the analysis). */
+function scalarOp(e: NodeEntry | undefined) {
+  if (!e || !isScalarEntry(e)) throw new Skip();
+  return e;
+}
+
+/** The value of an op's compile-time number argument (its IR attribute), 0 when it has none. */
+function numberArg(analysis: DocumentAnalysis, op: NodeEntry, bound: (ast.Argument | undefined)[]): number {
+  const i = op.params.findIndex((p) => p.kind === 'number');
+  if (i < 0) return 0;
+  const r = analysis.evalConst(bound[i]?.value);
+  if (!r.ok) throw new Skip();
+  return r.value;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Models → nodes
@@ -277,7 +291,7 @@ class ModelLowerer {
         const shape = this.shapeOf(member);
         const { init } = readInit(this.analysis, member);
         if (!init) throw new Skip();
-        addParam({ name: member.name, shape: shape.slice(), init, size: size(shape), range: nameRangeOf(member) });
+        addParam({ name: member.name, shape: shape.slice(), init, size: sizeOf(shape), range: nameRangeOf(member) });
       } else if (ast.isValueDecl(member) || ast.isLossDecl(member)) {
         const d = m.dense.get(member);
         if (d) {
@@ -286,7 +300,7 @@ class ModelLowerer {
             name: `${member.name}.W`,
             shape: d.W.slice(),
             init: { kind: 'glorot' },
-            size: size(d.W),
+            size: sizeOf(d.W),
             range,
             dense: { value: member.name, role: 'W' },
           });
@@ -294,7 +308,7 @@ class ModelLowerer {
             name: `${member.name}.b`,
             shape: d.b.slice(),
             init: { kind: 'zeros' },
-            size: size(d.b),
+            size: sizeOf(d.b),
             range,
             dense: { value: member.name, role: 'b' },
           });
@@ -345,17 +359,16 @@ class ModelLowerer {
     const info = this.info(e);
     const range = rangeOf(e);
     if (info.value !== undefined) return this.add('const', [], { shape: [], batched: false }, range, { value: info.value });
-    if (ast.isNegExpr(e)) return this.add('neg', [this.expr(e.operand, backward, uses)], info, range);
+    if (ast.isNegExpr(e)) return this.addOp(prefix('-'), [this.expr(e.operand, backward, uses)], info, range);
     if (ast.isBinaryExpr(e)) {
       const a = this.expr(e.left, backward, uses);
       const b = this.expr(e.right, backward, uses);
-      const op: Op = e.op === '@' ? 'matmul' : e.op === '+' ? 'add' : e.op === '-' ? 'sub' : e.op === '*' ? 'mul' : 'div';
-      return this.add(op, [a, b], info, range);
+      return this.addOp(infix(e.op), [a, b], info, range);
     }
     if (ast.isPowExpr(e)) {
       const p = this.analysis.evalConst(e.exponent);
       if (!p.ok) throw new Skip();
-      return this.add('pow', [this.expr(e.base, backward, uses)], info, range, { p: p.value });
+      return this.addOp(CATALOG.pow, [this.expr(e.base, backward, uses)], info, range, p.value);
     }
     if (ast.isRef(e)) {
       const t = e.target?.ref;
@@ -389,33 +402,23 @@ class ModelLowerer {
       const args = bound.map((a) => this.expr(a?.value as ast.Expression, backward, uses));
       return this.add('call', args, info, range, { fn: callee.name });
     }
-    const b = builtinFunction(calleeName(e));
+    const b = builtin(calleeName(e));
     if (!b) throw new Skip();
-    const { bound } = bindArgs(e.args, b.params, b.required, '', NO_CODES, e);
-    const arg = (i: number) => this.expr(bound[i]?.value as ast.Expression, backward, uses);
-    switch (b.kind) {
-      case 'unary':
-        return this.add('unary', [arg(0)], info, range, { fn: b.name });
-      case 'leaky_relu': {
-        const alpha = this.analysis.evalConst(bound[1]?.value);
-        if (!alpha.ok) throw new Skip();
-        return this.add('leaky_relu', [arg(0)], info, range, { alpha: alpha.value });
-      }
-      case 'reduce':
-      case 'last-axis':
-      case 'loss':
-        return this.add(b.name as Op, [arg(0), ...(b.params.length > 1 ? [arg(1)] : [])], info, range);
-      case 'transpose':
-        return this.add('transpose', [arg(0)], info, range);
-      case 'outer':
-      case 'dot':
-        return this.add(b.name as Op, [arg(0), arg(1)], info, range);
-      case 'dense': {
-        const d = [...this.m.dense.values()].find((x) => x.call === e);
-        if (!d) throw new Skip();
-        return this.dense(d, info, range, backward, uses);
-      }
+    if (!isNodeEntry(b)) {
+      const d = [...this.m.dense.values()].find((x) => x.call === e);
+      if (!d) throw new Skip();
+      return this.dense(d, info, range, backward, uses);
     }
+    const { bound } = bindArgs(e.args, paramNames(b), requiredParams(b), '', NO_CODES, e);
+    const args = b.params.flatMap((p, i) => ((p.kind ?? 'tensor') === 'tensor' ? [this.expr(bound[i]?.value as ast.Expression, backward, uses)] : []));
+    return this.addOp(b, args, info, range, numberArg(this.analysis, b, bound));
+  }
+
+  /** A node applying an op of the catalog, in its IR form (`{ op: 'unary', fn }`, `{ op: 'pow', p }`, …). */
+  private addOp(entry: NodeEntry | undefined, args: number[], info: { shape: Shape; batched: boolean }, range: Range, attr?: number): number {
+    if (!entry) throw new Skip();
+    const { op, ...attrs } = irOp(entry, attr);
+    return this.add(op, args, info, range, attrs);
   }
 
   private dense(d: DenseInfo, info: ExprInfo, range: Range, backward: boolean, uses: string[]): number {
@@ -427,19 +430,8 @@ class ModelLowerer {
     const z = this.add('add', [this.add('matmul', [W, x], out, range), b], out, range);
     const act = d.activation;
     if (!act) return z;
-    switch (act.kind) {
-      case 'unary':
-        return this.add('unary', [z], out, range, { fn: act.fn });
-      case 'softmax':
-      case 'log_softmax':
-        return this.add(act.kind, [z], out, range);
-      case 'call':
-        if (!this.functions.has(act.fn.name)) throw new Skip();
-        return this.add('call', [z], out, range, { fn: act.fn.name });
-    }
+    if (act.kind === 'builtin') return this.addOp(act.op, [z], out, range);
+    if (!this.functions.has(act.fn.name)) throw new Skip();
+    return this.add('call', [z], out, range, { fn: act.fn.name });
   }
-}
-
-function size(s: Shape): number {
-  return s.reduce((a, b) => a * b, 1);
 }

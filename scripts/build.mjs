@@ -18,8 +18,9 @@ mkdirSync('out', { recursive: true });
 // 1. Langium: language/nn.langium -> language/generated/*
 if (existsSync('language/nn.langium')) run(bin('langium'), ['generate']);
 
-// 2. Other generators (WebAssembly kernels, data sets), in a fixed order.
-for (const step of ['scripts/gen-wasm.mjs', 'scripts/gen-digits.mjs']) {
+// 2. Other generators (the grammar's built-ins from the op catalog, WebAssembly kernels, data
+//    sets), in a fixed order.
+for (const step of ['scripts/gen-grammar.mjs', 'scripts/gen-wasm.mjs', 'scripts/gen-digits.mjs']) {
   if (existsSync(step)) run(process.execPath, [step]);
 }
 

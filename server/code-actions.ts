@@ -21,7 +21,8 @@ import {
 } from 'vscode-languageserver';
 import { fmtShape, NnAst as ast } from '../language';
 import { describeDecl } from '../language/validation/data';
-import { broadcastShapes, lossRule, matmulRule, sameShape } from '../language/shape-rules';
+import { builtin, CATALOG, isNodeEntry } from '../engine/ops/index';
+import { broadcastShapes, sameShape } from '../engine/shape';
 import type { NnLensServices } from './module';
 import { ClientCommands, type CheckGradientsCommandArgs } from './protocol';
 
@@ -67,13 +68,9 @@ export class NnCodeActionProvider implements CodeActionProvider {
     const only = params.context.only;
     const wants = (kind: string) => !only || only.some((k) => kind === k || kind.startsWith(`${k}.`));
     if (wants(CodeActionKind.QuickFix)) {
-      for (const d of params.context.diagnostics) {
-        try {
-          out.push(...this.fixes(document, d));
-        } catch {
-          // a fix that cannot be computed on a half-typed document is simply not offered
-        }
-      }
+      // (on a half-typed document a fix that cannot be computed is simply not offered: the
+      // analysis answers undefined there, never throws)
+      for (const d of params.context.diagnostics) out.push(...this.fixes(document, d));
     }
     if (wants(CodeActionKind.Source)) {
       const node = nodeAt(document, params.range);
@@ -111,7 +108,9 @@ export class NnCodeActionProvider implements CodeActionProvider {
       isPreferred: preferred,
       edit: { changes: { [uri]: edits } },
     });
-    const wrap = (n: AstNode): TextEdit => ({ range: n.$cstNode!.range, newText: `transpose(${text(n)})` });
+    /** An action wrapping n in transpose(…), when n has text to wrap. */
+    const transposeIt = (title: string, n: AstNode, preferred = false): CodeAction[] =>
+      n.$cstNode ? [action(title, [{ range: n.$cstNode.range, newText: `transpose(${text(n)})` }], preferred)] : [];
     const out: CodeAction[] = [];
 
     // grad X = … with the transposed shape
@@ -120,7 +119,7 @@ export class NnCodeActionProvider implements CodeActionProvider {
       const target = this.shape(line.target?.ref && !line.member ? line.target.ref : undefined) ?? this.gradTargetShape(line);
       const got = this.shape(line.expr);
       if (target && got && got.length === 2 && target.length === 2 && got[0] === target[1] && got[1] === target[0]) {
-        out.push(action(`Transpose the line: transpose(${text(line.expr)})`, [wrap(line.expr)], true));
+        out.push(...transposeIt(`Transpose the line: transpose(${text(line.expr)})`, line.expr, true));
       }
       return out;
     }
@@ -130,11 +129,11 @@ export class NnCodeActionProvider implements CodeActionProvider {
       const b = this.shape(node.right);
       if (!a || !b) return out;
       if (node.op === '@') {
-        if (a.length === 2 && !('error' in matmulRule([a[1], a[0]], b))) {
-          out.push(action(`Use transpose(${text(node.left)}): ${fmtShape([a[1], a[0]])} @ ${fmtShape(b)}`, [wrap(node.left)], true));
+        if (a.length === 2 && CATALOG.matmul.shape([[a[1], a[0]], b]).ok) {
+          out.push(...transposeIt(`Use transpose(${text(node.left)}): ${fmtShape([a[1], a[0]])} @ ${fmtShape(b)}`, node.left, true));
         }
-        if (b.length === 2 && !('error' in matmulRule(a, [b[1], b[0]]))) {
-          out.push(action(`Use transpose(${text(node.right)}): ${fmtShape(a)} @ ${fmtShape([b[1], b[0]])}`, [wrap(node.right)]));
+        if (b.length === 2 && CATALOG.matmul.shape([a, [b[1], b[0]]]).ok) {
+          out.push(...transposeIt(`Use transpose(${text(node.right)}): ${fmtShape(a)} @ ${fmtShape([b[1], b[0]])}`, node.right));
         }
         // set a declared size: the left's inner dimension to the right's, or the other way round
         const inner = (s: Shape) => (s.length === 2 ? s[1] : s.length === 1 ? s[0] : undefined);
@@ -163,17 +162,15 @@ export class NnCodeActionProvider implements CodeActionProvider {
     }
     if (ast.isCall(node)) {
       const name = node.callee?.target?.$refText ?? '';
-      if (['cross_entropy', 'mse', 'binary_cross_entropy'].includes(name) && node.args.length === 2) {
+      const op = builtin(name);
+      if (op && isNodeEntry(op) && op.loss && node.args.length === 2) {
         const [y, t] = node.args.map((x) => x.value);
         const ys = this.shape(y);
         const ts = this.shape(t);
-        if (ys && ts && 'error' in lossRule(name, ys, ts)) {
+        if (ys && ts && !op.shape([ys, ts], {}).ok) {
           const td = declOf(t);
           if (td) out.push(...this.resize(document, d, td, ys, `to match ${text(y!)}: ${fmtShape(ys)}`));
         }
-      }
-      if ((name === 'outer' || name === 'dot') && node.args.length === 2) {
-        // nothing to guess: both operands are the user's
       }
     }
     return out;

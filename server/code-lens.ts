@@ -58,12 +58,7 @@ export class NnCodeLensProvider implements CodeLensProvider {
           arguments: [uri, m.name] satisfies CheckGradientsCommandArgs,
         },
       });
-      let params = NaN;
-      try {
-        params = cache.of(m).modelAnalysis(m).paramElements;
-      } catch {
-        // an analysis that cannot run has its errors reported elsewhere
-      }
+      const params = cache.tryModel(m)?.paramElements ?? NaN;
       if (Number.isFinite(params)) {
         lenses.push({ range, command: { title: `${count(params)} param${params === 1 ? '' : 's'}`, command: '' } });
       }

@@ -156,7 +156,7 @@ export class NnCompletionProvider extends DefaultCompletionProvider {
     if (!call) return;
     const name = call.callee?.target?.$refText ?? '';
     const fn = call.callee?.target?.ref;
-    let params: string[] = [];
+    let params: readonly string[] = [];
     if (ast.isFunctionDecl(fn)) params = fn.params.map((p) => p.name);
     else {
       const c = [...INITIALIZERS, ...DATA_SOURCES, ...OPTIMIZERS].find((x) => x.name === name);
@@ -187,27 +187,23 @@ export class NnCompletionProvider extends DefaultCompletionProvider {
   }
 
   private detailOf(node: AstNode): string | undefined {
-    try {
-      if (ast.isFunctionDecl(node)) return `function ${node.name}(${node.params.map((p) => p.name).join(', ')})`;
-      const info = this.nn.analysis.Cache.shapeOf(node);
-      if (ast.isConstDecl(node)) return info?.value !== undefined ? `const = ${info.value}` : 'const';
-      const kind = ast.isParamDecl(node)
-        ? 'param'
-        : ast.isInputDecl(node)
-          ? 'input'
-          : ast.isTargetDecl(node)
-            ? 'target'
-            : ast.isLossDecl(node)
-              ? 'loss'
-              : ast.isModelDecl(node)
-                ? 'model'
-                : ast.isDataDecl(node)
-                  ? 'data'
-                  : '';
-      return info ? `${kind} ${fmtShape(info.shape)}`.trim() : kind || undefined;
-    } catch {
-      return undefined;
-    }
+    if (ast.isFunctionDecl(node)) return `function ${node.name}(${node.params.map((p) => p.name).join(', ')})`;
+    const info = this.nn.analysis.Cache.shapeOf(node);
+    if (ast.isConstDecl(node)) return info?.value !== undefined ? `const = ${info.value}` : 'const';
+    const kind = ast.isParamDecl(node)
+      ? 'param'
+      : ast.isInputDecl(node)
+        ? 'input'
+        : ast.isTargetDecl(node)
+          ? 'target'
+          : ast.isLossDecl(node)
+            ? 'loss'
+            : ast.isModelDecl(node)
+              ? 'model'
+              : ast.isDataDecl(node)
+                ? 'data'
+                : '';
+    return info ? `${kind} ${fmtShape(info.shape)}`.trim() : kind || undefined;
   }
 
   /** Completion on a document that is being edited: never throws. */

@@ -13,11 +13,12 @@ import type { Hover, HoverParams } from 'vscode-languageserver';
 import type { Range } from '../engine';
 import { fmtShape, formatInterval, NnAst as ast, type ArgSpec, type BuiltinFunction, type ConfigCallable } from '../language';
 import { calleeFn } from '../language/analysis';
+import { infix, sizeOf } from '../engine';
 import { describeDecl } from '../language/validation/data';
 import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from './engine-types';
 import type { NnLensEngine, NumbersAnswer } from './engine-service';
 import { locate, type NamedValue, type Target } from './locate';
-import { Markup, err, num, plural, shapeText, type Span } from './markup';
+import { Markup, err, num, plural, type Span } from './markup';
 import type { NnLensServices } from './module';
 import type { NnLensSettingsService } from './settings';
 
@@ -67,7 +68,7 @@ export class NnHoverProvider implements HoverProvider {
           { bold: `param ${t.decl.name}` },
           shape ? ': ' : '',
           shape ? { code: fmtShape(shape) } : '',
-          shape ? ` — ${plural(shape.reduce((a: number, b: number) => a * b, 1), 'parameter')}, init ` : ' — init ',
+          shape ? ` — ${plural(sizeOf(shape), 'parameter')}, init ` : ' — init ',
           { code: init },
         );
         await this.paramNumbers(document, t.model, t.decl.name, md);
@@ -85,7 +86,7 @@ export class NnHoverProvider implements HoverProvider {
           { bold: `param ${name}` },
           ': ',
           { code: fmtShape(shape) },
-          ` — ${plural(shape.reduce((a: number, b: number) => a * b, 1), 'parameter')}, created by `,
+          ` — ${plural(sizeOf(shape), 'parameter')}, created by `,
           { code: this.text(document, dense.call) },
           `, init ${t.role === 'W' ? 'glorot' : 'zeros'}`,
         );
@@ -381,10 +382,11 @@ export class NnHoverProvider implements HoverProvider {
     const out = cache.shapeOf(call);
     const args = call.args.map((a) => (a.value ? cache.shapeOf(a.value) : undefined));
     if (out && args.every((x) => x)) {
-      const shown = b.kind === 'dense' || b.kind === 'leaky_relu' ? args.slice(0, 1) : args;
+      // the tensors (not compile-time numbers or an activation's name)
+      const shown = args.filter((_, i) => (b.op.params[i]?.kind ?? 'tensor') === 'tensor');
       md.para('Here: ', { code: `${shown.map((x) => fmtShape(x!.shape)).join(', ')} → ${fmtShape(out.shape)}` });
     }
-    if (b.kind === 'dense') {
+    if (b.name === 'dense') {
       const owner = AstUtils.getContainerOfType(call, (n): n is NamedValue => ast.isValueDecl(n) || ast.isLossDecl(n));
       const d = owner ? cache.modelOf(owner)?.dense.get(owner) : undefined;
       if (d && owner) {
@@ -422,18 +424,15 @@ export class NnHoverProvider implements HoverProvider {
   private operatorHover(document: LangiumDocument, e: ast.BinaryExpr | ast.PowExpr, md: Markup): void {
     const cache = this.services.analysis.Cache;
     const out = cache.shapeOf(e);
+    const symbol = ast.isPowExpr(e) ? '^' : e.op;
+    const op = infix(symbol);
+    const verb = op?.syntax.kind === 'infix' ? op.syntax.verb : symbol;
+    md.para({ bold: `${verb} ${symbol}` }, ': ', op?.rule ?? '');
     if (ast.isPowExpr(e)) {
       const base = cache.shapeOf(e.base);
-      md.para({ bold: 'power ^' }, ': elementwise; the exponent is a number');
       if (base && out) md.para({ code: `${fmtShape(base.shape)} ^ ${num(cache.shapeOf(e.exponent)?.value ?? NaN)} → ${fmtShape(out.shape)}` });
       return;
     }
-    const names: Record<string, string> = { '+': 'add', '-': 'subtract', '*': 'multiply', '/': 'divide', '@': 'matmul' };
-    const rule =
-      e.op === '@'
-        ? '[m,n] @ [n] → [m] · [m,n] @ [n,k] → [m,k] · [n] @ [n,k] → [k] · [n] @ [n] → []'
-        : 'elementwise with NumPy broadcasting; a scalar fits any shape';
-    md.para({ bold: `${names[e.op] ?? e.op} ${e.op}` }, ': ', rule);
     const l = cache.shapeOf(e.left);
     const r = cache.shapeOf(e.right);
     if (l && r) {
@@ -442,7 +441,8 @@ export class NnHoverProvider implements HoverProvider {
   }
 
   private async modelHover(document: LangiumDocument, decl: ast.ModelDecl, md: Markup): Promise<void> {
-    const m = this.services.analysis.Cache.of(decl).modelAnalysis(decl);
+    const m = this.services.analysis.Cache.tryModel(decl);
+    if (!m) return;
     const params: string[] = [];
     for (const p of m.params) {
       const s = m.declShapes.get(p);
@@ -463,9 +463,9 @@ export class NnHoverProvider implements HoverProvider {
       md.para(
         { bold: `data ${decl.name}` },
         `: ${plural(r.info.n, 'example')} — features `,
-        { code: shapeText(r.info.xShape) },
+        { code: fmtShape(r.info.xShape) },
         ', label ',
-        { code: shapeText(r.info.yShape) },
+        { code: fmtShape(r.info.yShape) },
       );
     } else if (r.error) {
       md.para({ bold: `data ${decl.name}` }, `: ${r.error.message}`);

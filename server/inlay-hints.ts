@@ -6,7 +6,7 @@
 import type { AstNode, LangiumDocument } from 'langium';
 import type { InlayHintProvider } from 'langium/lsp';
 import { InlayHintKind, type InlayHint, type InlayHintParams, type Position } from 'vscode-languageserver';
-import { fmtShape, NnAst as ast } from '../language';
+import { fmtShape, NnAst as ast, sizeOf } from '../language';
 import { count } from './markup';
 import type { NnLensServices } from './module';
 
@@ -48,12 +48,8 @@ export class NnInlayHintProvider implements InlayHintProvider {
     };
     for (const model of root.declarations.filter(ast.isModelDecl)) {
       if (!model.name) continue;
-      let analysis;
-      try {
-        analysis = cache.of(model).modelAnalysis(model);
-      } catch {
-        continue;
-      }
+      const analysis = cache.tryModel(model);
+      if (!analysis) continue;
       const brace = model.$cstNode?.text.indexOf('{') ?? -1;
       if (brace >= 0 && model.$cstNode) {
         const pos = document.textDocument.positionAt(model.$cstNode.offset + brace + 1);
@@ -62,7 +58,7 @@ export class NnInlayHintProvider implements InlayHintProvider {
       for (const m of model.members) {
         if (ast.isParamDecl(m)) {
           const s = analysis.declShapes.get(m);
-          if (s) countHint(end(m), s.reduce((a: number, b: number) => a * b, 1), `param ${m.name}: ${fmtShape(s)}`);
+          if (s) countHint(end(m), sizeOf(s), `param ${m.name}: ${fmtShape(s)}`);
         } else if (ast.isValueDecl(m) || ast.isLossDecl(m)) {
           const info = cache.shapeOf(m);
           const d = analysis.dense.get(m);

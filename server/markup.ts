@@ -97,7 +97,3 @@ export function count(n: number): string {
 export function plural(n: number, word: string, words = `${word}s`): string {
   return `${count(n)} ${n === 1 ? word : words}`;
 }
-
-export function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
-}

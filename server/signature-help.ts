@@ -11,7 +11,7 @@ import { callAt } from './locate';
 import type { NnLensServices } from './module';
 
 /** Parameter labels as [start, end) offsets into the signature (a name may occur earlier). */
-function offsets(label: string, names: string[]): [number, number][] {
+function offsets(label: string, names: readonly string[]): [number, number][] {
   let at = label.indexOf('(') + 1;
   return names.map((n) => {
     const i = label.indexOf(n, at);

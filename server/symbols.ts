@@ -54,12 +54,8 @@ export class NnDocumentSymbolProvider implements DocumentSymbolProvider {
       return { name, kind, range, selectionRange, ...(detail ? { detail } : {}), ...(children?.length ? { children } : {}) };
     };
     const shapeOf = (n: AstNode) => {
-      try {
-        const s = cache.shapeOf(n)?.shape;
-        return s ? fmtShape(s) : undefined;
-      } catch {
-        return undefined;
-      }
+      const s = cache.shapeOf(n)?.shape;
+      return s ? fmtShape(s) : undefined;
     };
     for (const d of root.declarations) {
       let s: DocumentSymbol | undefined;
@@ -84,12 +80,8 @@ export class NnDocumentSymbolProvider implements DocumentSymbolProvider {
   }
 
   private modelDetail(m: ast.ModelDecl): string | undefined {
-    try {
-      const n = this.services.analysis.Cache.of(m).modelAnalysis(m).paramElements;
-      return Number.isFinite(n) ? `${count(n)} params` : undefined;
-    } catch {
-      return undefined;
-    }
+    const n = this.services.analysis.Cache.tryModel(m)?.paramElements ?? NaN;
+    return Number.isFinite(n) ? `${count(n)} params` : undefined;
   }
 
   private members(
@@ -98,13 +90,7 @@ export class NnDocumentSymbolProvider implements DocumentSymbolProvider {
     shapeOf: (n: AstNode) => string | undefined,
   ): DocumentSymbol[] {
     const out: DocumentSymbol[] = [];
-    const analysis = (() => {
-      try {
-        return this.services.analysis.Cache.of(m).modelAnalysis(m);
-      } catch {
-        return undefined;
-      }
-    })();
+    const analysis = this.services.analysis.Cache.tryModel(m);
     for (const x of m.members) {
       let s: DocumentSymbol | undefined;
       if (ast.isInputDecl(x)) s = sym(x, x.name, SymbolKind.Variable, `input ${shapeOf(x) ?? ''}`.trim());

@@ -8,22 +8,15 @@
  * (spec §2), exactly as in the engine, so the code below decides per op how batched and
  * unbatched operands meet (e.g. `x @ W.T` for the lecture's `W @ x`).
  */
-import type { IRFunction, IRModel, IRNode, IRProgram, ScalarExpr, UnaryFn } from '../../engine/ir';
+import type { IRFunction, IRModel, IRNode, IRProgram, ScalarExpr } from '../../engine/ir';
+import { fusedProducer } from '../../engine/exec/program';
+import { nodeAttr, nodeEntry, PY_PREC, scalarChildren, scalarOp, type PyEmit, type PyExpr, type PyNode } from '../../engine/ops/index';
 import { Names, pyFloat, pyString } from './python';
 
 /** Python operator precedences (higher binds tighter). */
-const ATOM = 100;
-const POW = 90;
-const UNARY = 80;
-const MUL = 70;
-const ADD = 60;
+const { atom: ATOM, pow: POW, unary: UNARY, mul: MUL, add: ADD } = PY_PREC;
 
-interface Expr {
-  code: string;
-  prec: number;
-  /** A Python number rather than a tensor (a const, or arithmetic on consts). */
-  scalar: boolean;
-}
+type Expr = PyExpr;
 
 const atom = (code: string): Expr => ({ code, prec: ATOM, scalar: false });
 
@@ -41,28 +34,11 @@ function num(v: number): Expr {
   return { code, prec: code.startsWith('-') ? UNARY : ATOM, scalar: true };
 }
 
-const UNARY_TORCH: Record<UnaryFn, string> = {
-  sigmoid: 'torch.sigmoid',
-  tanh: 'torch.tanh',
-  relu: 'torch.relu',
-  exp: 'torch.exp',
-  log: 'torch.log',
-  sqrt: 'torch.sqrt',
-  abs: 'torch.abs',
-  square: 'torch.square',
-  softplus: 'softplus', // the script's stable helper
-};
+const BINARY_PREC: Record<'+' | '-' | '*' | '/' | '@', number> = { '+': ADD, '-': ADD, '*': MUL, '/': MUL, '@': MUL };
 
-const BINARY: Record<'+' | '-' | '*' | '/', { prec: number }> = {
-  '+': { prec: ADD },
-  '-': { prec: ADD },
-  '*': { prec: MUL },
-  '/': { prec: MUL },
-};
-
-function binary(op: '+' | '-' | '*' | '/', a: Expr, b: Expr): Expr {
-  const p = BINARY[op].prec;
-  return { code: `${wrap(a, p)} ${op} ${wrap(b, p + 1)}`, prec: p, scalar: a.scalar && b.scalar };
+function binary(op: '+' | '-' | '*' | '/' | '@', a: Expr, b: Expr): Expr {
+  const p = BINARY_PREC[op];
+  return { code: `${wrap(a, p)} ${op} ${wrap(b, p + 1)}`, prec: p, scalar: op !== '@' && a.scalar && b.scalar };
 }
 
 function power(a: Expr, p: number): Expr {
@@ -77,6 +53,23 @@ function neg(a: Expr): Expr {
 // ---------------------------------------------------------------------------------------------
 // User functions
 
+/** What the catalog's PyTorch emitters build with. */
+const PY: PyEmit = {
+  atom,
+  num,
+  float: pyFloat,
+  str: pyString,
+  wrap,
+  tensor,
+  call: (fn, args, extra = []) => atom(`${fn}(${[...args.map(tensor), ...extra].join(', ')})`),
+  binary,
+  neg,
+  power,
+  transposed,
+  einsum: (spec, ...args) => atom(`torch.einsum(${pyString(spec)}, ${args.map((a) => a.code).join(', ')})`),
+  reduce,
+};
+
 /** Python code of a function body or grad line over the function's argument variables. */
 function scalarExpr(e: ScalarExpr, args: string[], fnNames: Map<string, string>): Expr {
   switch (e.k) {
@@ -84,18 +77,26 @@ function scalarExpr(e: ScalarExpr, args: string[], fnNames: Map<string, string>)
       return atom(args[e.index]);
     case 'num':
       return num(e.value);
-    case 'neg':
-      return neg(scalarExpr(e.x, args, fnNames));
-    case 'unary':
-      return atom(`${UNARY_TORCH[e.fn]}(${tensor(scalarExpr(e.x, args, fnNames))})`);
-    case 'leaky_relu':
-      return atom(`F.leaky_relu(${tensor(scalarExpr(e.x, args, fnNames))}, ${pyFloat(e.alpha)})`);
-    case 'binary':
-      return binary(e.op, scalarExpr(e.a, args, fnNames), scalarExpr(e.b, args, fnNames));
-    case 'pow':
-      return power(scalarExpr(e.x, args, fnNames), e.p);
     case 'call':
       return atom(`${fnNames.get(e.fn)!}(${e.args.map((a) => scalarExpr(a, args, fnNames).code).join(', ')})`);
+    default: {
+      // an op of the catalog, on scalars: no batch axis to align
+      const op = scalarOp(e)!;
+      const xs = op.operands.map((o) => scalarExpr(o, args, fnNames));
+      const n: PyNode = {
+        arity: xs.length,
+        arg: (j) => xs[j],
+        lifted: (j) => xs[j],
+        batched: () => false,
+        rank: () => 0,
+        batchedOut: false,
+        rankOut: 0,
+        attr: op.attr,
+        fn: '',
+        logits: undefined,
+      };
+      return op.entry.pytorch(PY, n);
+    }
   }
 }
 
@@ -104,13 +105,8 @@ export function functionsUsedBy(program: IRProgram, model: IRModel): IRFunction[
   const byName = new Map(program.functions.map((f) => [f.name, f]));
   const seen = new Set<string>();
   const visitExpr = (e: ScalarExpr): void => {
-    if (e.k === 'call') {
-      visitFn(e.fn);
-      e.args.forEach(visitExpr);
-    } else if (e.k === 'binary') {
-      visitExpr(e.a);
-      visitExpr(e.b);
-    } else if (e.k !== 'arg' && e.k !== 'num') visitExpr(e.x);
+    if (e.k === 'call') visitFn(e.fn);
+    scalarChildren(e).forEach(visitExpr);
   };
   const visitFn = (name: string): void => {
     if (seen.has(name)) return;
@@ -258,101 +254,28 @@ function emitNode(ctx: Ctx, n: IRNode, arg: (id: number) => Expr): Expr {
   const R = rank(n);
   const bat = B[n.id];
   const a = n.args;
-  switch (n.op) {
-    case 'const':
-      return num(n.value!);
-    case 'add':
-    case 'sub':
-    case 'mul':
-    case 'div': {
-      const op = ({ add: '+', sub: '-', mul: '*', div: '/' } as const)[n.op];
-      return binary(op, lifted(ctx, a[0], arg(a[0]), bat, R), lifted(ctx, a[1], arg(a[1]), bat, R));
-    }
-    case 'neg':
-      return neg(arg(a[0]));
-    case 'pow':
-      return power(arg(a[0]), n.p!);
-    case 'unary':
-      return atom(`${UNARY_TORCH[n.fn as UnaryFn]}(${tensor(arg(a[0]))})`);
-    case 'leaky_relu':
-      return atom(`F.leaky_relu(${tensor(arg(a[0]))}, ${pyFloat(n.alpha!)})`);
-    case 'call':
-      return atom(`${ctx.fnNames.get(n.fn!)!}(${a.map((id) => lifted(ctx, id, arg(id), bat, R).code).join(', ')})`);
-    case 'matmul': {
-      const [x, y] = [ctx.nodes[a[0]], ctx.nodes[a[1]]];
-      const [bx, by] = [B[a[0]], B[a[1]]];
-      const [ex, ey] = [arg(a[0]), arg(a[1])];
-      const mm = (l: Expr, r: Expr) => ({ code: `${wrap(l, MUL)} @ ${wrap(r, MUL + 1)}`, prec: MUL, scalar: false });
-      const es = (spec: string) => atom(`torch.einsum(${pyString(spec)}, ${ex.code}, ${ey.code})`);
-      if (rank(x) === 2 && rank(y) === 1) {
-        if (bx && by) return es('bij,bj->bi');
-        if (!bx && by) return mm(ey, transposed(ex)); // the lecture's W @ x, batch-first: x @ W.T
-        return mm(ex, ey);
-      }
-      if (rank(x) === 2) return mm(ex, ey); // [m,n] @ [n,k]: torch.matmul broadcasts the batch axis
-      if (rank(y) === 2) return bx && by ? es('bi,bij->bj') : mm(ex, ey);
-      if (bx && by) return es('bi,bi->b');
-      return !bx && by ? mm(ey, ex) : mm(ex, ey); // [n] @ [n]: a dot product, either order
-    }
-    case 'transpose':
-      return bat ? atom(`${wrap(arg(a[0]), ATOM)}.transpose(1, 2)`) : transposed(arg(a[0]));
-    case 'outer':
-    case 'dot': {
-      const [bx, by] = [B[a[0]], B[a[1]]];
-      if (!bx && !by) return atom(`torch.${n.op}(${arg(a[0]).code}, ${arg(a[1]).code})`);
-      const spec = `${bx ? 'b' : ''}i,${by ? 'b' : ''}${n.op === 'outer' ? 'j' : 'i'}->b${n.op === 'outer' ? 'ij' : ''}`;
-      return atom(`torch.einsum(${pyString(spec)}, ${arg(a[0]).code}, ${arg(a[1]).code})`);
-    }
-    case 'sum':
-    case 'mean':
-    case 'max':
-      return reduce(arg(a[0]), bat, rank(ctx.nodes[a[0]]), n.op);
-    case 'softmax':
-    case 'log_softmax': {
-      const x = tensor(arg(a[0]));
-      if (R === 0) return atom(`torch.${n.op}(${wrapCode(x)}[..., None], -1)[..., 0]`); // a scalar is a row of one
-      return atom(`torch.${n.op}(${x}, -1)`);
-    }
-    case 'cross_entropy': {
-      const t = arg(a[1]);
-      const z = ctx.fused.get(n.id);
-      if (z !== undefined) {
-        // y = softmax(z): from the logits, as F.cross_entropy does with probability targets
-        return neg(atom(`(${wrap(t, MUL)} * torch.log_softmax(${arg(z).code}, -1)).sum(-1)`));
-      }
-      return neg(atom(`torch.xlogy(${t.code}, ${arg(a[0]).code}).sum(-1)`)); // 0 · log 0 = 0
-    }
-    case 'mse':
-      return reduce(atom(`(${binary('-', arg(a[0]), arg(a[1])).code}).square()`), bat, rank(ctx.nodes[a[0]]), 'mean');
-    case 'binary_cross_entropy': {
-      const t = arg(a[1]);
-      const z = ctx.fused.get(n.id);
-      const r = rank(ctx.nodes[a[0]]);
-      if (z !== undefined) {
-        // y = sigmoid(z): softplus(z) - t z, the stable form of F.binary_cross_entropy_with_logits
-        const ez = arg(z);
-        return reduce(atom(`(softplus(${ez.code}) - ${wrap(t, MUL)} * ${wrap(ez, MUL + 1)})`), bat, r, 'mean');
-      }
-      const y = arg(a[0]);
-      return reduce(
-        neg(atom(`(torch.xlogy(${t.code}, ${y.code}) + torch.xlogy(1 - ${wrap(t, ADD + 1)}, 1 - ${wrap(y, ADD + 1)}))`)),
-        bat,
-        r,
-        'mean',
-      );
-    }
-    default:
-      throw new Error(`export: node ${n.id} (${n.op}) is not a computing op`);
-  }
+  if (n.op === 'const') return num(n.value!);
+  if (n.op === 'input' || n.op === 'target' || n.op === 'param' || n.op === 'gradRef')
+    throw new Error(`export: node ${n.id} (${n.op}) is not a computing op`);
+  const z = ctx.fused.get(n.id);
+  const node: PyNode = {
+    arity: a.length,
+    arg: (j) => arg(a[j]),
+    lifted: (j) => lifted(ctx, a[j], arg(a[j]), bat, R),
+    batched: (j) => B[a[j]],
+    rank: (j) => rank(ctx.nodes[a[j]]),
+    batchedOut: bat,
+    rankOut: R,
+    attr: nodeAttr(n),
+    fn: n.op === 'call' ? ctx.fnNames.get(n.fn!)! : '',
+    logits: z === undefined ? undefined : arg(z),
+  };
+  return nodeEntry(n).pytorch(PY, node);
 }
 
 /** `e.T`, or the matrix itself when `e` already ends in `.T` (transpose(W) @ x is x @ W). */
 function transposed(e: Expr): Expr {
   return e.prec === ATOM && e.code.endsWith('.T') ? atom(e.code.slice(0, -2)) : atom(`${wrap(e, ATOM)}.T`);
-}
-
-function wrapCode(code: string): string {
-  return /^[A-Za-z_][A-Za-z0-9_.]*$/.test(code) ? code : `(${code})`;
 }
 
 export function emitModel(
@@ -390,9 +313,8 @@ export function emitModel(
   const fused = new Map<number, number>();
   for (const n of nodes) {
     if (!inForward[n.id]) continue;
-    const y = nodes[n.args[0]];
-    if ((n.op === 'cross_entropy' && y?.op === 'softmax') || (n.op === 'binary_cross_entropy' && y?.op === 'unary' && y.fn === 'sigmoid'))
-      fused.set(n.id, y.args[0]);
+    const y = fusedProducer(n, nodes);
+    if (y) fused.set(n.id, y.args[0]);
   }
   const argsOf = (n: IRNode): number[] => (fused.has(n.id) ? [fused.get(n.id)!, n.args[1]] : n.args);
 

@@ -7,19 +7,21 @@
 import type { IRModel, IRProgram } from '../ir';
 import { paramSeed } from '../init';
 import { Rng } from '../rng';
-import { sizeOf } from '../exec/shape';
-import type { Batch } from '../exec/program';
+import { sizeOf } from '../shape';
+import { nodeEntry } from '../ops/index';
+import { LEAF_OPS, type Batch } from '../exec/program';
 
 export type TargetKind = 'one-hot' | 'binary' | 'normal';
 
-/** How a target is read: by cross_entropy (one-hot), binary_cross_entropy (binary), or else. */
+/** How a target is read: by a loss whose target is one-hot (cross_entropy), binary (binary_cross_entropy), or else. */
 export function targetKind(model: IRModel, name: string): TargetKind {
   const ids = new Set(model.nodes.filter((n) => n.op === 'target' && n.name === name).map((n) => n.id));
   let kind: TargetKind = 'normal';
   for (const n of model.nodes) {
     if (n.args[1] === undefined || !ids.has(n.args[1])) continue;
-    if (n.op === 'cross_entropy') return 'one-hot';
-    if (n.op === 'binary_cross_entropy') kind = 'binary';
+    const target = LEAF_OPS.has(n.op) ? undefined : nodeEntry(n).loss?.target;
+    if (target === 'one-hot') return 'one-hot';
+    if (target === 'binary') kind = 'binary';
   }
   return kind;
 }

@@ -25,7 +25,8 @@ import { jsBackend } from '../kernels/js';
 import { compileFunctions } from '../functions';
 import { compileModel, type Batch, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
-import { broadcastMap, formatIndex, sizeOf } from '../exec/shape';
+import { broadcastMap, formatIndex, sizeOf } from '../shape';
+import { nodeEntry } from '../ops/index';
 import { backwardLineValues, meanOverExamples, nodeOfName, PerExampleGrads } from '../exec/examples';
 import { paramSeed } from '../init';
 import { Rng } from '../rng';
@@ -705,35 +706,15 @@ function checkParam(
 
 function kinkDetail(p: CompiledModel, node: number, params: string[]): KinkDetail {
   const n = p.nodes[node];
-  const list = params.join(', ');
-  let what: string;
-  let op: string;
-  switch (n.op) {
-    case 'unary':
-      op = n.fn!;
-      what =
-        n.fn === 'relu'
-          ? `relu's input is within the step of 0, where its derivative jumps (relu'(0) = 0 by convention)`
-          : `abs's input is within the step of 0, where its derivative jumps (abs'(0) = 0 by convention)`;
-      break;
-    case 'leaky_relu':
-      op = 'leaky_relu';
-      what = `leaky_relu's input is within the step of 0, where its derivative jumps (leaky_relu'(0) = alpha by convention)`;
-      break;
-    case 'max':
-      op = 'max';
-      what = `max has a tie within the step (its gradient goes to the first maximal element)`;
-      break;
-    default:
-      op = n.fn ?? n.op;
-      what = `${op} has a kink (relu, abs or leaky_relu inside) within the step`;
-  }
+  const entry = nodeEntry(n);
+  const op = n.op === 'call' ? (n.fn ?? 'call') : entry.name;
+  const what = entry.kink?.explain(n) ?? `${op} has a kink within the step`;
   return {
     node,
     op,
     range: n.range,
     params,
-    message: `${what}: the numeric gradient of ${list} across the kink is not a derivative, so its mismatch with the automatic one there is not an error`,
+    message: `${what}: the numeric gradient of ${params.join(', ')} across the kink is not a derivative, so its mismatch with the automatic one there is not an error`,
   };
 }
 

@@ -16,35 +16,15 @@
  * exceed the tolerance, while any mistake larger than the resolution κ·δ/eps is caught.
  */
 import type { CompiledModel } from '../exec/program';
+import { nodeEntry } from '../ops/index';
 
 export const EPS_MACH = 2.220446049250313e-16;
 export const NOISE_SAFETY = 4;
 
+/** How many terms one output of a node sums (the catalog's `reduction`; 1 for most ops). */
 function reductionLength(p: CompiledModel, id: number): number {
   const n = p.nodes[id];
-  const arg = (j: number) => p.slot(n.args[j]);
-  switch (n.op) {
-    case 'matmul': {
-      const a = arg(0).shape;
-      return a[a.length - 1];
-    }
-    case 'dot':
-    case 'sum':
-    case 'mean':
-    case 'cross_entropy':
-    case 'mse':
-    case 'binary_cross_entropy':
-      return arg(0).size;
-    case 'softmax':
-    case 'log_softmax': {
-      const s = arg(0).shape;
-      return s.length ? s[s.length - 1] : 1;
-    }
-    case 'call':
-      return 4; // a few operations per element
-    default:
-      return 1;
-  }
+  return nodeEntry(n).reduction?.(n.args.map((a) => p.slot(a))) ?? 1;
 }
 
 /**

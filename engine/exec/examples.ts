@@ -6,7 +6,7 @@
  */
 import type { IRModel } from '../ir';
 import type { Batch, CompiledModel } from './program';
-import { sizeOf } from './shape';
+import { sizeOf } from '../shape';
 
 /** A node's values as [B, ...shape]: an unbatched node's values repeated for every example. */
 export function perExampleValues(p: CompiledModel, id: number): Float64Array {

@@ -3,11 +3,14 @@
  * is non-finite while everything it reads is finite, with the example, the index and the input
  * value that caused it (log(0), 0/0, sqrt of a negative number, an overflowing exp, …).
  */
-import type { IRModel, Range, UnaryFn } from '../ir';
+import type { IRModel, Range } from '../ir';
 import type { FloatArray } from '../kernels/backend';
+import { fmt } from '../format';
+import { formatIndex } from '../shape';
+import { elementwiseOperand, nodeAttr, nodeEntry, nodeLabel, type NonFiniteCtx } from '../ops/index';
 import type { CompiledModel } from './program';
-import { elementwiseOperand } from './ops/elementwise';
-import { formatIndex } from './shape';
+
+export { fmt };
 
 export interface NonFinite {
   phase: 'forward' | 'backward';
@@ -27,14 +30,6 @@ export interface NonFinite {
   message: string;
 }
 
-export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(4)));
-  return v.toExponential(3);
-}
-
 function firstNonFinite(a: FloatArray, n: number): number {
   for (let i = 0; i < n; i++) if (!Number.isFinite(a[i])) return i;
   return -1;
@@ -52,30 +47,9 @@ function nodeName(model: IRModel, id: number): string | null {
 
 function opName(p: CompiledModel, id: number): string {
   const n = p.nodes[id];
-  switch (n.op) {
-    case 'unary':
-      return n.fn!;
-    case 'call':
-      return n.fn!;
-    case 'add':
-      return '+';
-    case 'sub':
-      return '-';
-    case 'mul':
-      return '*';
-    case 'div':
-      return '/';
-    case 'neg':
-      return 'negation';
-    case 'pow':
-      return '^';
-    case 'input':
-    case 'target':
-    case 'param':
-      return `${n.op} ${n.name}`;
-    default:
-      return n.op;
-  }
+  if (n.op === 'input' || n.op === 'target' || n.op === 'param') return `${n.op} ${n.name}`;
+  if (n.op === 'const' || n.op === 'gradRef') return n.op;
+  return nodeLabel(n);
 }
 
 function locate(p: CompiledModel, id: number, flat: number): { example: number | null; where: string; i: number } {
@@ -90,70 +64,18 @@ function locate(p: CompiledModel, id: number, flat: number): { example: number |
 function forwardCause(p: CompiledModel, id: number, e: number, i: number, value: number): string {
   const n = p.nodes[id];
   const out = p.slot(id);
-  const arg = (j: number) => elementwiseOperand(out, p.slot(n.args[j]), e, i);
-  switch (n.op) {
-    case 'unary': {
-      const x = arg(0);
-      const fn = n.fn as UnaryFn;
-      if (fn === 'log' && x === 0) return `log(0) = -Infinity`;
-      if (fn === 'log' && x < 0) return `log of a negative number: log(${fmt(x)}) = NaN`;
-      if (fn === 'sqrt' && x < 0) return `sqrt of a negative number: sqrt(${fmt(x)}) = NaN`;
-      if (fn === 'exp' || fn === 'square') return `${fn}(${fmt(x)}) overflows (${fmt(value)})`;
-      return `${fn}(${fmt(x)}) = ${fmt(value)}`;
-    }
-    case 'div': {
-      const a = arg(0);
-      const b = arg(1);
-      if (b === 0) return a === 0 ? `0 / 0 = NaN` : `division by zero: ${fmt(a)} / 0 = ${fmt(value)}`;
-      return `${fmt(a)} / ${fmt(b)} overflows (${fmt(value)})`;
-    }
-    case 'pow': {
-      const x = arg(0);
-      if (x === 0 && n.p! < 0) return `0 ^ ${n.p} = ${fmt(value)}`;
-      if (x < 0 && !Number.isInteger(n.p!)) return `a negative number to a fractional power: ${fmt(x)} ^ ${n.p} = NaN`;
-      return `${fmt(x)} ^ ${n.p} overflows (${fmt(value)})`;
-    }
-    case 'add':
-    case 'sub':
-    case 'mul':
-      return `${fmt(arg(0))} ${opName(p, id)} ${fmt(arg(1))} overflows (${fmt(value)})`;
-    case 'call': {
-      const xs = n.args.map((_, j) => fmt(arg(j)));
-      return `${n.fn}(${xs.join(', ')}) = ${fmt(value)}`;
-    }
-    case 'cross_entropy': {
-      const y = p.slot(n.args[0]);
-      const t = p.slot(n.args[1]);
-      const oy = y.batched ? e * y.size : 0;
-      const ot = t.batched ? e * t.size : 0;
-      for (let k = 0; k < y.size; k++) {
-        const yk = y.v[oy + k];
-        const tk = t.v[ot + k];
-        if (tk !== 0 && !(yk > 0)) {
-          const yName = nodeName(p.model, n.args[0]) ?? 'y';
-          const tName = nodeName(p.model, n.args[1]) ?? p.nodes[n.args[1]].name ?? 't';
-          return `log(${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)} where ${formatIndex(tName, t.shape, k)} = ${fmt(tk)}: log(${fmt(yk)}) = ${yk === 0 ? '-Infinity' : 'NaN'}`;
-        }
-      }
-      return `cross_entropy overflows (${fmt(value)})`;
-    }
-    case 'binary_cross_entropy': {
-      const y = p.slot(n.args[0]);
-      const t = p.slot(n.args[1]);
-      const oy = y.batched ? e * y.size : 0;
-      const ot = t.batched ? e * t.size : 0;
-      const yName = nodeName(p.model, n.args[0]) ?? 'y';
-      for (let k = 0; k < y.size; k++) {
-        const yk = y.v[oy + k];
-        const tk = t.v[ot + k];
-        if (tk !== 0 && !(yk > 0)) return `log(${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)}: log(${fmt(yk)}) = ${yk === 0 ? '-Infinity' : 'NaN'}`;
-        if (tk !== 1 && !(yk < 1)) return `log(1 - ${yName}) with ${formatIndex(yName, y.shape, k)} = ${fmt(yk)}: log(${fmt(1 - yk)}) = ${yk === 1 ? '-Infinity' : 'NaN'}`;
-      }
-      return `binary_cross_entropy overflows (${fmt(value)})`;
-    }
-    default:
-      return `${opName(p, id)} overflows (${fmt(value)}) from finite inputs`;
-  }
+  const entry = nodeEntry(n);
+  const c: NonFiniteCtx = {
+    value,
+    attr: nodeAttr(n, entry),
+    node: n,
+    at: (j) => elementwiseOperand(out, p.slot(n.args[j]), e, i),
+    operand(j) {
+      const s = p.slot(n.args[j]);
+      return { values: s.v, offset: s.batched ? e * s.size : 0, shape: s.shape, valueName: nodeName(p.model, n.args[j]), leafName: p.nodes[n.args[j]].name };
+    },
+  };
+  return entry.nonFinite?.forward?.(c) ?? `${opName(p, id)} overflows (${fmt(value)}) from finite inputs`;
 }
 
 function wrap(
@@ -224,11 +146,9 @@ export function findNonFiniteBackward(p: CompiledModel): NonFinite | null {
       const x = p.value(a)[k];
       const loc = locate(p, a, k);
       const name = opName(p, id);
-      let cause: string;
-      if (n.op === 'unary' && (n.fn === 'sqrt' || n.fn === 'log') && x === 0)
-        cause = `the derivative of ${n.fn} at 0 is infinite`;
-      else if (n.op === 'pow' && x === 0 && n.p! < 1) cause = `the derivative of x ^ ${n.p} at 0 is infinite`;
-      else cause = `${name} has a non-finite derivative where ${loc.where} = ${fmt(x)}`;
+      const entry = nodeEntry(n);
+      const cause =
+        entry.nonFinite?.backward?.(x, nodeAttr(n, entry)) ?? `${name} has a non-finite derivative where ${loc.where} = ${fmt(x)}`;
       found = wrap(p, 'backward', id, a, k, ga[k], cause);
       if (nodeName(p.model, a) === null && p.nodes[a].name === undefined) {
         // an unnamed operand: say "its input" rather than the operand's op

@@ -18,12 +18,15 @@
  * in the backward block that reads `grad X`) have a leading batch axis at run time; params,
  * consts and values computed only from them do not.
  */
-import type { IRBackwardLine, IRModel, IRNode, IRProgram } from '../ir';
+import type { IRBackwardLine, IRModel, IRNode, IRProgram, LeafOp } from '../ir';
 import type { Backend, FloatArray } from '../kernels/backend';
 import { compileFunctions, type FunctionLib } from '../functions';
-import { LEAF_OPS, OPS, type ComputeOp } from './ops';
-import { formatShape, inferShape, sameShape, sizeOf } from './shape';
+import { inferShape, nodeEntry } from '../ops/index';
+import { fmtShape, sameShape, sizeOf } from '../shape';
 import type { Fusion, OpKernel, Slot, SlotInfo } from './types';
+
+/** Ops that are leaves of the graph (they compute nothing). */
+export const LEAF_OPS: ReadonlySet<string> = new Set<LeafOp>(['input', 'target', 'param', 'const', 'gradRef']);
 
 export interface CompileOptions {
   /**
@@ -141,10 +144,10 @@ export class CompiledModel {
       if (n.op === 'input' || n.op === 'target' || n.op === 'gradRef') batched[n.id] = true;
       else if (!LEAF_OPS.has(n.op)) batched[n.id] = n.args.some((a) => batched[a]);
       if (!LEAF_OPS.has(n.op)) {
-        const inferred = inferShape(n.op, n.args.map((a) => nodes[a].shape));
-        if (typeof inferred === 'string') throw new Error(`node ${n.id} (${n.op}): ${inferred}`);
-        if (!sameShape(inferred, n.shape))
-          throw new Error(`node ${n.id} (${n.op}): shape ${formatShape(n.shape)} but its operands give ${formatShape(inferred)}`);
+        const inferred = inferShape(n, n.args.map((a) => nodes[a].shape));
+        if (!inferred.ok) throw new Error(`node ${n.id} (${n.op}): ${inferred.error}`);
+        if (!sameShape(inferred.value, n.shape))
+          throw new Error(`node ${n.id} (${n.op}): shape ${fmtShape(n.shape)} but its operands give ${fmtShape(inferred.value)}`);
       } else if (n.op === 'const' && n.shape.length !== 0) {
         throw new Error(`node ${n.id}: a const must be a scalar`);
       }
@@ -183,7 +186,7 @@ export class CompiledModel {
     for (const p of model.params) {
       const id = this.paramNode.get(p.name);
       if (id !== undefined && !sameShape(nodes[id].shape, p.shape))
-        throw new Error(`param ${p.name}: node shape ${formatShape(nodes[id].shape)} differs from ${formatShape(p.shape)}`);
+        throw new Error(`param ${p.name}: node shape ${fmtShape(nodes[id].shape)} differs from ${fmtShape(p.shape)}`);
     }
 
     // ---- fusion ------------------------------------------------------------------------------
@@ -192,12 +195,8 @@ export class CompiledModel {
     if (this.fuse) {
       for (const id of this.forwardOrder) {
         const n = nodes[id];
-        const y = nodes[n.args[0]];
-        if (
-          (n.op === 'cross_entropy' && y.op === 'softmax') ||
-          (n.op === 'binary_cross_entropy' && y.op === 'unary' && y.fn === 'sigmoid')
-        )
-          this.fused.set(id, { loss: id, y: y.id, z: y.args[0] });
+        const y = fusedProducer(n, nodes);
+        if (y) this.fused.set(id, { loss: id, y: y.id, z: y.args[0] });
       }
     }
 
@@ -344,7 +343,7 @@ export class CompiledModel {
     for (const id of [...this.forwardOrder, ...this.backwardBlockOrder]) {
       const n = this.nodes[id];
       if (LEAF_OPS.has(n.op)) continue;
-      const def = OPS[n.op as ComputeOp];
+      const def = nodeEntry(n).kernel;
       const info = (k: number): SlotInfo => ({ shape: this.slots[k].shape, size: this.slots[k].size, batched: this.batched[k] });
       const req = def.scratch?.(n, n.args.map(info), info(id), B) ?? [];
       const list: FloatArray[] = [];
@@ -407,7 +406,7 @@ export class CompiledModel {
       const f = this.fused.get(id);
       let fusion: Fusion | null = null;
       if (f) fusion = { z: this.slots[f.z], yExt: this.fusedY.get(f.y)!.ext };
-      this.kernels[id] = OPS[n.op as ComputeOp].bind({
+      this.kernels[id] = nodeEntry(n).kernel.bind({
         B,
         node: n,
         out: this.slots[id],
@@ -705,7 +704,7 @@ export class CompiledModel {
     for (const p of this.model.params) {
       const src = params[p.name];
       if (!src) throw new Error(`no value for param ${p.name}`);
-      if (src.length !== p.size) throw new Error(`param ${p.name}: ${src.length} numbers for shape ${formatShape(p.shape)}`);
+      if (src.length !== p.size) throw new Error(`param ${p.name}: ${src.length} numbers for shape ${fmtShape(p.shape)}`);
       this.params[p.name].set(src);
     }
   }
@@ -723,7 +722,7 @@ export class CompiledModel {
       const size = sizeOf(d.shape);
       if (!src) throw new Error(`the batch has no values for ${d.name}`);
       if (src.length !== batch.n * size)
-        throw new Error(`${d.name}: ${src.length} numbers for ${batch.n} examples of shape ${formatShape(d.shape)}`);
+        throw new Error(`${d.name}: ${src.length} numbers for ${batch.n} examples of shape ${fmtShape(d.shape)}`);
       buf.set(src);
     }
   }
@@ -736,6 +735,18 @@ export interface Batch {
 }
 
 const EMPTY = new Float64Array(0);
+
+/**
+ * For a loss fused with the op producing its first operand (softmax → cross_entropy,
+ * sigmoid → binary_cross_entropy, as the catalog's `loss.fusedWith` says): that producer.
+ */
+export function fusedProducer(n: IRNode, nodes: readonly IRNode[]): IRNode | undefined {
+  if (LEAF_OPS.has(n.op)) return undefined;
+  const with_ = nodeEntry(n).loss?.fusedWith;
+  const y = nodes[n.args[0]];
+  if (!with_ || !y || LEAF_OPS.has(y.op)) return undefined;
+  return nodeEntry(y).name === with_ ? y : undefined;
+}
 
 /** Compiles a model of a program for a backend. Call `setBatchSize` before running it. */
 export function compileModel(

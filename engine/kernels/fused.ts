@@ -5,74 +5,6 @@
  */
 type FloatArray = Float64Array | Float32Array;
 
-/** Activations the fused kernels know; each derivative is computed from the activation's output. */
-export type Activation = 'identity' | 'sigmoid' | 'tanh' | 'relu';
-
-const ACT_CODE: Record<Activation, number> = { identity: 0, sigmoid: 1, tanh: 2, relu: 3 };
-
-/**
- * Adds a bias row to every row of z, in place, and writes the activation:
- *   z[r, j] ← z[r, j] + bias[j]        (z keeps the pre-activation)
- *   out[r, j] = act(z[r, j])
- * `out` may be `z` itself (same offset), leaving only the activation.
- */
-export function biasActivation(
-  act: Activation,
-  rows: number,
-  cols: number,
-  z: FloatArray,
-  zOff: number,
-  bias: FloatArray,
-  biasOff: number,
-  out: FloatArray,
-  outOff: number,
-): void {
-  const code = ACT_CODE[act];
-  for (let r = 0; r < rows; r++) {
-    const zr = zOff + r * cols;
-    const orow = outOff + r * cols;
-    for (let j = 0; j < cols; j++) {
-      const v = z[zr + j] + bias[biasOff + j];
-      z[zr + j] = v;
-      let a: number;
-      if (code === 1) a = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-      else if (code === 2) a = Math.tanh(v);
-      else if (code === 3) a = v > 0 ? v : 0;
-      else a = v;
-      out[orow + j] = a;
-    }
-  }
-}
-
-/**
- * Backpropagates through the activation, given its output a = act(z):
- *   dZ[i] (+)= dA[i] · act'(z[i])    with act' from a: sigmoid a(1-a), tanh 1-a², relu [a > 0], identity 1
- * over `count` elements. dZ may be dA itself (same offset) when not accumulating.
- */
-export function activationBackward(
-  act: Activation,
-  count: number,
-  a: FloatArray,
-  aOff: number,
-  dA: FloatArray,
-  dAOff: number,
-  dZ: FloatArray,
-  dZOff: number,
-  accumulate: boolean,
-): void {
-  const code = ACT_CODE[act];
-  for (let i = 0; i < count; i++) {
-    const y = a[aOff + i];
-    let d: number;
-    if (code === 1) d = y * (1 - y);
-    else if (code === 2) d = 1 - y * y;
-    else if (code === 3) d = y > 0 ? 1 : 0;
-    else d = 1;
-    const g = dA[dAOff + i] * d;
-    dZ[dZOff + i] = accumulate ? dZ[dZOff + i] + g : g;
-  }
-}
-
 /** Column sums: dBias[j] (+)= Σ_r dZ[r, j] — the gradient of a bias added to every row. */
 export function biasGradient(
   rows: number,
@@ -88,54 +20,6 @@ export function biasGradient(
     const o = dZOff + r * cols;
     for (let j = 0; j < cols; j++) dBias[dBiasOff + j] += dZ[o + j];
   }
-}
-
-/**
- * Row-wise softmax with cross-entropy against targets t, numerically stable (log-sum-exp):
- *   p[r] = softmax(z[r]),  loss_r = -Σ_j t[r,j]·log p[r,j]
- * Returns Σ_r loss_r (divide by rows for the mean). Writes the probabilities to `probs` and, when
- * `dLogits` is given, the gradient of scale·Σ_r loss_r with respect to the logits:
- *   dLogits[r, j] = scale · (p[r,j]·Σ_i t[r,i] − t[r,j])      (= scale·(p − t) for one-hot t)
- * Use scale = 1/rows for the batch mean. `probs` may be `logits` itself; `dLogits` may not alias
- * `probs` or `targets`. Targets with t = 0 contribute nothing (no 0·log 0).
- */
-export function softmaxCrossEntropy(
-  rows: number,
-  k: number,
-  logits: FloatArray,
-  lOff: number,
-  targets: FloatArray,
-  tOff: number,
-  probs: FloatArray | null,
-  pOff: number,
-  dLogits: FloatArray | null,
-  dOff: number,
-  scale: number,
-): number {
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    const lo = lOff + r * k;
-    const to = tOff + r * k;
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) if (logits[lo + j] > max) max = logits[lo + j];
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += Math.exp(logits[lo + j] - max);
-    const logSum = Math.log(sum) + max;
-    let tSum = 0;
-    let loss = 0;
-    for (let j = 0; j < k; j++) {
-      const t = targets[to + j];
-      tSum += t;
-      if (t !== 0) loss -= t * (logits[lo + j] - logSum);
-    }
-    total += loss;
-    for (let j = 0; j < k; j++) {
-      const p = Math.exp(logits[lo + j] - logSum);
-      if (dLogits) dLogits[dOff + r * k + j] = scale * (p * tSum - targets[to + j]);
-      if (probs) probs[pOff + r * k + j] = p;
-    }
-  }
-  return total;
 }
 
 /** The index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */

@@ -24,42 +24,15 @@
  *   axpbyKeep(n, alpha, X, xOff, beta, Y, yOff, K, kOff)               K = Y; Y = αX + βY (SGD keeping the old p)
  *   firstNonFinite(n, X, xOff)                                          first NaN/±∞ index, or −1
  *   adam(n, lr, beta1, beta2, eps, t, P, pOff, G, gOff, Mo, mOff, V, vOff)   one Adam step
- *
- * Fused kernels (./fused; plain functions, any FloatArray, offsets in elements, no allocation):
- *
- *   biasActivation(act: Activation, rows: number, cols: number,
- *                  z: FloatArray, zOff: number, bias: FloatArray, biasOff: number,
- *                  out: FloatArray, outOff: number): void
- *     z[r,j] += bias[j] (in place); out[r,j] = act(z[r,j]). out may be z.
- *
- *   activationBackward(act: Activation, count: number, a: FloatArray, aOff: number,
- *                      dA: FloatArray, dAOff: number, dZ: FloatArray, dZOff: number,
- *                      accumulate: boolean): void
- *     dZ (+)= dA · act'(z), act' computed from the output a.
- *
- *   biasGradient(rows: number, cols: number, dZ: FloatArray, dZOff: number,
- *                dBias: FloatArray, dBiasOff: number, accumulate: boolean): void
- *     dBias[j] (+)= Σ_r dZ[r,j].
- *
- *   softmaxCrossEntropy(rows: number, k: number, logits: FloatArray, lOff: number,
- *                       targets: FloatArray, tOff: number, probs: FloatArray | null, pOff: number,
- *                       dLogits: FloatArray | null, dOff: number, scale: number): number
- *     Row-wise stable softmax + cross-entropy; returns Σ_r loss_r; probs ← softmax;
- *     dLogits ← scale·(p·Σt − t) (scale = 1/rows for the batch mean).
- *
- *   Activation = 'identity' | 'sigmoid' | 'tanh' | 'relu'
  */
 import { referenceBackend, referenceGemm, type Backend, type DType, type FloatArray, type MappedFn } from './backend';
-import { blockedGemm, gemmF32, gemmF64, jsBackend } from './js';
+import { gemmF32, gemmF64, jsBackend } from './js';
 import { PARALLEL_MIN_MACS, wasmBackend, wasmSimdSupported, wasmThreadsSupported, type WasmBackend, type WasmBackendOptions } from './wasm';
 
 export type { Backend, DType, FloatArray, MappedFn, WasmBackend, WasmBackendOptions };
-export { referenceBackend, referenceGemm, jsBackend, blockedGemm, gemmF32, gemmF64, wasmBackend, wasmSimdSupported, wasmThreadsSupported, PARALLEL_MIN_MACS };
+export { referenceBackend, referenceGemm, jsBackend, gemmF32, gemmF64, wasmBackend, wasmSimdSupported, wasmThreadsSupported, PARALLEL_MIN_MACS };
 export {
-  biasActivation,
-  activationBackward,
   biasGradient,
-  softmaxCrossEntropy,
   axpby,
   axpbyKeep,
   firstNonFinite,
@@ -72,7 +45,6 @@ export {
   gatherRows,
   crossEntropyRows,
   crossEntropyBackward,
-  type Activation,
 } from './fused';
 
 /**

@@ -13,7 +13,7 @@
  * Float64Array runs measurably slower. Hence two textually identical copies, one per dtype
  * (`gemmF64`, `gemmF32`); a test checks that they stay identical apart from their names.
  */
-import type { Backend, DType, FloatArray } from './backend';
+import type { Backend, DType } from './backend';
 import {
   adamStep,
   addBias,
@@ -166,30 +166,6 @@ export function gemmF32(
       const c = cOff + i * N + j;
       C[c] = accumulate ? C[c] + s : s;
     }
-  }
-}
-
-/** The blocked kernel for whatever array type it is given (dispatches to the typed copy). */
-export function blockedGemm(
-  transA: boolean,
-  transB: boolean,
-  M: number,
-  N: number,
-  K: number,
-  A: FloatArray,
-  aOff: number,
-  B: FloatArray,
-  bOff: number,
-  C: FloatArray,
-  cOff: number,
-  accumulate: boolean,
-): void {
-  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array) {
-    gemmF32(transA, transB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
-  } else if (A instanceof Float64Array && B instanceof Float64Array && C instanceof Float64Array) {
-    gemmF64(transA, transB, M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
-  } else {
-    throw new TypeError('gemm: A, B and C must all be Float32Array or all Float64Array');
   }
 }
 

@@ -9,7 +9,7 @@ import { Codes } from '../../engine/codes';
 import type { NnDataContextProvider } from '../data-context';
 import * as ast from '../generated/ast';
 import { plainRange } from '../ranges';
-import { fmtShape, sameShape } from '../shape-rules';
+import { fmtShape, sameShape } from '../../engine/shape';
 import { describeDecl } from './data';
 
 /** From the `train`/`check` keyword to the data name: "the train line". */

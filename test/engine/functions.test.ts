@@ -1,6 +1,7 @@
 /** User functions: compilation, automatic derivatives, grad lines in backprop, kinks. */
 import { describe, expect, it } from 'vitest';
-import { compileFunctions, evalScalarExpr } from '../../engine/functions';
+import { compileFunctions } from '../../engine/functions';
+import { evalScalarExpr } from './scalarRef';
 import type { ScalarExpr } from '../../engine/ir';
 import { Rng } from '../../engine/rng';
 import { checkAllGradients, numericGrad, setup } from './helpers';
@@ -19,6 +20,7 @@ const bodies: [string, ScalarExpr, boolean][] = [
   ['x^-0.5', S.pow(x0, -0.5), true],
   ['abs(x)*x + relu(x)', S.add(S.mul(S.un('abs', x0), x0), S.un('relu', x0)), false],
   ['leaky_relu(x, 0.2) * 3', S.mul(S.leaky(x0, 0.2), S.num(3)), false],
+  ['gelu(x) * elu(x - 1)', S.mul(S.un('gelu', x0), S.un('elu', S.sub(x0, S.num(1)))), false],
 ];
 
 describe('compiled function bodies and automatic derivatives', () => {

@@ -20,7 +20,8 @@ import type {
   Shape,
   UnaryFn,
 } from '../../engine/ir';
-import { inferShape, sizeOf } from '../../engine/exec/shape';
+import { inferShape } from '../../engine/ops/index';
+import { sizeOf } from '../../engine/shape';
 
 let lineCounter = 1000;
 export function freshRange(): Range {
@@ -86,9 +87,9 @@ export class ModelBuilder {
   }
 
   op(op: Op, args: N[], attrs: Partial<IRNode> = {}): N {
-    const shape = inferShape(op, args.map((a) => this.nodes[a].shape));
-    if (typeof shape === 'string') throw new Error(shape);
-    return this.push(op, args, shape, attrs);
+    const shape = inferShape({ op, fn: attrs.fn }, args.map((a) => this.nodes[a].shape));
+    if (!shape.ok) throw new Error(shape.error);
+    return this.push(op, args, shape.value, attrs);
   }
 
   add(a: N, b: N): N {

@@ -74,10 +74,11 @@ cases.push({ name: 'pow 3', shapes: [[5]], build: (b, [x]) => b.pow(x, 3) });
 cases.push({ name: 'pow 2', shapes: [[5]], build: (b, [x]) => b.pow(x, 2) });
 cases.push({ name: 'pow -1.5', shapes: [[5]], build: (b, [x]) => b.pow(x, -1.5), domain: positive });
 cases.push({ name: 'pow 0.5', shapes: [[5]], build: (b, [x]) => b.pow(x, 0.5), domain: positive });
-for (const f of ['sigmoid', 'tanh', 'exp', 'square', 'softplus'] as const)
+for (const f of ['sigmoid', 'tanh', 'exp', 'square', 'softplus', 'gelu'] as const)
   cases.push({ name: f, shapes: [[2, 3]], build: (b, [x]) => b.unary(f, x) });
 for (const f of ['log', 'sqrt'] as const) cases.push({ name: f, shapes: [[2, 3]], build: (b, [x]) => b.unary(f, x), domain: positive });
-for (const f of ['relu', 'abs'] as const) cases.push({ name: f, shapes: [[2, 3]], build: (b, [x]) => b.unary(f, x), domain: awayFromZero });
+// elu′ is continuous at 0 (1 on both sides, as PyTorch), but elu″ jumps: keep the differences off 0
+for (const f of ['relu', 'abs', 'elu'] as const) cases.push({ name: f, shapes: [[2, 3]], build: (b, [x]) => b.unary(f, x), domain: awayFromZero });
 cases.push({ name: 'leaky_relu', shapes: [[6]], build: (b, [x]) => b.leaky(x, 0.1), domain: awayFromZero });
 // linear algebra, all four matmul forms
 {

@@ -104,6 +104,9 @@ describe('elementwise forward', () => {
     ['abs', [-3, 0, 2], [3, 0, 2]],
     ['square', [3, -2, 0.5], [9, 4, 0.25]],
     ['softplus', [0, 1, -1], [Math.LN2, Math.log(1 + Math.E), Math.log(1 + 1 / Math.E)]],
+    // a·Φ(a) with Φ(1) = 0.841344746068542948… (tables of the normal distribution)
+    ['gelu', [0, 1, -1], [0, 0.8413447460685429, -(1 - 0.8413447460685429)]],
+    ['elu', [2, 0, -1], [2, 0, Math.exp(-1) - 1]],
   ];
   for (const [f, xs, ys] of unaryCases) {
     it(`${f}(${xs.join(', ')})`, () => close(forward([{ shape: [3], batched: false, values: xs }], (b, [a]) => b.unary(f, a)).values, ys));
@@ -114,6 +117,12 @@ describe('elementwise forward', () => {
     close(r.values, [0, 1]);
     const s = forward([{ shape: [2], batched: false, values: [-800, 800] }], (b, [a]) => b.unary('softplus', a));
     close(s.values, [0, 800]);
+  });
+
+  it('gelu keeps its precision far into the negative tail, where a·Φ(a) is tiny', () => {
+    // Φ(-10) = 7.619853024160527e-24 (tables): 1 + erf(-10/√2) would round to 0 there
+    const r = forward([{ shape: [1], batched: false, values: [-10] }], (b, [a]) => b.unary('gelu', a));
+    expect(Math.abs(r.values[0] / (-10 * 7.619853024160527e-24) - 1)).toBeLessThan(1e-13);
   });
 
   it('calls a user function elementwise with broadcast arguments', () => {

@@ -5,11 +5,30 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BUILTINS } from '../../engine/ops/index';
 
 const root = resolve(__dirname, '../..');
 const grammarPath = join(root, 'syntaxes/nn.tmLanguage.json');
 
 describe('TextMate grammar', () => {
+  it('is generated from the op catalog: the committed built-in list is current', () => {
+    let status = 0;
+    let out = '';
+    try {
+      execFileSync(process.execPath, ['scripts/gen-grammar.mjs', '--check'], { cwd: root, encoding: 'utf8', stdio: 'pipe' });
+    } catch (err) {
+      const e = err as { stderr?: string; status?: number };
+      status = e.status ?? 1;
+      out = e.stderr ?? '';
+    }
+    expect(out).toBe('');
+    expect(status).toBe(0);
+    // and the list is the catalog's, name for name
+    const grammar = readFileSync(grammarPath, 'utf8');
+    const m = /"match": "\\\\b\(([a-z_|0-9]+)\)\\\\b",\s*"name": "support\.function\.builtin\.nn"/.exec(grammar);
+    expect(m?.[1].split('|')).toEqual(BUILTINS.map((b) => b.name));
+  });
+
   it('passes the scope assertions of test/grammar/*.nn', () => {
     const bin = join(root, 'node_modules/.bin/vscode-tmgrammar-test');
     let out = '';

@@ -12,7 +12,15 @@
  * `at "TEXT"` asserts the exact source text of the diagnostic's range. Several markers may
  * share a line. A file may also say `// $skipped M1 M2` (exactly these models are not lowered)
  * and `// $lowered M` (M is lowered).
+ *
+ * Absence markers state that a line is clean, where that is the point (info and hint
+ * diagnostics are otherwise not checked):
+ *
+ *   grad b2 = grad z2         // $clean               no diagnostic at all starts on this line
+ *   h = elu(W @ x)            // $no hint             no hint starts on this line
+ *   h = elu(W @ x)            // $no hint grad-kink   no grad-kink hint starts on this line
  */
+import { CODE_INFO } from '../../engine/codes';
 import type { LangDiagnostic } from '../../language/index';
 
 export interface Marker {
@@ -25,6 +33,15 @@ export interface Marker {
 }
 
 const MARKER = /\$(error|warning|info|hint)\s+([a-z-]+)\s+"((?:[^"\\]|\\.)*)"(?:\s+at\s+"((?:[^"\\]|\\.)*)")?/g;
+const ABSENCE = /\$(?:clean\b|no\s+(error|warning|info|hint)\b(?:\s+([a-z][a-z-]*))?)/g;
+
+/** "No diagnostic of this severity (any when undefined) and code (any when undefined) starts on this line." */
+export interface Absence {
+  severity?: Marker['severity'];
+  code?: string;
+  /** 0-based line. */
+  line: number;
+}
 
 export function parseMarkers(source: string): Marker[] {
   const out: Marker[] = [];
@@ -42,6 +59,23 @@ export function parseMarkers(source: string): Marker[] {
     }
   });
   return out;
+}
+
+export function parseAbsences(source: string): Absence[] {
+  const out: Absence[] = [];
+  source.split(/\r?\n/).forEach((lineText, line) => {
+    const i = lineText.indexOf('//');
+    if (i < 0) return;
+    for (const m of lineText.slice(i).matchAll(ABSENCE)) {
+      out.push({ severity: m[1] as Marker['severity'] | undefined, code: m[2], line });
+    }
+  });
+  return out;
+}
+
+function describeAbsence(a: Absence): string {
+  if (!a.severity) return 'no diagnostic ($clean)';
+  return `no ${a.severity}${a.code ? ` ${a.code}` : ''}`;
 }
 
 export function parseModelList(source: string, key: 'skipped' | 'lowered'): string[] | undefined {
@@ -86,8 +120,29 @@ export function checkMarkers(source: string, diagnostics: LangDiagnostic[]): str
       );
     }
   }
+  const reported = new Set<LangDiagnostic>();
+  for (const a of parseAbsences(source)) {
+    const what = describeAbsence(a);
+    if (a.code !== undefined && !Object.hasOwn(CODE_INFO, a.code)) {
+      problems.push(`line ${a.line + 1}: '${a.code}' in '$no ${a.severity} ${a.code}' is not a diagnostic code`);
+      continue;
+    }
+    const contradicted = markers.find((m) => m.line === a.line && (!a.severity || m.severity === a.severity) && (!a.code || m.code === a.code));
+    if (contradicted) {
+      problems.push(`line ${a.line + 1}: expects ${what} and a ${contradicted.severity} ${contradicted.code} at once`);
+      continue;
+    }
+    const hits = diagnostics.filter(
+      (d) => d.range.start.line === a.line && (!a.severity || d.severity === a.severity) && (!a.code || d.code === a.code),
+    );
+    for (const d of hits) {
+      if (reported.has(d)) continue;
+      reported.add(d);
+      problems.push(`line ${a.line + 1}: expected ${what}; got ${show(d)}`);
+    }
+  }
   for (const d of diagnostics) {
-    if (used.has(d) || (d.severity !== 'error' && d.severity !== 'warning')) continue;
+    if (used.has(d) || reported.has(d) || (d.severity !== 'error' && d.severity !== 'warning')) continue;
     problems.push(`unexpected ${show(d)}`);
   }
   return problems;

@@ -9,4 +9,5 @@ export const PARITY_MODELS: { file: string; model: string; targets: TargetKind }
   { file: 'functions.nn', model: 'Functions', targets: 'normal' },
   { file: 'straight_through.nn', model: 'StraightThrough', targets: 'normal' },
   { file: 'matmul_forms.nn', model: 'MatmulForms', targets: 'normal' },
+  { file: 'activations.nn', model: 'Activations', targets: 'normal' },
 ];

@@ -206,6 +206,31 @@ def matmul_forms(p, b):
     return F.mse_loss(y, t, reduction="none").mean(1) + 0.1 * torch.tanh(s)
 
 
+# --- activations.nn --------------------------------------------------------------------------
+class SoftElu(torch.autograd.Function):
+    """softelu(z) = 2 elu(z), backpropagated with its grad line 2 (elu(z) - relu(z) + 1)."""
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return 2 * F.elu(z)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return g * 2 * (F.elu(z) - torch.relu(z) + 1)
+
+
+def activations(p, b):
+    x, t = b["x"], b["t"]
+    z = linear(p["W"], x) + p["b"]
+    a = F.gelu(z) + 0.25 * SoftElu.apply(z)  # F.gelu: approximate="none", the erf form
+    h = F.gelu(F.linear(a, p["h.W"], p["h.b"]))
+    m = F.gelu(h) - F.elu(h) / 2  # F.elu: alpha = 1
+    k = F.elu(F.linear(m, p["k.W"], p["k.b"]))
+    return F.mse_loss(k, t, reduction="none").mean(dim=1) + 0.1 * F.gelu(-2 * z).mean(dim=1)
+
+
 MODELS = {
     "Classifier": classifier,
     "Matrices": matrices,
@@ -214,6 +239,7 @@ MODELS = {
     "Functions": functions,
     "StraightThrough": straight_through,
     "MatmulForms": matmul_forms,
+    "Activations": activations,
 }
 
 

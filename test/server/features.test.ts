@@ -46,7 +46,7 @@ describe('completion', () => {
       parseOptions: validated,
       assert: (list) => {
         const l = labels(list);
-        for (const n of ['a1', 'z1', 'x', 'W1', 'H', 'softmax', 'dense', 'cross_entropy']) expect(l).toContain(n);
+        for (const n of ['a1', 'z1', 'x', 'W1', 'H', 'softmax', 'dense', 'cross_entropy', 'gelu', 'elu']) expect(l).toContain(n);
         expect(list.items.find((i) => i.label === 'W1')?.detail).toBe('param [30, 256]');
         expect(list.items.find((i) => i.label === 'H')?.detail).toBe('const = 30');
       },

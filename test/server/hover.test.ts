@@ -139,6 +139,30 @@ describe('hover', () => {
     await expectHover(Nn)({ text: text.replace('sigmoid(z1)', 'sig<|>moid(z1)'), index: 0, hover: /Logistic sigmoid/, parseOptions: { validation: true } });
   });
 
+  it('on gelu and elu: their docs from the op catalog, elementwise, with the shapes at hand', async () => {
+    const text = [
+      'function f(z) = gelu(z) * elu(z)',
+      'model M {',
+      '  input x: [3]',
+      '  target t: [4]',
+      '  param W: [4, 3]',
+      '  h = gelu(W @ x)',
+      '  e = elu(h)',
+      '  loss C = mse(f(e), t)',
+      '}',
+    ].join('\n');
+    const g = await hoverAt(text, offsetOf(text, 'gelu(W', 1));
+    expect(g).toContain('gelu(a)');
+    expect(g).toContain('Gaussian error linear unit a·Φ(a)');
+    expect(g).toContain('Shape rule: `same shape as a`');
+    expect(g).toContain('Elementwise: usable inside a function.');
+    expect(g).toContain('Here: `[4] → [4]`');
+    const e = await hoverAt(text, offsetOf(text, 'elu(h)', 1));
+    expect(e).toContain('elu(a)');
+    expect(e).toContain('Exponential linear unit');
+    expect(e).toContain('Here: `[4] → [4]`');
+  });
+
   it('in plain text when the client does not take markdown', async () => {
     const settings = Nn.lens.Settings;
     settings.client = { ...settings.client, hoverMarkdown: false };

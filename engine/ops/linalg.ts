@@ -16,10 +16,38 @@
  * Backward: ∂A = ∂O · Bᵀ, ∂B = Aᵀ · ∂O, folded the same way (an unbatched operand's gradient
  * accumulates the sum over the batch in the same gemm).
  */
-import type { OpContext, OpDef, OpKernel } from '../types';
-import { nIter, stride } from '../types';
+import { err, ok } from '../result';
+import { fmtShape } from '../shape';
+import type { OpContext, OpDef, OpKernel } from '../exec/types';
+import { nIter, stride } from '../exec/types';
+import type { NodeOp } from './names';
+import type { ShapeResult } from './rules';
+import { PY_PREC, type NodeEntry, type PyEmit, type PyExpr, type PyNode } from './types';
 
-export const matmul: OpDef = {
+const MATMUL_RULES = '[m,n] @ [n] -> [m], [m,n] @ [n,k] -> [m,k], [n] @ [n,k] -> [k], [n] @ [n] -> []';
+
+/** `A @ B`, the four forms of §3. */
+function matmulRule(a: readonly number[], b: readonly number[]): ShapeResult {
+  const head = `matmul ${fmtShape(a)} @ ${fmtShape(b)}`;
+  if (a.length === 0 || b.length === 0) {
+    return err(
+      `${head}: a scalar cannot be matrix-multiplied (use * to scale); ` +
+        `rule: both operands are vectors or matrices (${MATMUL_RULES})`,
+    );
+  }
+  if (a.length > 2 || b.length > 2) {
+    const which = a.length > 2 ? `left operand has rank ${a.length}` : `right operand has rank ${b.length}`;
+    return err(`${head}: ${which}; rule: both operands are vectors or matrices (${MATMUL_RULES})`);
+  }
+  const inner = (x: number, y: number, form: string, out: number[]): ShapeResult =>
+    x === y ? ok(out) : err(`${head}: inner dimensions differ (${x} vs ${y}); rule ${form}`);
+  if (a.length === 2 && b.length === 1) return inner(a[1], b[0], '[m,n] @ [n] -> [m]', [a[0]]);
+  if (a.length === 2 && b.length === 2) return inner(a[1], b[0], '[m,n] @ [n,k] -> [m,k]', [a[0], b[1]]);
+  if (a.length === 1 && b.length === 2) return inner(a[0], b[0], '[n] @ [n,k] -> [k]', [b[1]]);
+  return inner(a[0], b[0], '[n] @ [n] -> []', []);
+}
+
+const matmulKernel: OpDef = {
   bind(ctx: OpContext): OpKernel {
     const [a, b] = ctx.args;
     const { out, backend: be, B } = ctx;
@@ -127,7 +155,7 @@ export const matmul: OpDef = {
   },
 };
 
-export const transpose: OpDef = {
+const transposeKernel: OpDef = {
   bind(ctx) {
     const [a] = ctx.args;
     const { out } = ctx;
@@ -161,7 +189,7 @@ export const transpose: OpDef = {
   },
 };
 
-export const outer: OpDef = {
+const outerKernel: OpDef = {
   bind(ctx) {
     const [u, v] = ctx.args;
     const { out } = ctx;
@@ -217,7 +245,7 @@ export const outer: OpDef = {
   },
 };
 
-export const dot: OpDef = {
+const dotKernel: OpDef = {
   bind(ctx) {
     const [u, v] = ctx.args;
     const { out } = ctx;
@@ -257,3 +285,84 @@ export const dot: OpDef = {
     return { forward, backward };
   },
 };
+
+export const LINALG = {
+  matmul: {
+    name: 'matmul',
+    syntax: { kind: 'infix', symbol: '@', verb: 'matmul' },
+    params: [{ name: 'A' }, { name: 'B' }],
+    doc: 'Matrix product (matrix-vector, matrix-matrix, vector-matrix, or the inner product of two vectors).',
+    rule: '[m,n] @ [n] → [m] · [m,n] @ [n,k] → [m,k] · [n] @ [n,k] → [k] · [n] @ [n] → []',
+    shape: ([a, b]) => matmulRule(a, b),
+    kernel: matmulKernel,
+    reduction: ([a]) => a.shape[a.shape.length - 1],
+    pytorch(py, n) {
+      const [ex, ey] = [n.arg(0), n.arg(1)];
+      const [bx, by] = [n.batched(0), n.batched(1)];
+      const [rx, ry] = [n.rank(0), n.rank(1)];
+      const mm = (l: PyExpr, r: PyExpr) => py.binary('@', l, r);
+      const es = (spec: string) => py.einsum(spec, ex, ey);
+      if (rx === 2 && ry === 1) {
+        if (bx && by) return es('bij,bj->bi');
+        if (!bx && by) return mm(ey, py.transposed(ex)); // the lecture's W @ x, batch-first: x @ W.T
+        return mm(ex, ey);
+      }
+      if (rx === 2) return mm(ex, ey); // [m,n] @ [n,k]: torch.matmul broadcasts the batch axis
+      if (ry === 2) return bx && by ? es('bi,bij->bj') : mm(ex, ey);
+      if (bx && by) return es('bi,bi->b');
+      return !bx && by ? mm(ey, ex) : mm(ex, ey); // [n] @ [n]: a dot product, either order
+    },
+  },
+  transpose: {
+    name: 'transpose',
+    syntax: { kind: 'call' },
+    params: [{ name: 'A' }],
+    doc: 'Matrix transpose.',
+    rule: '[m,n] -> [n,m]',
+    shape: ([a]) =>
+      a.length === 2 ? ok([a[1], a[0]]) : err(`transpose ${fmtShape(a)}: needs a matrix, got rank ${a.length}; rule [m,n] -> [n,m]`),
+    kernel: transposeKernel,
+    pytorch: (py, n) => (n.batchedOut ? py.atom(`${py.wrap(n.arg(0), PY_PREC.atom)}.transpose(1, 2)`) : py.transposed(n.arg(0))),
+  },
+  outer: {
+    name: 'outer',
+    syntax: { kind: 'call' },
+    params: [{ name: 'u' }, { name: 'v' }],
+    doc: 'Outer product u vᵀ.',
+    rule: '[m], [n] -> [m,n]',
+    shape([u, v]) {
+      if (u.length === 1 && v.length === 1) return ok([u[0], v[0]]);
+      const bad = u.length !== 1 ? `first argument has rank ${u.length}` : `second argument has rank ${v.length}`;
+      return err(`outer(${fmtShape(u)}, ${fmtShape(v)}): needs two vectors, ${bad}; rule [m], [n] -> [m,n]`);
+    },
+    kernel: outerKernel,
+    pytorch: (py, n) => vectorPair(py, n, 'outer'),
+  },
+  dot: {
+    name: 'dot',
+    syntax: { kind: 'call' },
+    params: [{ name: 'u' }, { name: 'v' }],
+    doc: 'Inner product Σ u·v.',
+    rule: '[n], [n] -> []',
+    shape([u, v]) {
+      const head = `dot(${fmtShape(u)}, ${fmtShape(v)})`;
+      if (u.length !== 1 || v.length !== 1) {
+        const bad = u.length !== 1 ? `first argument has rank ${u.length}` : `second argument has rank ${v.length}`;
+        return err(`${head}: needs two vectors, ${bad}; rule [n], [n] -> []`);
+      }
+      if (u[0] !== v[0]) return err(`${head}: sizes differ (${u[0]} vs ${v[0]}); rule [n], [n] -> []`);
+      return ok([]);
+    },
+    kernel: dotKernel,
+    reduction: ([u]) => u.size,
+    pytorch: (py, n) => vectorPair(py, n, 'dot'),
+  },
+} satisfies Record<Extract<NodeOp, 'matmul' | 'transpose' | 'outer' | 'dot'>, NodeEntry>;
+
+/** outer / dot of two vectors, each with or without a batch axis. */
+function vectorPair(py: PyEmit, n: PyNode, op: 'outer' | 'dot'): PyExpr {
+  const [bx, by] = [n.batched(0), n.batched(1)];
+  if (!bx && !by) return py.atom(`torch.${op}(${n.arg(0).code}, ${n.arg(1).code})`);
+  const spec = `${bx ? 'b' : ''}i,${by ? 'b' : ''}${op === 'outer' ? 'j' : 'i'}->b${op === 'outer' ? 'ij' : ''}`;
+  return py.einsum(spec, n.arg(0), n.arg(1));
+}

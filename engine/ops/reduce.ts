@@ -6,8 +6,13 @@
  * `argmax`; note that PyTorch's full reduction `torch.max(x)` instead splits it evenly among
  * ties). A NaN anywhere makes the max NaN.
  */
-import type { OpDef, OpKernel } from '../types';
-import { nIter, stride } from '../types';
+import { err, ok } from '../result';
+import { fmtShape } from '../shape';
+import type { OpDef, OpKernel } from '../exec/types';
+import { nIter, stride } from '../exec/types';
+import type { NodeOp } from './names';
+import { scalarResult, type ShapeResult } from './rules';
+import type { NodeEntry, PyEmitter } from './types';
 
 /** Σ (sum) or Σ/n (mean) over all elements of each example. */
 function sumOver(mean: boolean): OpDef {
@@ -44,10 +49,8 @@ function sumOver(mean: boolean): OpDef {
   };
 }
 
-export const sum: OpDef = sumOver(false);
-export const mean: OpDef = sumOver(true);
 
-export const max: OpDef = {
+const maxKernel: OpDef = {
   bind(ctx) {
     const [a] = ctx.args;
     const { out } = ctx;
@@ -98,7 +101,7 @@ export const max: OpDef = {
  * The shift that keeps exp from overflowing in a softmax row Z[o … o+L): the row's largest
  * value, or 0 when that is ±Infinity or NaN (so Inf/NaN propagate as NaN, not as Inf − Inf).
  */
-export function rowShift(Z: ArrayLike<number>, o: number, L: number): number {
+function rowShift(Z: ArrayLike<number>, o: number, L: number): number {
   let m = -Infinity;
   for (let i = 0; i < L; i++) if (Z[o + i] > m) m = Z[o + i];
   return m === Infinity || m !== m ? 0 : m;
@@ -112,8 +115,8 @@ export function rowLogSumExp(Z: ArrayLike<number>, o: number, L: number): number
   return m + Math.log(s);
 }
 
-/** Softmax over the last axis (a scalar is a row of one). */
-export const softmax: OpDef = {
+/** Softmax over the last axis. */
+const softmaxKernel: OpDef = {
   bind(ctx) {
     const [z] = ctx.args;
     const { out } = ctx;
@@ -161,7 +164,7 @@ export const softmax: OpDef = {
 };
 
 /** log_softmax over the last axis: z − max − log Σ exp(z − max). */
-export const logSoftmax: OpDef = {
+const logSoftmaxKernel: OpDef = {
   bind(ctx) {
     const [z] = ctx.args;
     const { out } = ctx;
@@ -194,3 +197,74 @@ export const logSoftmax: OpDef = {
     return { forward, backward };
   },
 };
+
+/** softmax, log_softmax: over the last axis. */
+function lastAxisRule(name: string, a: readonly number[]): ShapeResult {
+  if (a.length >= 1) return ok(a.slice());
+  return err(`${name} ${fmtShape(a)}: works over the last axis and a scalar has none; rule: rank >= 1, same shape`);
+}
+
+const reducePy =
+  (how: 'sum' | 'mean' | 'max'): PyEmitter =>
+  (py, n) =>
+    py.reduce(n.arg(0), n.batchedOut, n.rank(0), how);
+
+export const REDUCE = {
+  sum: {
+    name: 'sum',
+    syntax: { kind: 'call' },
+    params: [{ name: 'a' }],
+    doc: 'Sum of all elements of one example.',
+    rule: '[...] -> []',
+    shape: scalarResult,
+    kernel: sumOver(false),
+    reduction: ([a]) => a.size,
+    pytorch: reducePy('sum'),
+  },
+  mean: {
+    name: 'mean',
+    syntax: { kind: 'call' },
+    params: [{ name: 'a' }],
+    doc: 'Mean of all elements of one example.',
+    rule: '[...] -> []',
+    shape: scalarResult,
+    kernel: sumOver(true),
+    reduction: ([a]) => a.size,
+    pytorch: reducePy('mean'),
+  },
+  max: {
+    name: 'max',
+    syntax: { kind: 'call' },
+    params: [{ name: 'a' }],
+    doc: 'Largest element of one example.',
+    rule: '[...] -> []',
+    shape: scalarResult,
+    kernel: maxKernel,
+    kink: { explain: () => 'max has a tie within the step (its gradient goes to the first maximal element)' },
+    pytorch: reducePy('max'),
+  },
+  softmax: {
+    name: 'softmax',
+    syntax: { kind: 'call' },
+    params: [{ name: 'a' }],
+    doc: 'Softmax over the last axis: e^a / Σ e^a.',
+    rule: 'same shape, rank >= 1',
+    shape: ([a]) => lastAxisRule('softmax', a),
+    kernel: softmaxKernel,
+    activation: true,
+    reduction: ([a]) => a.shape[a.shape.length - 1],
+    pytorch: (py, n) => py.call('torch.softmax', [n.arg(0)], ['-1']),
+  },
+  log_softmax: {
+    name: 'log_softmax',
+    syntax: { kind: 'call' },
+    params: [{ name: 'a' }],
+    doc: 'log(softmax(a)) over the last axis, computed stably.',
+    rule: 'same shape, rank >= 1',
+    shape: ([a]) => lastAxisRule('log_softmax', a),
+    kernel: logSoftmaxKernel,
+    activation: true,
+    reduction: ([a]) => a.shape[a.shape.length - 1],
+    pytorch: (py, n) => py.call('torch.log_softmax', [n.arg(0)], ['-1']),
+  },
+} satisfies Record<Extract<NodeOp, 'sum' | 'mean' | 'max' | 'softmax' | 'log_softmax'>, NodeEntry>;

@@ -9,16 +9,21 @@
  * y = sigmoid(z), binary_cross_entropy is mean(softplus(z) − t z) with gradient (y − t)/n to z.
  * y's own exact gradient (−t/y, …) is written to a separate buffer only when asked for.
  */
-import type { OpDef } from '../types';
-import { nIter, stride } from '../types';
-import { softplus } from '../../scalar';
+import { fmt } from '../format';
+import { err, ok } from '../result';
+import { softplus } from '../scalar';
+import { fmtShape, formatIndex, sameShape, sizeOf } from '../shape';
+import type { OpDef } from '../exec/types';
+import { nIter, stride } from '../exec/types';
+import type { NodeOp } from './names';
 import { rowLogSumExp } from './reduce';
+import { PY_PREC, type NodeEntry, type NonFiniteCtx } from './types';
 
 function checkSizes(name: string, a: number, b: number): void {
   if (a !== b) throw new Error(`${name}: prediction and target sizes differ (${a} vs ${b})`);
 }
 
-export const crossEntropy: OpDef = {
+const crossEntropyKernel: OpDef = {
   scratch(_node, args, out, B) {
     const y = args[0];
     const L = y.shape.length ? y.shape[y.shape.length - 1] : 1;
@@ -179,7 +184,7 @@ export const crossEntropy: OpDef = {
   },
 };
 
-export const mse: OpDef = {
+const mseKernel: OpDef = {
   bind(ctx) {
     const [y, t] = ctx.args;
     const { out } = ctx;
@@ -225,7 +230,7 @@ export const mse: OpDef = {
   },
 };
 
-export const binaryCrossEntropy: OpDef = {
+const bceKernel: OpDef = {
   bind(ctx) {
     const [y, t] = ctx.args;
     const { out, fusion } = ctx;
@@ -318,3 +323,98 @@ export const binaryCrossEntropy: OpDef = {
     return { forward, backward };
   },
 };
+
+/** A loss of a prediction and a target of equal shapes. */
+function equalShapes(name: string, y: readonly number[], t: readonly number[]) {
+  return sameShape(y, t) ? ok([]) : err(`${name}(${fmtShape(y)}, ${fmtShape(t)}): shapes differ; rule: equal shapes -> []`);
+}
+
+/** log(y) of a probability y that is 0 (or not a number) where the target wants it. */
+function badLog(c: NonFiniteCtx, name: string, withTarget: boolean): string | undefined {
+  const y = c.operand(0);
+  const t = c.operand(1);
+  const yName = y.valueName ?? 'y';
+  const tName = t.valueName ?? t.leafName ?? 't';
+  const n = sizeOf(y.shape);
+  for (let k = 0; k < n; k++) {
+    const yk = y.values[y.offset + k];
+    const tk = t.values[t.offset + k];
+    const at = `${formatIndex(yName, y.shape, k)} = ${fmt(yk)}`;
+    if (tk !== 0 && !(yk > 0)) {
+      const where = withTarget ? ` where ${formatIndex(tName, t.shape, k)} = ${fmt(tk)}` : '';
+      return `log(${yName}) with ${at}${where}: log(${fmt(yk)}) = ${yk === 0 ? '-Infinity' : 'NaN'}`;
+    }
+    if (name === 'binary_cross_entropy' && tk !== 1 && !(yk < 1))
+      return `log(1 - ${yName}) with ${at}: log(${fmt(1 - yk)}) = ${yk === 1 ? '-Infinity' : 'NaN'}`;
+  }
+  return undefined;
+}
+
+export const LOSS = {
+  cross_entropy: {
+    name: 'cross_entropy',
+    syntax: { kind: 'call' },
+    params: [{ name: 'y' }, { name: 't' }],
+    doc: '-Σ t·log(y) for probabilities y (numerically stable when y is a softmax).',
+    rule: '[k], [k] -> []',
+    shape([y, t]) {
+      const head = `cross_entropy(${fmtShape(y)}, ${fmtShape(t)})`;
+      if (y.length === 0 || t.length === 0) return err(`${head}: needs class vectors, got a scalar; rule [k], [k] -> []`);
+      if (!sameShape(y, t)) return err(`${head}: shapes differ; rule [k], [k] -> []`);
+      return ok([]);
+    },
+    kernel: crossEntropyKernel,
+    reduction: ([y]) => y.size,
+    loss: { target: 'one-hot', fusedWith: 'softmax' },
+    nonFinite: { forward: (c) => badLog(c, 'cross_entropy', true) ?? `cross_entropy overflows (${fmt(c.value)})` },
+    pytorch(py, n) {
+      const t = n.arg(1);
+      if (n.logits) {
+        // y = softmax(z): from the logits, as F.cross_entropy does with probability targets
+        return py.neg(py.atom(`(${py.wrap(t, PY_PREC.mul)} * torch.log_softmax(${n.logits.code}, -1)).sum(-1)`));
+      }
+      return py.neg(py.atom(`torch.xlogy(${t.code}, ${n.arg(0).code}).sum(-1)`)); // 0 · log 0 = 0
+    },
+  },
+  mse: {
+    name: 'mse',
+    syntax: { kind: 'call' },
+    params: [{ name: 'y' }, { name: 't' }],
+    doc: 'Mean squared error mean((y - t)²) over the example.',
+    rule: 'equal shapes -> []',
+    shape: ([y, t]) => equalShapes('mse', y, t),
+    kernel: mseKernel,
+    reduction: ([y]) => y.size,
+    loss: { target: 'any' },
+    pytorch: (py, n) =>
+      py.reduce(py.atom(`(${py.binary('-', n.arg(0), n.arg(1)).code}).square()`), n.batchedOut, n.rank(0), 'mean'),
+  },
+  binary_cross_entropy: {
+    name: 'binary_cross_entropy',
+    syntax: { kind: 'call' },
+    params: [{ name: 'y' }, { name: 't' }],
+    doc: '-mean(t·log y + (1-t)·log(1-y)) for probabilities y.',
+    rule: 'equal shapes -> []',
+    shape: ([y, t]) => equalShapes('binary_cross_entropy', y, t),
+    kernel: bceKernel,
+    reduction: ([y]) => y.size,
+    loss: { target: 'binary', fusedWith: 'sigmoid' },
+    nonFinite: { forward: (c) => badLog(c, 'binary_cross_entropy', false) ?? `binary_cross_entropy overflows (${fmt(c.value)})` },
+    pytorch(py, n) {
+      const t = n.arg(1);
+      const { mul, add } = PY_PREC;
+      if (n.logits) {
+        // y = sigmoid(z): softplus(z) - t z, the stable form of F.binary_cross_entropy_with_logits
+        const z = n.logits;
+        return py.reduce(py.atom(`(softplus(${z.code}) - ${py.wrap(t, mul)} * ${py.wrap(z, mul + 1)})`), n.batchedOut, n.rank(0), 'mean');
+      }
+      const y = n.arg(0);
+      return py.reduce(
+        py.neg(py.atom(`(torch.xlogy(${t.code}, ${y.code}) + torch.xlogy(1 - ${py.wrap(t, add + 1)}, 1 - ${py.wrap(y, add + 1)}))`)),
+        n.batchedOut,
+        n.rank(0),
+        'mean',
+      );
+    },
+  },
+} satisfies Record<Extract<NodeOp, 'cross_entropy' | 'mse' | 'binary_cross_entropy'>, NodeEntry>;

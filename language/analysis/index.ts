@@ -1,0 +1,65 @@
+/**
+ * Static analysis of a `.nn` document: compile-time numbers (./consts.ts), user functions
+ * (./functions.ts: elementwise bodies, call cycles), and per model the shape and batching of
+ * every expression, dense layers, orderings, cycles, sizes and the backward block
+ * (./models.ts). ./ast-helpers.ts has what they share.
+ *
+ * The analysis is computed lazily and once per linked document (see `NnAnalysisCache`); the
+ * validators report its issues, lowering reads its shapes, and the language server reads it for
+ * hovers and inlay hints.
+ */
+import { findCycles } from '../cycles';
+import * as ast from '../generated/ast';
+import { calleeFn, callsOf } from './ast-helpers';
+import { ConstAnalysis } from './consts';
+import { FunctionAnalysis } from './functions';
+import { ModelAnalysis } from './models';
+
+export * from './ast-helpers';
+export { constIssue, type ConstFailure, type ConstResult } from './consts';
+export { FunctionAnalysis } from './functions';
+export { ModelAnalysis, type DenseActivation, type DenseInfo, type ExprInfo } from './models';
+
+export class DocumentAnalysis extends ConstAnalysis {
+  private readonly functions = new Map<ast.FunctionDecl, FunctionAnalysis>();
+  private readonly models = new Map<ast.ModelDecl, ModelAnalysis>();
+  private functionCycles?: ReturnType<typeof findCycles<ast.FunctionDecl>>;
+
+  functionAnalysis(fn: ast.FunctionDecl): FunctionAnalysis {
+    let a = this.functions.get(fn);
+    if (!a) {
+      a = new FunctionAnalysis(this, fn);
+      this.functions.set(fn, a);
+    }
+    return a;
+  }
+
+  /** Cycles in the call graph of user functions. */
+  get callCycles(): ReturnType<typeof findCycles<ast.FunctionDecl>> {
+    if (!this.functionCycles) {
+      const fns = this.program.declarations.filter(ast.isFunctionDecl);
+      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => calleeFn(c)).filter(ast.isFunctionDecl));
+    }
+    return this.functionCycles;
+  }
+
+  modelAnalysis(model: ast.ModelDecl): ModelAnalysis {
+    let a = this.models.get(model);
+    if (!a) {
+      a = new ModelAnalysis(this, model);
+      this.models.set(model, a);
+    }
+    return a;
+  }
+
+  /** Whether a function (and every function it calls) is free of errors. */
+  functionOk(fn: ast.FunctionDecl, seen = new Set<ast.FunctionDecl>()): boolean {
+    if (seen.has(fn)) return false; // recursive: reported as a cycle
+    seen.add(fn);
+    if (!this.functionAnalysis(fn).ok) return false;
+    return callsOf(fn).every((c) => {
+      const f = calleeFn(c);
+      return !f || this.functionOk(f, new Set(seen));
+    });
+  }
+}
