@@ -7,7 +7,7 @@
  *   --only W1,W3        run only these workloads
  *   --seconds S         length of one timed run of steps (default 1)
  *   --repeats R         timed runs per side and workload; the median is reported (default 5)
- *   --e2e-seconds S     training time of the end-to-end run of E epochs (default 2)
+ *   --e2e-seconds S     training time of the end-to-end run of E epochs (default 3)
  *   --e2e-repeats R     end-to-end pairs (E epochs, 1 epoch) per row (default 3)
  *   --no-e2e            skip the end-to-end rows
  *   --no-threads        skip the threaded rows
@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Args {
     only: null,
     seconds: 1,
     repeats: 5,
-    e2eSeconds: 2,
+    e2eSeconds: 3,
     e2eRepeats: 3,
     e2e: true,
     threads: true,
