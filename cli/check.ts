@@ -1,7 +1,7 @@
 /** `nnlens check FILE [--json] [--mode fast|full]` (§8). */
 import { dirname, resolve } from 'node:path';
-import type { Shape } from '../engine';
-import { checkProgramModel, collectFindings, type ModelCheckResult, type ModelSummary } from '../server/pipeline';
+import { dedupeFindings, type Shape } from '../engine';
+import { checkProgramModel, type ModelCheckResult, type ModelSummary } from '../engine/session/pipeline';
 import { countBySeverity, formatDiagnostic, sortDiagnostics, toCliDiagnostic, type CliDiagnostic } from './diagnostics';
 import { analyzeCliFile } from './load';
 import { fmtShape } from './tensorJson';
@@ -37,7 +37,7 @@ export async function runCheck(
   }
   const diagnostics = sortDiagnostics([
     ...analysis.diagnostics.map(toCliDiagnostic),
-    ...collectFindings(results).map(toCliDiagnostic),
+    ...dedupeFindings(results.flatMap((r) => r.report.findings)).map(toCliDiagnostic),
   ]);
   const models: Record<string, ModelSummary> = {};
   for (const r of results) models[r.model] = r.summary;

@@ -29,6 +29,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import {
+  dedupeFindings,
   describeOptimizer,
   loadData,
   trainInWorker,
@@ -41,7 +42,7 @@ import {
   type TrainProgress,
 } from '../engine';
 import { shortestFloat32, weightsJson } from '../engine/train/weights';
-import { checkProgramModel, collectFindings } from '../server/pipeline';
+import { checkProgramModel } from '../engine/session/pipeline';
 import { brailleChart, CurvePoints, type Series } from './chart';
 import { formatDiagnostic, sortDiagnostics, toCliDiagnostic } from './diagnostics';
 import { readParams } from './grad';
@@ -106,7 +107,7 @@ export async function runTrain(file: string, opts: TrainCliOptions): Promise<num
 
   // ---- the fast gradient check --------------------------------------------------------------------
   const check = checkProgramModel({ program, model, ctx, mode: 'fast' });
-  const findings = sortDiagnostics(collectFindings([check]).map(toCliDiagnostic));
+  const findings = sortDiagnostics(dedupeFindings(check.report.findings).map(toCliDiagnostic));
   const colourErr = process.stderr.isTTY === true && !process.env.NO_COLOR;
   for (const d of findings) if (d.severity === 'error' || d.severity === 'warning') process.stderr.write(formatDiagnostic(file, d, colourErr) + '\n');
   const checkErrors = findings.filter((d) => d.severity === 'error').length;

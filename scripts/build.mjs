@@ -32,7 +32,7 @@ const node = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', 
 const entries = [
   { in: 'cli/main.ts', out: 'out/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { in: 'server/main.ts', out: 'out/server.js' },
-  { in: 'server/worker.ts', out: 'out/worker.js' },
+  { in: 'engine/session/worker.ts', out: 'out/worker.js' },
   { in: 'engine/train/worker.ts', out: 'out/train-worker.js' },
   { in: 'client/extension.ts', out: 'out/extension.js', external: ['vscode'] },
   { in: 'client/panel/main.ts', out: 'out/panel.js', browser: true },

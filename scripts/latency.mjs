@@ -1,8 +1,17 @@
 // Latency of the language server as an editor sees it, over stdio (build first: npm run build).
 //
 //   node scripts/latency.mjs [--runs N]
+//   node scripts/latency.mjs --burst [--runs N]
 //
-// Reports p50/p95 of
+// --burst: the editor under a burst of edits (issue 13). examples/digits.nn is opened and
+//   checked; then 1,500 full-text edits (a line typed character by character inside the model,
+//   then deleted again) are written as fast as the pipe takes them, each followed by a hover,
+//   completion, inlay-hint or document-symbol request, none awaited; the last edit restores the
+//   original text and a final hover on W1 follows. Reports, per run and as p50 over N runs (default
+//   5), the time from writing that final hover to its answer, and how the 1,500 requests were
+//   answered (a result, or ContentModified/RequestCancelled). One fresh server per run.
+//
+// Without --burst, reports p50/p95 of
 //   1. shape diagnostics after an edit, on a generated 1,000-line file (goal < 50 ms): the time
 //      from didChange to the publishDiagnostics of that version;
 //   2. hover on a weight, with the engine's numbers (goal < 100 ms);
@@ -18,10 +27,15 @@ import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } fr
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 40;
+const BURST = process.argv.includes('--burst');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : BURST ? 5 : 40;
 
 // NNLENS_NODE_ARGS: extra node options for the server (e.g. "--cpu-prof --cpu-prof-dir=prof").
 const nodeArgs = (process.env.NNLENS_NODE_ARGS ?? '').split(' ').filter(Boolean);
+if (BURST) {
+  await burstMode();
+  process.exit(0);
+}
 const child = spawn(process.execPath, [...nodeArgs, join(root, 'out', 'cli.js'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
 const waiters = [];
@@ -61,7 +75,9 @@ function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
-const fmt = (xs) => `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms (n = ${xs.length})`;
+function fmt(xs) {
+  return `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms (n = ${xs.length})`;
+}
 
 // 1. A 1,000-line file: one model of 330 small layers (3 lines each) plus a header.
 const layers = 330;
@@ -153,3 +169,97 @@ await conn.sendRequest('shutdown');
 await conn.sendNotification('exit');
 conn.dispose();
 rmSync(ws, { recursive: true, force: true });
+
+// -----------------------------------------------------------------------------------------------
+// --burst
+
+async function burstMode() {
+  const EDITS = 1500;
+  const digits = readFileSync(join(root, 'examples', 'digits.nn'), 'utf8');
+  const at = digits.indexOf('  loss C');
+  const typed = '  h2 = tanh(W2 @ a1 + b2) * 0.5\n';
+  // version k of the burst: the first (k mod (n+1)) characters of `typed`, inserted before the loss
+  const textOf = (k) => digits.slice(0, at) + typed.slice(0, k % (typed.length + 1)) + digits.slice(at);
+  const lineOf = (needle) => digits.split('\n').findIndex((l) => l.includes(needle));
+  const w1 = { line: lineOf('param W1'), character: digits.split('\n')[lineOf('param W1')].indexOf('W1') + 1 };
+  const latencies = [];
+  for (let run = 0; run < RUNS; run++) {
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'out', 'cli.js'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+    let publishedFirst;
+    const first = new Promise((r) => (publishedFirst = r));
+    conn.onNotification('textDocument/publishDiagnostics', (p) => {
+      if (p.version === 1) publishedFirst();
+    });
+    conn.onRequest('window/workDoneProgress/create', () => null);
+    conn.onRequest('workspace/inlayHint/refresh', () => null);
+    conn.onRequest('workspace/codeLens/refresh', () => null);
+    conn.onRequest('workspace/configuration', () => [null]);
+    conn.listen();
+    const ws = mkdtempSync(join(tmpdir(), 'nnlens-burst-'));
+    const uri = pathToFileURL(join(ws, 'digits.nn')).toString();
+    writeFileSync(join(ws, 'digits.nn'), digits);
+    await conn.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: pathToFileURL(ws).toString(),
+      workspaceFolders: [{ uri: pathToFileURL(ws).toString(), name: 'burst' }],
+      capabilities: { textDocument: { hover: { contentFormat: ['markdown'] }, publishDiagnostics: { versionSupport: true } }, window: { workDoneProgress: true } },
+    });
+    await conn.sendNotification('initialized', {});
+    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'nn', version: 1, text: digits } });
+    await first;
+    // numbers for the original text, so that the final hover needs no new check
+    const h0 = await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: w1 });
+    if (!/∂C\/∂W1/.test(h0?.contents?.value ?? '')) throw new Error('the hover has no gradient numbers');
+    const outcome = { result: 0, contentModified: 0, cancelled: 0, other: 0 };
+    const answers = [];
+    const writes = [];
+    const before = await conn.sendRequest('nnlens/debug/stats', {});
+    for (let i = 1; i <= EDITS; i++) {
+      // the last edit restores the original text
+      const text = i === EDITS ? digits : textOf(i);
+      writes.push(conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: i + 1 }, contentChanges: [{ text }] }));
+      const lines = text.split('\n');
+      const line = (i * 7) % lines.length;
+      const position = { line, character: Math.min(lines[line].length, (i * 3) % 12) };
+      const [method, params] = [
+        ['textDocument/hover', { textDocument: { uri }, position }],
+        ['textDocument/completion', { textDocument: { uri }, position }],
+        ['textDocument/inlayHint', { textDocument: { uri }, range: { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } } }],
+        ['textDocument/documentSymbol', { textDocument: { uri } }],
+      ][i % 4];
+      answers.push(
+        conn.sendRequest(method, params).then(
+          () => outcome.result++,
+          (e) => {
+            if (e.code === -32801) outcome.contentModified++;
+            else if (e.code === -32800) outcome.cancelled++;
+            else outcome.other++;
+          },
+        ),
+      );
+    }
+    await Promise.all(writes);
+    const t0 = performance.now();
+    const final = await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: w1 });
+    const ms = performance.now() - t0;
+    await Promise.all(answers);
+    if (!/∂C\/∂W1/.test(final?.contents?.value ?? '')) throw new Error('the final hover has no gradient numbers');
+    const after = await conn.sendRequest('nnlens/debug/stats', {});
+    latencies.push(ms);
+    const counters = after.requests
+      ? ` · server: ${after.requests.stale - before.requests.stale} answered stale without work, ` +
+        `${after.requests.overtaken - before.requests.overtaken} overtaken, ${after.requests.answered - before.requests.answered} answered; ` +
+        `${after.validations - before.validations} builds`
+      : '';
+    console.log(
+      `burst ${run + 1}: final hover ${ms.toFixed(0)} ms after the burst; ${EDITS} requests: ${outcome.result} results, ` +
+        `${outcome.contentModified} ContentModified, ${outcome.cancelled} cancelled, ${outcome.other} other errors${counters}`,
+    );
+    await conn.sendRequest('shutdown');
+    await conn.sendNotification('exit');
+    conn.dispose();
+    rmSync(ws, { recursive: true, force: true });
+  }
+  console.log(`burst of ${EDITS} edits: final hover answered ${fmt(latencies)} after the burst`);
+}

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CheckJobRequest, CheckJobResult, FromWorker, ToWorker } from './engine-types';
+import type { CheckJobRequest, CheckJobResult, FromWorker, ToWorker } from '../engine/session/types';
 
 export class WorkerCrash extends Error {
   constructor(

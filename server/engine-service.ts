@@ -27,7 +27,8 @@ import type { CheckOptions, DataContext, Finding, IRProgram } from '../engine';
 import { Codes } from '../engine/codes';
 import { lowerDocument, type NnServices } from '../language';
 import { EngineWorker, JobCancelled, WorkerCrash, type JobHandle } from './engine-host';
-import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from './engine-types';
+import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from '../engine/session/types';
+import type { CoalescedBuilds } from './builds';
 import type { NnLensSettingsService } from './settings';
 
 export const DEBOUNCE_MS = 300;
@@ -40,7 +41,7 @@ export const FULL_CHECK_PARAM_LIMIT = 200_000;
 /** At most this many diagnostics are published per document (a file of junk has thousands). */
 export const MAX_DIAGNOSTICS = 500;
 
-/** Codes of the server's own diagnostics about checking itself. */
+/** A document's lowered program, with what its check depends on. */
 export interface Lowered {
   version: number;
   /** The settings and weights the keys were computed with. */
@@ -157,7 +158,9 @@ export class NnLensEngine {
   constructor(
     private readonly Nn: NnServices,
     private readonly settings: NnLensSettingsService,
-    workerScript?: string,
+    workerScript: string | undefined,
+    /** Which version each open document was parsed from. */
+    private readonly builds: CoalescedBuilds,
   ) {
     this.shared = Nn.shared as LangiumSharedServices;
     const onCrash = (which: string) => (e: WorkerCrash) => {
@@ -192,7 +195,11 @@ export class NnLensEngine {
     return this.shared.workspace.TextDocuments.get(uri) !== undefined;
   }
 
-  /** The built document of `uri`, if it is validated at its latest version. */
+  /**
+   * The built document of `uri`, if it is validated at its latest version. (An open document's
+   * text document always holds the newest text; its syntax tree may be an older version's until
+   * the next build, server/builds.ts.)
+   */
   private current(uri: string): LangiumDocument | undefined {
     const docs = this.shared.workspace.LangiumDocuments;
     const parsed = URI.parse(uri);
@@ -200,7 +207,7 @@ export class NnLensEngine {
     const doc = docs.getDocument(parsed);
     if (!doc || doc.state < DocumentState.Validated) return undefined;
     const open = this.shared.workspace.TextDocuments.get(uri);
-    if (open && open.version !== doc.textDocument.version) return undefined;
+    if (open && this.builds.parsedVersion(uri) !== open.version) return undefined;
     return doc;
   }
 
@@ -271,13 +278,19 @@ export class NnLensEngine {
   // ---------------------------------------------------------------------------------------------
   // Publishing
 
-  /** Fast diagnostics of the current version + the slow ones (carried over when older). */
+  /**
+   * Fast diagnostics of the current version + the slow ones (carried over when older). Undefined
+   * until the document is validated, and while an open document's syntax tree is older than its
+   * text (a newer edit came in during its build; the next build publishes).
+   */
   diagnosticsOf(uri: string): { version: number; diagnostics: Diagnostic[] } | undefined {
     const docs = this.shared.workspace.LangiumDocuments;
     const parsed = URI.parse(uri);
     if (!docs.hasDocument(parsed)) return undefined;
     const doc = docs.getDocument(parsed);
     if (!doc || doc.state < DocumentState.Validated) return undefined;
+    const open = this.shared.workspace.TextDocuments.get(uri);
+    if (open && this.builds.parsedVersion(uri) !== open.version) return undefined;
     const fast = doc.diagnostics ?? [];
     const s = this.docs.get(uri);
     const carried = (x: SlowDiagnostics | undefined): Diagnostic[] =>

@@ -15,7 +15,7 @@ import { fmtShape, formatInterval, NnAst as ast, type ArgSpec, type BuiltinFunct
 import { calleeFn } from '../language/analysis';
 import { infix, sizeOf } from '../engine';
 import { describeDecl } from '../language/validation/data';
-import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from './engine-types';
+import type { ModelNumbers, ParamNumbers, Stats, WorkedElement } from '../engine/session/types';
 import type { NnLensEngine, NumbersAnswer } from './engine-service';
 import { locate, type NamedValue, type Target } from './locate';
 import { Markup, err, num, plural, type Span } from './markup';

@@ -3,7 +3,6 @@
  * command line, as vscode-languageserver reads it: `--node-ipc` (the VS Code extension),
  * `--stdio`, `--socket=PORT` or `--pipe=NAME`.
  */
-import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
 import { startServer } from './start';
 
-startServer(createConnection(ProposedFeatures.all));
+startServer();

@@ -4,8 +4,9 @@
  * formatting, quick fixes, semantic tokens, the outline, training).
  */
 import type { Module } from 'langium';
-import type { DefaultSharedModuleContext, PartialLangiumLSPServices } from 'langium/lsp';
+import type { DefaultSharedModuleContext, LangiumSharedServices, PartialLangiumLSPServices } from 'langium/lsp';
 import { createNnServices, type NnServices } from '../language';
+import { CoalescedBuilds } from './builds';
 import { NnCodeActionProvider } from './code-actions';
 import { NnCodeLensProvider } from './code-lens';
 import { NnCompletionProvider } from './completion';
@@ -17,7 +18,9 @@ import { NnRenameProvider } from './rename';
 import { NnSemanticTokenProvider } from './semantic-tokens';
 import { NnLensSettingsService } from './settings';
 import { NnSignatureHelpProvider } from './signature-help';
+import { StaleRequests } from './stale-requests';
 import { NnDocumentSymbolProvider } from './symbols';
+import { MessageTraffic } from './traffic';
 import { NnLensTraining } from './training';
 
 export type NnLensAddedServices = {
@@ -25,6 +28,12 @@ export type NnLensAddedServices = {
     Settings: NnLensSettingsService;
     Engine: NnLensEngine;
     Training: NnLensTraining;
+    /** The dispatch of the client's messages (when the queue runs dry). */
+    Traffic: MessageTraffic;
+    /** Builds of edited documents, once per burst; the version each open document was parsed from. */
+    Builds: CoalescedBuilds;
+    /** Requests about replaced document versions: answered ContentModified without work. */
+    Requests: StaleRequests;
   };
 };
 
@@ -33,14 +42,19 @@ export type NnLensServices = NnServices & NnLensAddedServices;
 export interface NnLensModuleOptions {
   /** The engine worker script (default: out/worker.js next to the bundle). */
   workerScript?: string;
+  /** The message strategy of the connection (without one, the queue always counts as empty). */
+  traffic?: MessageTraffic;
 }
 
 export function nnLensModule(opts: NnLensModuleOptions = {}): Module<NnLensServices, PartialLangiumLSPServices & NnLensAddedServices> {
   return {
     lens: {
       Settings: () => new NnLensSettingsService(),
-      Engine: (s) => new NnLensEngine(s, s.lens.Settings, opts.workerScript),
-      Training: (s) => new NnLensTraining(s, s.lens.Engine, s.lens.Settings),
+      Engine: (s) => new NnLensEngine(s, s.lens.Settings, opts.workerScript, s.lens.Builds),
+      Training: (s) => new NnLensTraining(s, s.lens.Engine, s.lens.Settings, s.lens.Requests),
+      Traffic: () => opts.traffic ?? new MessageTraffic(),
+      Builds: (s) => new CoalescedBuilds(s.shared as LangiumSharedServices, s.lens.Traffic),
+      Requests: (s) => new StaleRequests(s.shared as LangiumSharedServices, s.lens.Traffic, s.lens.Builds),
     },
     lsp: {
       HoverProvider: (s) => new NnHoverProvider(s),

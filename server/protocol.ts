@@ -209,6 +209,15 @@ export interface DebugStatsResult {
   workers: Record<string, { restarts: number; crashes: number; jobs: number; running: boolean; pending: number }>;
   documents: number;
   trainingRuns: number;
+  /**
+   * Requests about open documents since the server started: `stale` were answered ContentModified
+   * without any work (a newer edit had replaced their version), `overtaken` were answered
+   * ContentModified after their work had started (it was cancelled), `answered` got their result,
+   * `cancelled` were cancelled by the client before their work started.
+   */
+  requests: { received: number; stale: number; overtaken: number; answered: number; cancelled: number };
+  /** Document builds that reached validation since the server started (a burst of edits is built once). */
+  validations: number;
 }
 
 /** Request `nnlens/debug/crashWorker`: makes the engine worker of on-edit checks exit abruptly

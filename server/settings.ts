@@ -63,6 +63,8 @@ export interface ClientInfo {
   inlayHintRefresh: boolean;
   codeLensRefresh: boolean;
   semanticTokensRefresh: boolean;
+  /** It answers `workspace/configuration` (the server pulls `nnlens` settings from it). */
+  configurationPull: boolean;
 }
 
 /** Settings, trust and what the client supports: one place every service reads. */
@@ -78,6 +80,7 @@ export class NnLensSettingsService {
     inlayHintRefresh: false,
     codeLensRefresh: false,
     semanticTokensRefresh: false,
+    configurationPull: false,
   };
 
   get settings(): NnLensSettings {

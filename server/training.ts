@@ -26,6 +26,7 @@ import type {
   TrainResult,
 } from './protocol';
 import { RESTRICTED_TRAIN_MESSAGE, type NnLensSettingsService } from './settings';
+import type { StaleRequests } from './stale-requests';
 
 /** The trainer's worker API (engine/train's `trainInWorker`). */
 export type TrainRunner = (
@@ -93,6 +94,7 @@ export class NnLensTraining {
     private readonly Nn: NnServices,
     private readonly engine: NnLensEngine,
     private readonly settings: NnLensSettingsService,
+    private readonly requests: StaleRequests,
   ) {}
 
   /** The models of a listModels answer, with the weights each has beyond its initial ones. */
@@ -120,6 +122,8 @@ export class NnLensTraining {
     const builder = shared.workspace.DocumentBuilder;
     const parsed = URI.parse(uri);
     await shared.workspace.WorkspaceManager.ready;
+    // An open document: its latest text, once built (builds wait until a burst of edits is read).
+    await this.requests.settled(uri);
     // An opened document is added by its pending update: wait for the builder.
     if (!docs.hasDocument(parsed) && shared.workspace.TextDocuments.get(uri)) await builder.waitUntil(DocumentState.Validated);
     if (docs.hasDocument(parsed)) {

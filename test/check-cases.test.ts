@@ -9,7 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { analyzeFile, type LangDiagnostic } from '../language/index';
-import { checkProgramModel, collectFindings } from '../server/pipeline';
+import { dedupeFindings } from '../engine';
+import { checkProgramModel } from '../engine/session/pipeline';
 import { checkMarkers, parseMarkers } from './language/markers';
 
 const ROOT = resolve(__dirname, 'cases');
@@ -24,7 +25,7 @@ async function diagnose(path: string, mode: 'fast' | 'full'): Promise<LangDiagno
   const a = await analyzeFile(path);
   const ctx = { baseDir: dirname(path) };
   const results = a.program.models.map((m) => checkProgramModel({ program: a.program, model: m.name, ctx, mode }));
-  return [...a.diagnostics, ...collectFindings(results)];
+  return [...a.diagnostics, ...dedupeFindings(results.flatMap((r) => r.report.findings))];
 }
 
 describe('gradient-check cases', () => {

@@ -8,7 +8,7 @@ import { expectHover } from 'langium/test';
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { analyzeText } from '../../language';
 import { initParams } from '../../engine';
-import { checkBatchFor } from '../../server/pipeline';
+import { checkBatchFor } from '../../engine/session/pipeline';
 import { close4, createServices, example, offsetOf, parseNum, ROOT } from './helpers';
 import { resolve } from 'node:path';
 

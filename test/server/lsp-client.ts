@@ -15,7 +15,10 @@ import type {
   ClientCapabilities,
   Diagnostic,
   InitializeResult,
+  NotificationMessage,
   PublishDiagnosticsParams,
+  RequestMessage,
+  ResponseMessage,
 } from 'vscode-languageserver-protocol';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -51,6 +54,9 @@ export class LspClient {
   private versions = new Map<string, number>();
   private texts = new Map<string, string>();
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
+  /** Responses to the requests written with writeRaw, by id. */
+  readonly rawResponses = new Map<string, ResponseMessage>();
+  private rawIds = 0;
   exited: number | null = null;
 
   constructor(args: string[] = [CLI, 'lsp', '--stdio'], env: NodeJS.ProcessEnv = process.env) {
@@ -94,6 +100,15 @@ export class LspClient {
       this.poke();
     });
     this.conn.listen();
+    // A second reader of the same output, for responses to requests written with writeRaw (their
+    // string ids are unknown to the connection, which ignores them).
+    new StreamMessageReader(this.child.stdout!).listen((m) => {
+      const r = m as ResponseMessage;
+      if (typeof r.id === 'string' && r.id.startsWith('raw-')) {
+        this.rawResponses.set(r.id, r);
+        this.poke();
+      }
+    });
   }
 
   private poke(): void {
@@ -155,6 +170,35 @@ export class LspClient {
     this.texts.set(uri, text);
     void this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [{ text }] });
     return v;
+  }
+
+  /**
+   * Writes messages to the server's stdin in ONE write, framed as JSON-RPC frames them, the way a
+   * client flushes a backlog: the server reads them as fast as the pipe allows, without the
+   * connection's one-message-at-a-time writer in between. Requests get ids `raw-N` (returned in
+   * order; their responses land in rawResponses); a didChange made with `changeMessage` keeps
+   * this client's versions in step.
+   */
+  writeRaw(messages: ({ method: string; params: unknown; request?: boolean })[]): string[] {
+    const ids: string[] = [];
+    const frames = messages.map((m) => {
+      const msg: RequestMessage | NotificationMessage = m.request
+        ? { jsonrpc: '2.0', id: `raw-${++this.rawIds}`, method: m.method, params: m.params as object }
+        : { jsonrpc: '2.0', method: m.method, params: m.params as object };
+      if ('id' in msg) ids.push(String(msg.id));
+      const body = Buffer.from(JSON.stringify(msg), 'utf8');
+      return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`, 'ascii'), body]);
+    });
+    this.child.stdin!.write(Buffer.concat(frames));
+    return ids;
+  }
+
+  /** A full-text didChange for writeRaw (the version is counted as if sent). */
+  changeMessage(uri: string, text: string): { method: string; params: unknown } {
+    const v = (this.versions.get(uri) ?? 0) + 1;
+    this.versions.set(uri, v);
+    this.texts.set(uri, text);
+    return { method: 'textDocument/didChange', params: { textDocument: { uri, version: v }, contentChanges: [{ text }] } };
   }
 
   version(uri: string): number {

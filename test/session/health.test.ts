@@ -1,5 +1,5 @@
 /**
- * Gradient-health diagnostics, as the engine worker computes them (server/jobs.ts in process).
+ * Gradient-health diagnostics, as the engine worker computes them (engine/session/jobs.ts, in process).
  * The counts and norms in the messages are recomputed here by hand from the same weights and
  * examples.
  */
@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { initParams, type Finding, type IRProgram } from '../../engine';
 import { analyzeText } from '../../language';
 import { CODE_INFO } from '../../engine/codes';
-import { HEALTH_EXAMPLES, runCheckJob } from '../../server/jobs';
-import { checkBatchFor } from '../../server/pipeline';
-import { ROOT } from './helpers';
+import { HEALTH_EXAMPLES, runCheckJob } from '../../engine/session/jobs';
+import { checkBatchFor } from '../../engine/session/pipeline';
+import { ROOT } from '../server/helpers';
 
 const dir = resolve(ROOT, 'examples');
 

@@ -13,7 +13,7 @@ import {
   type Evaluation,
   type IRModel,
   type IRNode,
-} from '../engine';
+} from '../index';
 import type {
   FunctionLineNumbers,
   LineNumbers,
@@ -22,7 +22,7 @@ import type {
   Stats,
   ValueNumbers,
   WorkedElement,
-} from './engine-types';
+} from './types';
 
 /** Examples whose terms a worked element lists one by one (the mean covers all of them). */
 export const WORKED_TERMS = 4;

@@ -1,9 +1,10 @@
 /**
- * What the language server and its engine worker exchange: a check job (a lowered program, the
- * weights to check at, options), and its result (findings, per-model summaries and the numbers
- * hovers show). Plain structured-clone data: no classes, no functions.
+ * What the check worker (worker.ts) and its host in the language server (server/engine-host.ts)
+ * exchange: a check job (a lowered program, the weights to check at, options), and its result
+ * (findings, per-model summaries and the numbers hovers show). Plain structured-clone data: no
+ * classes, no functions.
  */
-import type { BackwardLineDetail, CheckOptions, DataContext, Finding, FunctionLineDetail, IRProgram, Range, Shape } from '../engine';
+import type { BackwardLineDetail, CheckOptions, DataContext, Finding, FunctionLineDetail, IRProgram, Range, Shape } from '../index';
 import type { ModelSummary } from './pipeline';
 
 /** Weights by param name (`P.json` layout, flat float64). */

@@ -1,6 +1,6 @@
 /**
  * The engine side of a check job, as the worker runs it (and tests can, in process): for each
- * model, the gradient check at its current weights (server/pipeline.ts), the numbers hovers
+ * model, the gradient check at its current weights (pipeline.ts), the numbers hovers
  * show, and gradient-health findings on a larger batch.
  */
 import {
@@ -14,9 +14,9 @@ import {
   type Dataset,
   type Finding,
   type IRModel,
-} from '../engine';
-import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelJobResult } from './engine-types';
-import { Codes } from '../engine/codes';
+} from '../index';
+import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelJobResult } from './types';
+import { Codes } from '../codes';
 import { healthFindings } from './health';
 import { modelNumbers } from './numbers';
 import { checkBatchFor, checkOptionsFor, checkProgramModel, trainSeedOf, type DataLoader } from './pipeline';

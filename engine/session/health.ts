@@ -10,9 +10,9 @@
  * - `dead-relu`: relu units that are 0 on every example of the batch.
  * (NaN/Infinity is the gradient checker's `non-finite` error.)
  */
-import type { Evaluation, Finding, IRModel, IRNode, IRProgram, Range } from '../engine';
-import { fmtNum, sizeOf } from '../engine';
-import { Codes } from '../engine/codes';
+import type { Evaluation, Finding, IRModel, IRNode, IRProgram, Range } from '../index';
+import { fmtNum, sizeOf } from '../index';
+import { Codes } from '../codes';
 import { consumers, forwardEnd } from './numbers';
 
 /** σ'(z) (or tanh'(z)) below this is saturated. */

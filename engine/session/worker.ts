@@ -1,15 +1,16 @@
 /**
- * The engine worker (bundled as out/worker.js): runs check jobs off the language server's main
- * thread, one at a time, in the order they arrive. A job is cancelled through a shared flag
- * (Int32Array over a SharedArrayBuffer) that the checker polls; the server terminates the worker
- * if a cancelled job does not stop soon, and restarts it when it crashes.
+ * The check worker's entry point (bundled as out/worker.js): runs check jobs (jobs.ts) off the
+ * language server's main thread, one at a time, in the order they arrive. A job is cancelled
+ * through a shared flag (Int32Array over a SharedArrayBuffer) that the checker polls. The host
+ * side (server/engine-host.ts) terminates the worker if a cancelled job does not stop soon, and
+ * restarts it when it crashes.
  */
 import { parentPort } from 'node:worker_threads';
-import type { FromWorker, ToWorker } from './engine-types';
+import type { FromWorker, ToWorker } from './types';
 import { runCheckJob } from './jobs';
 
 const port = parentPort;
-if (!port) throw new Error('server/worker.ts runs as a worker thread');
+if (!port) throw new Error('engine/session/worker.ts runs as a worker thread');
 
 function post(m: FromWorker): void {
   port?.postMessage(m);

@@ -20,11 +20,10 @@ import {
   type DataContext,
   type DataSpec,
   type Dataset,
-  type Finding,
   type IRModel,
   type IRProgram,
   type Shape,
-} from '../engine';
+} from '../index';
 
 export interface ModelSummary {
   loss: number;
@@ -136,19 +135,4 @@ export function summarize(report: CheckReport): ModelSummary {
   const params: ModelSummary['params'] = {};
   for (const [name, p] of Object.entries(report.params)) params[name] = { shape: p.shape, maxRelError: p.maxRelError };
   return { loss: report.loss, params };
-}
-
-/** The findings of several models' checks, without repeats (a shared function's wrong line). */
-export function collectFindings(results: readonly ModelCheckResult[]): Finding[] {
-  const seen = new Set<string>();
-  const out: Finding[] = [];
-  for (const r of results) {
-    for (const f of r.report.findings) {
-      const k = `${f.code}|${f.range.start.line}:${f.range.start.character}|${f.message}`;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push(f);
-    }
-  }
-  return out;
 }
