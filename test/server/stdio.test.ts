@@ -112,6 +112,55 @@ describe('nnlens lsp --stdio', () => {
     expect(stats.workers.edit.jobs).toBeLessThan(8);
   });
 
+  it('keeps a model’s last gradient findings, marked, while it has a syntax or shape error', async () => {
+    const own = fileUri(join(ws, 'lastgood.nn'));
+    const wrong = byhand().replace('grad W2 = outer(grad z2, a1)', WRONG);
+    client.open(own, wrong);
+    const first = await client.diagnosticsWhere(own, (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'the wrong grad line');
+    const grad = first.find((x) => x.code === 'grad-mismatch')!;
+    expect(grad.message).not.toMatch(/last version/);
+    // a shape error elsewhere in the model: it is not lowered, so it cannot be checked, but the
+    // grad finding stays where it was, marked
+    const shapeErr = wrong.replace('z1 = W1 @ x + b1', 'z1 = W1 @ W1 + b1');
+    expect(shapeErr).not.toBe(wrong);
+    client.change(own, shapeErr);
+    const marked = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.code === 'shape-mismatch') && ds.some((x) => x.code === 'grad-mismatch' && /from the last version/.test(x.message)),
+      'the shape error and the marked grad finding',
+    );
+    const kept = marked.find((x) => x.code === 'grad-mismatch')!;
+    expect(kept.message).toBe(`${grad.message} (from the last version of ByHand without errors: it has errors now, so its gradients are not checked)`);
+    expect(kept.range).toEqual(grad.range);
+    expect(kept.severity).toBe(grad.severity);
+    // a syntax error on another line, and a line inserted above: still there, moved with the text
+    const syntax = shapeErr.replace('z1 = W1 @ W1 + b1', 'z1 = W1 @ W1 +').replace('model ByHand {', '// a note\nmodel ByHand {');
+    client.change(own, syntax);
+    const moved = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.severity === 1 && x.code !== 'grad-mismatch' && x.code !== 'shape-mismatch') && ds.some((x) => x.code === 'grad-mismatch' && x.range.start.line === grad.range.start.line + 1),
+      'the syntax error and the grad finding a line down',
+    );
+    expect(moved.find((x) => x.code === 'grad-mismatch')!.message).toContain('(from the last version of ByHand without errors');
+    // fixed: checked again, no mark (and the wrong line is still wrong)
+    client.change(own, wrong);
+    const again = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.code === 'grad-mismatch' && !/last version/.test(x.message)) && !ds.some((x) => x.code === 'shape-mismatch'),
+      'the fresh grad finding',
+    );
+    expect(again.filter((x) => x.code === 'grad-mismatch')).toHaveLength(1);
+    // and once the line is right, nothing of it comes back when the model breaks again
+    const right = byhand();
+    client.change(own, right);
+    await client.diagnosticsWhere(own, (ds) => !ds.some((x) => x.code === 'grad-mismatch'), 'no grad finding');
+    client.change(own, right.replace('z1 = W1 @ x + b1', 'z1 = W1 @ W1 + b1'));
+    const broken2 = await client.diagnosticsWhere(own, (ds) => ds.some((x) => x.code === 'shape-mismatch'), 'the shape error again');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(client.diagnostics.get(own)!.at(-1)!.diagnostics.some((x) => x.code === 'grad-mismatch')).toBe(false);
+    expect(broken2.some((x) => x.code === 'grad-mismatch')).toBe(false);
+  });
+
   it('lists models, gives code lenses and inlay hints', async () => {
     const models = await client.request<ListModelsResult>('nnlens/listModels', { uri: uri() });
     expect(models.models).toEqual([
