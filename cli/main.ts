@@ -16,7 +16,8 @@ export const HELP = `nnlens — neural networks in .nn files: shapes checked, gr
 
 Usage:
   nnlens check FILE [--json] [--mode fast|full] [--workspace DIR]
-      Parse, type-check and gradient-check every model. Exit 0 without errors,
+      Parse, type-check and gradient-check every model, and report its gradient health
+      (vanishing or exploding gradients, dead relu units: warnings). Exit 0 without errors,
       1 with errors, 2 on unusable arguments (a --workspace that is not a folder, among others). --json prints one object:
       {"file", "diagnostics": [{severity, line, column, endLine, endColumn, code, message}],
        "models": {NAME: {"loss", "params": {P: {"shape", "maxRelError"}}}}}
