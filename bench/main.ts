@@ -130,7 +130,9 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
   // threads that `auto` picks for this workload here (the language's analysis gives the model)
   const analysis = await analyzeText(w.source, { uri: `bench-${w.id}.nn` });
   const model = analysis.program.models.find((m) => m.name === w.model);
-  const auto = model ? chooseThreads('auto', model, w.batch) : 1;
+  // what auto picks on an idle machine (it picks one thread on a busy one: the rows say how threads
+  // fare either way)
+  const auto = model ? chooseThreads('auto', model, w.batch, availableParallelism(), 0) : 1;
   const configs: { threads: number; torchThreads: number }[] = [{ threads: 1, torchThreads: 1 }];
   // the threaded engine against PyTorch with as many threads (and, below, with its default)
   if (args.threads && auto > 1) configs.push({ threads: auto, torchThreads: auto });

@@ -206,7 +206,8 @@ export interface TrainOptions {
   gradients: 'auto' | 'manual';
   /**
    * Threads for the large matrix products: 'auto' (the default: every core, up to 4, when the
-   * model has a product of at least a million multiply-adds per step; one otherwise) or a count.
+   * model has a product of at least a million multiply-adds per step and the machine is not busy;
+   * one otherwise) or a count.
    */
   threads?: number | 'auto';
 }

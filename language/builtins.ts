@@ -292,7 +292,7 @@ export const TRAIN_OPTIONS: readonly ArgSpec[] = [
     name: 'threads',
     kind: 'integer',
     words: ['auto'],
-    doc: 'Threads for the large matrix products: auto (every core, up to 4, for a product of a million multiply-adds or more per step) or a count.',
+    doc: 'Threads for the large matrix products: auto (every core, up to 4, for a product of a million multiply-adds or more per step, unless the machine is busy) or a count.',
     default: 'auto',
     range: { lo: 1, hi: 256 },
   },

@@ -31,7 +31,7 @@ import type { Dataset } from '../data/types';
 import { compileModel, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfinite';
 import { initParams, paramSeed } from '../init';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
 import { bestBackend, PARALLEL_MIN_MACS } from '../kernels/index';
 import { axpby as axpbyJs, firstNonFinite as firstNonFiniteJs, gatherRows as gatherRowsJs } from '../kernels/fused';
@@ -94,11 +94,19 @@ export function largestProductMacs(model: IRModel, B: number): number {
 /**
  * How many threads a run uses: the `threads` option when it is a count; for 'auto', every core (up
  * to 4) when the model has a product of at least PARALLEL_MIN_MACS multiply-adds per step (W2's
- * 64×784×128), else one (W1, W3: splitting their products costs more than it saves).
+ * 64×784×128), else one (W1, W3: splitting their products costs more than it saves) — and one
+ * when the machine is already busy (its 1-minute load average at least its cores: a helper
+ * thread that is not scheduled makes the training thread wait; 0 where the system has none).
  */
-export function chooseThreads(threads: TrainOptions['threads'], model: IRModel, batch: number, cores = availableParallelism()): number {
+export function chooseThreads(
+  threads: TrainOptions['threads'],
+  model: IRModel,
+  batch: number,
+  cores = availableParallelism(),
+  load = loadavg()[0],
+): number {
   if (typeof threads === 'number') return threads;
-  if (cores < 2 || largestProductMacs(model, batch) < PARALLEL_MIN_MACS) return 1;
+  if (cores < 2 || largestProductMacs(model, batch) < PARALLEL_MIN_MACS || load >= cores) return 1;
   return Math.min(cores, AUTO_THREADS_MAX);
 }
 

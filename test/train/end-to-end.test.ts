@@ -155,18 +155,21 @@ describe('the worker', () => {
 });
 
 describe('threads', () => {
-  it('auto: one thread for the lecture’s network and the tiny one, every core (up to 4) for a product of a million multiply-adds', async () => {
+  it('auto: one thread for the lecture’s network and the tiny one, every core (up to 4) for a product of a million multiply-adds, one on a busy machine', async () => {
     const w1 = await lowered(`model W1 {\n input x: [256]\n target t: [10]\n param W1: [30, 256]\n param W2: [10, 30]\n y = softmax(W2 @ sigmoid(W1 @ x))\n loss C = cross_entropy(y, t)\n}\n`);
     const wide = await lowered(WIDE);
     expect(largestProductMacs(w1.model, 32)).toBe(32 * 256 * 30);
     expect(largestProductMacs(wide.model, 16)).toBe(16 * 784 * 128);
-    expect(chooseThreads('auto', w1.model, 32, 2)).toBe(1);
-    expect(chooseThreads('auto', wide.model, 16, 2)).toBe(2);
-    expect(chooseThreads('auto', wide.model, 16, 16)).toBe(4);
-    expect(chooseThreads('auto', wide.model, 16, 1)).toBe(1);
-    expect(chooseThreads('auto', wide.model, 8, 2)).toBe(1); // 0.8 million
-    expect(chooseThreads(3, w1.model, 32, 2)).toBe(3);
-    expect(chooseThreads(undefined, wide.model, 16, 2)).toBe(2);
+    expect(chooseThreads('auto', w1.model, 32, 2, 0)).toBe(1);
+    expect(chooseThreads('auto', wide.model, 16, 2, 0)).toBe(2);
+    expect(chooseThreads('auto', wide.model, 16, 16, 0.5)).toBe(4);
+    expect(chooseThreads('auto', wide.model, 16, 1, 0)).toBe(1);
+    expect(chooseThreads('auto', wide.model, 8, 2, 0)).toBe(1); // 0.8 million
+    expect(chooseThreads(3, w1.model, 32, 2, 0)).toBe(3);
+    expect(chooseThreads(undefined, wide.model, 16, 2, 1.2)).toBe(2);
+    // a busy machine: its cores are taken
+    expect(chooseThreads('auto', wide.model, 16, 2, 2.5)).toBe(1);
+    expect(chooseThreads(2, wide.model, 16, 2, 9)).toBe(2);
   });
 
   it.skipIf(!wasmThreadsSupported())('two threads train to the same weights, bit for bit, as one', async () => {
