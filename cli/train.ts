@@ -106,7 +106,17 @@ export async function runTrain(file: string, opts: TrainCliOptions): Promise<num
   }
 
   // ---- the fast gradient check --------------------------------------------------------------------
-  const check = checkProgramModel({ program, model, ctx, mode: 'fast' });
+  // the check and the run share one loading of the data (a csv is parsed once: by the analysis's
+  // validating pass when it keeps its numbers, else here)
+  const decl = program.data.find((d) => d.name === block.data);
+  let loaded: { spec: unknown; data: Dataset } | null = null;
+  const load = (spec: Parameters<typeof loadData>[0], c: Parameters<typeof loadData>[1]): Dataset => {
+    if (loaded?.spec === spec) return loaded.data;
+    const data = loadData(spec, c);
+    if (spec === decl?.spec) loaded = { spec, data };
+    return data;
+  };
+  const check = checkProgramModel({ program, model, ctx, mode: 'fast', load });
   const findings = sortDiagnostics(dedupeFindings(check.report.findings).map(toCliDiagnostic));
   const colourErr = process.stderr.isTTY === true && !process.env.NO_COLOR;
   for (const d of findings) if (d.severity === 'error' || d.severity === 'warning') process.stderr.write(formatDiagnostic(file, d, colourErr) + '\n');
@@ -120,9 +130,8 @@ export async function runTrain(file: string, opts: TrainCliOptions): Promise<num
   // ---- the data, parsed once (the check above already read it) and handed to the worker ----------
   let loadedData: Dataset;
   try {
-    const decl = program.data.find((d) => d.name === block.data);
     if (!decl) throw new Error(`no data named ${block.data}`);
-    loadedData = loadData(decl.spec, ctx);
+    loadedData = load(decl.spec, ctx);
   } catch (e) {
     process.stderr.write(`nnlens train: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
