@@ -95,10 +95,14 @@ interface Row {
   goal: number | null;
   engineRuns: number[];
   torchRuns: number[];
-  /** End to end: epochs of the long run, and the pairs' times (ms). */
+  /** End to end: epochs of the long run, and the pairs' reported training times and wall times (ms). */
   epochs?: number;
   timesE?: number[];
   times1?: number[];
+  wallE?: number[];
+  wall1?: number[];
+  /** Steps per second from the commands' wall times (the same difference, noisier). */
+  wallRate?: number | null;
   error?: string;
 }
 
@@ -149,7 +153,7 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
 
   for (const { threads, torchThreads } of configs) {
     const step: Row = { id: w.id, what: 'step', threads, torchThreads, engine: null, torch: null, ratio: null, goal: threads === 1 ? w.goal : null, engineRuns: [], torchRuns: [] };
-    const e2e: Row = { id: w.id, what: 'end to end', threads, torchThreads, engine: null, torch: null, ratio: null, goal: threads === 1 ? w.e2eGoal : null, engineRuns: [], torchRuns: [], timesE: [], times1: [] };
+    const e2e: Row = { id: w.id, what: 'end to end', threads, torchThreads, engine: null, torch: null, ratio: null, goal: threads === 1 ? w.e2eGoal : null, engineRuns: [], torchRuns: [], timesE: [], times1: [], wallE: [], wall1: [], wallRate: null };
     let runner: EngineRunner | null = null;
     try {
       runner = await engineRunner(w, bestBackend('f32', { threads }));
@@ -173,10 +177,14 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
     e2e.epochs = epochs;
     for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
       try {
-        e2e.timesE!.push(timeCli(CLI, setup, epochs, threads));
-        e2e.times1!.push(timeCli(CLI, setup, 1, threads));
-        const perStep = (e2e.timesE!.at(-1)! - e2e.times1!.at(-1)!) / ((epochs - 1) * setup.stepsPerEpoch);
-        e2e.engineRuns.push(1000 / perStep);
+        const long = timeCli(CLI, setup, epochs, threads);
+        const one = timeCli(CLI, setup, 1, threads);
+        e2e.timesE!.push(long.trainMs);
+        e2e.times1!.push(one.trainMs);
+        e2e.wallE!.push(long.wallMs);
+        e2e.wall1!.push(one.wallMs);
+        const steps = (epochs - 1) * setup.stepsPerEpoch;
+        e2e.engineRuns.push((1000 * steps) / (long.trainMs - one.trainMs));
       } catch (err) {
         e2e.error = err instanceof Error ? err.message : String(err);
         log(`  ${w.id}: end to end failed: ${e2e.error}`);
@@ -189,9 +197,15 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
     e2e.torch = step.torch;
     e2e.torchRuns = step.torchRuns;
     if (e2e.engineRuns.length) e2e.engine = median(e2e.engineRuns);
+    if (setup && e2e.wallE!.length) {
+      const steps = (epochs - 1) * setup.stepsPerEpoch;
+      e2e.wallRate = median(e2e.wallE!.map((t, i) => (1000 * steps) / (t - e2e.wall1![i])));
+    }
     if (e2e.engine !== null && e2e.torch !== null) e2e.ratio = e2e.engine / e2e.torch;
     const t = threads > 1 ? ` (${threads} threads; PyTorch ${torchThreads})` : '';
-    log(`  ${w.id}${t}: step ${fmtRate(step.engine)} steps/s, end to end ${fmtRate(e2e.engine)} steps/s (${epochs} epochs), PyTorch ${fmtRate(step.torch)} steps/s`);
+    log(
+      `  ${w.id}${t}: step ${fmtRate(step.engine)} steps/s, end to end ${fmtRate(e2e.engine)} steps/s (${epochs} epochs; from the commands' wall times ${fmtRate(e2e.wallRate ?? null)}), PyTorch ${fmtRate(step.torch)} steps/s`,
+    );
     res.rows.push(step);
     if (setup) res.rows.push(e2e);
   }
@@ -243,7 +257,7 @@ async function main(): Promise<void> {
     }
     log(
       `\nTraining steps per second (float32, median of ${args.repeats} × ${args.seconds} s, interleaved). step: the trainer's step — gather, forward, backward, SGD;` +
-        `\nend to end: nnlens train as a user runs it, (time of E epochs − time of 1 epoch) / steps, median of ${args.e2eRepeats} pairs:`,
+        `\nend to end: nnlens train as a user runs it, (training time of E epochs − of 1 epoch, as it reports them) / steps, median of ${args.e2eRepeats} pairs:`,
     );
     const selected = WORKLOADS.filter((w) => !args.only || args.only.includes(w.id));
     try {
