@@ -1,7 +1,13 @@
-/** `nnlens check FILE [--json] [--mode fast|full]` (§8). */
+/**
+ * `nnlens check FILE [--json] [--mode fast|full]` (§8): the language's diagnostics, the gradient
+ * check of every model, and the gradient-health findings the editor shows (vanishing and exploding
+ * gradients, dead relu units: warnings and notes at the initial weights, on the same examples).
+ */
 import { dirname, resolve } from 'node:path';
-import { dedupeFindings, type Shape } from '../engine';
-import { checkProgramModel, type ModelCheckResult, type ModelSummary } from '../engine/session/pipeline';
+import { dedupeFindings, evaluateModel, type Finding, type Shape } from '../engine';
+import { healthFindings } from '../engine/session/health';
+import { HEALTH_EXAMPLES } from '../engine/session/jobs';
+import { checkBatchFor, checkProgramModel, type ModelCheckResult, type ModelSummary } from '../engine/session/pipeline';
 import { countBySeverity, formatDiagnostic, sortDiagnostics, toCliDiagnostic, type CliDiagnostic } from './diagnostics';
 import { analyzeCliFile } from './load';
 import type { Analysis } from '../language';
@@ -27,6 +33,7 @@ export interface FileCheck {
 export function checkAnalysis(file: string, analysis: Analysis, opts: { mode?: 'fast' | 'full'; workspaceRoot?: string }): FileCheck {
   const ctx = { baseDir: dirname(resolve(file)), workspaceRoot: opts.workspaceRoot };
   const results: ModelCheckResult[] = [];
+  const health: Finding[] = [];
   const notes: string[] = [];
   for (const model of analysis.program.models) {
     const size = model.params.reduce((s, p) => s + p.size, 0);
@@ -38,11 +45,15 @@ export function checkAnalysis(file: string, analysis: Analysis, opts: { mode?: '
       mode = 'fast';
       notes.push(`${model.name}: ${size.toLocaleString('en-US')} parameters, checked in fast mode (--mode full checks every element)`);
     }
-    results.push(checkProgramModel({ program: analysis.program, model: model.name, ctx, mode }));
+    const r = checkProgramModel({ program: analysis.program, model: model.name, ctx, mode });
+    results.push(r);
+    // gradient health, as the editor computes it: at the checked weights, on HEALTH_EXAMPLES examples
+    const hb = checkBatchFor(analysis.program, model, ctx, HEALTH_EXAMPLES);
+    health.push(...healthFindings(analysis.program, model, evaluateModel(analysis.program, model, r.params, hb.batch)));
   }
   const diagnostics = sortDiagnostics([
     ...analysis.diagnostics.map(toCliDiagnostic),
-    ...dedupeFindings(results.flatMap((r) => r.report.findings)).map(toCliDiagnostic),
+    ...dedupeFindings([...results.flatMap((r) => r.report.findings), ...health]).map(toCliDiagnostic),
   ]);
   return { diagnostics, results, notes };
 }

@@ -2,7 +2,7 @@
  * `nnlens`: the command-line face of the language and the engine (spec §8).
  * Exit status: 0 when there is no error, 1 when the file has errors, 2 on unusable arguments.
  */
-import { parseArgs, stringFlag, type ParsedArgs } from './args';
+import { numberFlag, parseArgs, stringFlag, type ParsedArgs } from './args';
 import { runCheck } from './check';
 import { runExport } from './export';
 import { runGrad } from './grad';
@@ -19,8 +19,9 @@ export const HELP = `nnlens — neural networks in .nn files: shapes checked, gr
 
 Usage:
   nnlens check FILE [--json] [--mode fast|full] [--workspace DIR]
-      Parse, type-check and gradient-check every model. Exit 0 without errors,
-      1 with errors, 2 on unusable arguments. --json prints one object:
+      Parse, type-check and gradient-check every model, and report its gradient health
+      (vanishing or exploding gradients, dead relu units: warnings). Exit 0 without errors,
+      1 with errors, 2 on unusable arguments (a --workspace that is not a folder, among others). --json prints one object:
       {"file", "diagnostics": [{severity, line, column, endLine, endColumn, code, message}],
        "models": {NAME: {"loss", "params": {P: {"shape", "maxRelError"}}}}}
       Default mode: the check block's, else full (fast above 200,000 parameters).
@@ -30,11 +31,17 @@ Usage:
       {"loss": number, "grads": {"W1": nested arrays, …}}.
       P.json: {"W1": nested arrays, …} (dense params as "h.W"); B.json: {"x": [example, …], "t": […]}.
 
-  nnlens train FILE [--model NAME] [--json] [--workspace DIR]
+  nnlens train FILE [--model NAME] [--json] [--workspace DIR] [--epochs N] [--lr X]
+                    [--batch N] [--seed N] [--threads N|auto] [--resume W.json]
       Train as the file's train block says: a progress bar and a loss curve on a terminal,
       one JSON object per epoch with --json. Writes NAME.weights.json next to the file.
-      Exit 0 when done, 130 when stopped by Ctrl-C (the last good weights are written),
-      1 when the file has errors or the loss explodes, 2 on unusable arguments.
+      --epochs, --lr, --batch, --seed and --threads override the train block's options;
+      --resume starts from the weights in W.json (the P.json format) instead of the initial ones.
+      Exit 0 when done; 130 when stopped by Ctrl-C (the weights after the last step are
+      written); 3 with a warning when the run diverged: the loss became NaN or infinite (the
+      last good weights are written) or the last epoch's loss is 10x its lowest epoch's;
+      1 when the file has errors, its gradient check fails or its data cannot be loaded;
+      2 on unusable arguments (a --workspace or --resume that does not exist, among others).
 
   nnlens trace FILE --model NAME [--example N] [--weights W.json] [--json]
       The forward and backward pass of one example in float64: every tensor's value and
@@ -137,10 +144,22 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
       }),
   },
   train: {
-    valued: ['model', 'workspace'],
+    valued: ['model', 'workspace', 'epochs', 'lr', 'batch', 'seed', 'threads', 'resume'],
     boolean: ['json', 'help'],
-    run: async (a) =>
-      runTrain(onlyFile(a, 'train'), { model: stringFlag(a, 'model'), json: a.flags.has('json'), workspaceRoot: stringFlag(a, 'workspace') }),
+    run: async (a) => {
+      const threads = stringFlag(a, 'threads');
+      return runTrain(onlyFile(a, 'train'), {
+        model: stringFlag(a, 'model'),
+        json: a.flags.has('json'),
+        workspaceRoot: stringFlag(a, 'workspace'),
+        epochs: numberFlag(a, 'epochs'),
+        lr: numberFlag(a, 'lr'),
+        batch: numberFlag(a, 'batch'),
+        seed: numberFlag(a, 'seed'),
+        threads: threads === 'auto' ? 'auto' : numberFlag(a, 'threads'),
+        resume: stringFlag(a, 'resume'),
+      });
+    },
   },
 };
 
@@ -188,7 +207,7 @@ if (require.main === module) {
     },
     (e: unknown) => {
       process.stderr.write(`nnlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 3;
+      process.exitCode = 70; // EX_SOFTWARE (3 is a diverged training run)
     },
   );
 }

@@ -43,6 +43,7 @@ export function readSettings(): NnLensSettings {
       saveWeights: c.get('training.saveWeights', true),
     },
     weightsFile: c.get('weightsFile', ''),
+    trainThreads: c.get<number | 'auto'>('trainThreads', 'auto'),
   };
 }
 
@@ -98,7 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.registerWebviewPanelSerializer(LOSS_PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state) => panel.revive(webviewPanel, state),
     }),
-    vscode.commands.registerCommand(ClientCommands.train, (a?: unknown, b?: unknown) => training.train(a, b)),
+    vscode.commands.registerCommand(ClientCommands.train, (a?: unknown, b?: unknown, c?: unknown) => training.train(a, b, c)),
     vscode.commands.registerCommand(ClientCommands.stopTraining, (a?: unknown) => training.stop(a)),
     vscode.commands.registerCommand(ClientCommands.checkGradients, (a?: unknown, b?: unknown) => training.checkGradients(a, b)),
     vscode.commands.registerCommand(ClientCommands.showLossPanel, () => panel.show(false)),

@@ -76,8 +76,8 @@ describe('completion', () => {
       index: 0,
       parseOptions: validated,
       assert: (list) => {
-        // digits.nn's train block gives every option but gradients
-        expect(labels(list)).toEqual(['gradients']);
+        // digits.nn's train block gives every option but gradients and threads
+        expect(labels(list)).toEqual(['gradients', 'threads']);
       },
     });
     await expectCompletion(Nn)({
