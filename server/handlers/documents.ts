@@ -75,7 +75,7 @@ export function addDocumentHandlers(connection: Connection, Nn: NnLensServices):
   connection.onSignatureHelp(onServer((s, d, p: SignatureHelpParams, t) => s.lsp?.SignatureHelp?.provideSignatureHelp(d, p, t), DocumentState.IndexedReferences));
   connection.languages.inlayHint.on(onServer((s, d, p: InlayHintParams, t) => s.lsp?.InlayHintProvider?.getInlayHints(d, p, t), DocumentState.IndexedReferences));
   connection.onCodeLens(onServer((s, d, p: CodeLensParams, t) => s.lsp?.CodeLensProvider?.provideCodeLens(d, p, t), DocumentState.IndexedReferences));
-  connection.onDocumentSymbol(on((s, d, p: DocumentSymbolParams, t) => s.lsp?.DocumentSymbolProvider?.getSymbols(d, p, t), DocumentState.Parsed));
+  connection.onDocumentSymbol(on((s, d, p: DocumentSymbolParams, t) => s.lsp?.DocumentSymbolProvider?.getSymbols(d, p, t), DocumentState.Linked));
   connection.onFoldingRanges(on((s, d, p: FoldingRangeParams, t) => s.lsp?.FoldingRangeProvider?.getFoldingRanges(d, p, t), DocumentState.Parsed));
   connection.onDocumentLinks(onServer((s, d, p: DocumentLinkParams, t) => s.lsp?.DocumentLinkProvider?.getDocumentLinks(d, p, t), DocumentState.Parsed));
   connection.onCodeAction(on((s, d, p: CodeActionParams, t) => s.lsp?.CodeActionProvider?.getCodeActions(d, p, t), DocumentState.Validated));

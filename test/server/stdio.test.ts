@@ -52,6 +52,21 @@ describe('nnlens lsp --stdio', () => {
 
   const uri = () => fileUri(join(ws, 'byhand.nn'));
 
+  it('answers the outline asked with the opening of a file, with shapes and no early-resolution warnings', async () => {
+    // VS Code asks for the outline in the same breath as didOpen; the outline's details come from
+    // the analysis, which must wait for linking (before, 36 "Attempted reference resolution before
+    // document reached ComputedScopes" warnings filled the output channel).
+    const xor = fileUri(join(ws, 'xor.nn'));
+    const logs = () => client.notifications.filter((n) => n.method === 'window/logMessage' && /reference resolution/.test(JSON.stringify(n.params))).length;
+    const before = logs();
+    client.open(xor, readFileSync(join(ws, 'xor.nn'), 'utf8'));
+    const symbols = await client.request<{ name: string; detail?: string; children?: { name: string; detail?: string }[] }[]>('textDocument/documentSymbol', { textDocument: { uri: xor } });
+    const model = symbols.find((x) => x.name === 'Xor')!;
+    expect(model.children?.find((c) => c.name === 'W1')?.detail).toBe('param [4, 2]');
+    await client.request('nnlens/listModels', { uri: xor });
+    expect(logs()).toBe(before);
+  });
+
   it('publishes a shape error and a wrong grad line together, each on its line', async () => {
     const text = broken();
     client.open(uri(), text);
