@@ -40,8 +40,12 @@ export function trainWorkerScript(): string {
   return candidates.find((c) => existsSync(c)) ?? candidates[0];
 }
 
+/** How often a run in the editor sends the model's output over the plane (a model with a 2-D input). */
+export const BOUNDARY_INTERVAL_MS = 250;
+
 /** Training in engine/train's worker (out/train-worker.js). */
-export const workerRunner: TrainRunner = (job, opts) => trainInWorker(job, { ...opts, workerScript: trainWorkerScript() });
+export const workerRunner: TrainRunner = (job, opts) =>
+  trainInWorker(job, { ...opts, workerScript: trainWorkerScript(), boundaryIntervalMs: BOUNDARY_INTERVAL_MS });
 
 export interface LiveRun {
   runId: string;

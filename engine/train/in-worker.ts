@@ -37,6 +37,11 @@ export interface TrainInWorkerOptions {
   workerScript?: string;
   /** How long a worker may take to stop after an abort before it is terminated (ms, default 2000). */
   stopTimeoutMs?: number;
+  /**
+   * For a model with a 2-D input, its output over the plane (`TrainProgress.boundary`) at least
+   * this often (ms). Absent: none — computing it costs a forward pass per cell.
+   */
+  boundaryIntervalMs?: number;
 }
 
 /** `train-worker.js` in the folder of the running bundle (out/ for the CLI and the server). */
@@ -56,7 +61,7 @@ export function trainInWorker(job: TrainJob, opts: TrainInWorkerOptions = {}): P
     const t0 = performance.now();
     const stop = new SharedArrayBuffer(4);
     const flag = new Int32Array(stop);
-    const data: WorkerData = { job, stop };
+    const data: WorkerData = { job, stop, ...(opts.boundaryIntervalMs ? { boundaryIntervalMs: opts.boundaryIntervalMs } : {}) };
     const transferList = [
       ...new Set([job.loadedData, job.data].flatMap((d) => (d ? [d.x.buffer, d.y.buffer] : [])).filter((b) => b instanceof ArrayBuffer)),
     ] as ArrayBuffer[];

@@ -5,6 +5,8 @@ export interface WorkerData {
   job: TrainJob;
   /** Int32Array(1) over it: 0 = run, 1 = stop. */
   stop: SharedArrayBuffer;
+  /** `RunTrainingOptions.boundaryIntervalMs` (absent: no decision boundary; the CLI draws none). */
+  boundaryIntervalMs?: number;
 }
 
 export type WorkerMessage =

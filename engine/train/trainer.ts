@@ -591,7 +591,7 @@ export interface RunTrainingOptions {
   onStart?: (plan: TrainPlan) => void;
   /** Minimum time between two progress reports within an epoch (ms, default 50). */
   progressIntervalMs?: number;
-  /** Minimum time between two decision boundaries (ms, default 250; 0: none). */
+  /** Minimum time between two decision boundaries (ms, default 250; 0: none); the last epoch's end has one too. */
   boundaryIntervalMs?: number;
   backend?: Backend;
 }
@@ -696,7 +696,9 @@ function trainLoop(
       p.epochEnd = true;
       p.epochLoss = epochLoss;
     }
-    if (boundary && (epochEnd || now - lastBoundary >= boundaryInterval)) {
+    // at the interval, and after the last epoch (every epoch's end would cost a forward pass per
+    // cell per epoch: a tiny model's short epochs would spend most of their time on it)
+    if (boundary && (now - lastBoundary >= boundaryInterval || (epochEnd && trainer.epoch >= plan.epochs))) {
       p.boundary = boundary.compute(trainer.program.params, trainer.steps, trainer.epoch);
       lastBoundary = now;
     }

@@ -118,7 +118,7 @@ export interface TrainProgress {
   /**
    * For a model whose input is a point of the plane: its output over the plane at the current
    * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`
-   * and at every epoch's end.
+   * and at the last epoch's end.
    */
   boundary?: DecisionBoundary;
 }

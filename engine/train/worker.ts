@@ -26,7 +26,7 @@ function post(m: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 
 function main(): void {
   if (!parentPort) throw new Error('train-worker.js runs inside a worker thread (see trainInWorker)');
-  const { job, stop } = workerData as WorkerData;
+  const { job, stop, boundaryIntervalMs } = workerData as WorkerData;
   const flag = new Int32Array(stop);
   // reports since the last message: the latest, and every point of all of them
   let pending: TrainProgress | null = null;
@@ -48,7 +48,7 @@ function main(): void {
         if (performance.now() - postedAt >= POST_INTERVAL_MS) flush();
       },
       () => Atomics.load(flag, 0) !== 0,
-      { onStart: (plan) => post({ kind: 'start', plan }) },
+      { onStart: (plan) => post({ kind: 'start', plan }), boundaryIntervalMs: boundaryIntervalMs ?? 0 },
     );
     flush();
     post(

@@ -16,12 +16,17 @@ function collect(job: Parameters<typeof runTraining>[0]): { progress: TrainProgr
 }
 
 describe('the decision boundary', () => {
-  it('xor.nn: every epoch end carries the output over the plane, equal to the network written out by hand', async () => {
+  it('xor.nn: the first report and the last epoch’s end carry the output over the plane, equal to the network written out by hand', async () => {
     const { program, model, ctx } = await example('xor.nn');
     const { progress, out } = collect({ program, model: model.name, ctx, options: { epochs: 40 } });
     const ends = progress.filter((p) => p.epochEnd);
     expect(ends).toHaveLength(40);
-    expect(ends.every((p) => p.boundary !== undefined)).toBe(true);
+    // at the interval (250 ms by default) and after the last epoch — not at every epoch's end,
+    // which cost a tiny model's short epochs most of their time
+    const pictures = progress.filter((p) => p.boundary !== undefined);
+    expect(pictures[0]).toBe(progress[0]);
+    expect(ends.at(-1)!.boundary).toBeDefined();
+    expect(pictures.length).toBeLessThan(40);
     const b = ends.at(-1)!.boundary!;
     expect(b).toMatchObject({ kind: 'binary', outputs: 1, size: 40, epoch: 40, step: out.steps });
     expect(b.values).toHaveLength(40 * 40);
@@ -46,7 +51,7 @@ describe('the decision boundary', () => {
     }
     expect(worst).toBeLessThan(1e-4);
     // it changes as the model learns
-    expect(ends[0].boundary!.values).not.toEqual(b.values);
+    expect(pictures[0].boundary!.values).not.toEqual(b.values);
   });
 
   it('a 3-class spiral: one probability per class and cell, summing to 1, with class labels', async () => {
