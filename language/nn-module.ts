@@ -25,7 +25,7 @@ import {
 } from 'langium/lsp';
 import { NnAnalysisCache } from './analysis-cache';
 import { NnDataContextProvider } from './data-context';
-import { NnDocumentValidator } from './document-validator';
+import { NnDocumentValidator, NnValidationRegistry } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
 import type { CancellationToken } from 'vscode-languageserver';
 import { guardCompletionParser, guardParser } from './parser-guard';
@@ -62,6 +62,7 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
   },
   validation: {
     DocumentValidator: (services) => new NnDocumentValidator(services),
+    ValidationRegistry: (services) => new NnValidationRegistry(services),
   },
 };
 
