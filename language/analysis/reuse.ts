@@ -18,13 +18,14 @@
  * as before (`position`). A model without any is reused wherever it moved: whether a check finds
  * something does not depend on where the model stands.
  *
- * Moving an analysis onto the new tree (`transplant`): a model whose text is the same parses to
- * the same tree, so the old and new models' nodes correspond one to one in tree order (checked:
- * the same number of nodes and the same types, the same names referred to, resolving alike). Every
- * field of the analysis is copied with old nodes replaced by new ones (maps, sets, arrays and
- * plain objects are followed; values that hold no node are shared). Anything that cannot be moved
- * — a node that is not in the model and not a target of its references — makes the model be
- * analysed afresh.
+ * What is kept holds no node of the tree it was computed on (which would keep that whole version
+ * alive): each node is replaced by its index in tree order, and the target of a reference to
+ * something outside the model by the index of that reference. A model whose text is the same
+ * parses to the same tree, so the kept analysis is put back onto the new tree node for node
+ * (checked: the same number of nodes and the same types, the same names referred to, resolving
+ * alike). Every field of the analysis is copied this way (maps, sets, arrays and plain objects are
+ * followed; values that hold no node are shared). An analysis holding a node it cannot place is
+ * not kept, and its model is analysed afresh each time.
  */
 import { DocumentState, isAstNode, isReference, type AstNode, type LangiumDocument, type Reference } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
@@ -45,21 +46,21 @@ export interface ReuseCounts {
   diagnosticsReused: number;
 }
 
-/** What is kept of one model between versions. */
+/** What is kept of one model between versions (no node of its tree: see the file's comment). */
 interface ModelEntry {
   readonly content: string;
+  /** Where the model was when its issues and diagnostics were worked out. */
   readonly position: string;
-  readonly model: ast.ModelDecl;
-  readonly analysis: ModelAnalysis;
-  /** The model's nodes and references, read while they were linked (a later build unlinks them). */
-  readonly tree: Subtree;
+  /** How many issues its analysis has (with none, it is reused wherever the model moved). */
+  readonly issues: number;
+  readonly kept: KeptAnalysis;
   /** Diagnostics of the validation of the model's subtree, once validated (ranges at `position`). */
-  diagnostics?: Diagnostic[];
+  readonly diagnostics?: Diagnostic[];
   /** The validation categories they are of. */
-  categories?: string;
+  readonly categories?: string;
 }
 
-const positionFree = (e: ModelEntry) => e.analysis.issues.length === 0;
+const positionFree = (e: ModelEntry) => e.issues === 0;
 
 /**
  * The memory of one document's models across its versions: the entries of the latest validated
@@ -82,14 +83,24 @@ export class ModelMemo {
     this.current = new Map();
     this.program = program;
     this.validated = false;
-    return new ModelReuse(this.previous, this.current, program, document, this.counts);
+    return new ModelReuse(this, program, document, this.counts);
   }
 
-  /** The version of `program` was validated: the older entries are no longer needed. */
+  /** The version of `program` was validated: it took over what it could, and the older entries are let go. */
   settle(program: ast.Program): void {
     if (program !== this.program) return;
     this.validated = true;
     this.previous = new Map();
+  }
+
+  /** An entry of the previous version (or of this one: a model whose text is another's). */
+  find(content: string): ModelEntry | undefined {
+    return this.previous.get(content) ?? this.current.get(content);
+  }
+
+  /** Keeps an entry of `program` for the next version (when `program` is the latest version). */
+  add(program: ast.Program, entry: ModelEntry): void {
+    if (program === this.program) this.current.set(entry.content, entry);
   }
 }
 
@@ -97,12 +108,11 @@ export class ModelMemo {
 export class ModelReuse implements ModelAnalysisProvider {
   private keys?: DependencyKeys;
   private readonly entries = new Map<ast.ModelDecl, ModelEntry>();
-  /** Models whose diagnostics come from an earlier version (its entry had them, at this position). */
-  private readonly reusedDiagnostics = new Map<ast.ModelDecl, ModelEntry>();
+  /** Models whose diagnostics carry over from an earlier version (their entry had them, for this position). */
+  private readonly reusedDiagnostics = new Set<ast.ModelDecl>();
 
   constructor(
-    private readonly previous: ReadonlyMap<string, ModelEntry>,
-    private readonly current: Map<string, ModelEntry>,
+    private readonly memo: ModelMemo,
     private readonly program: ast.Program,
     private readonly document: LangiumDocument,
     private readonly counts: ReuseCounts,
@@ -111,26 +121,22 @@ export class ModelReuse implements ModelAnalysisProvider {
   modelAnalysis(doc: DocumentAnalysis, model: ast.ModelDecl, compute: () => ModelAnalysis): ModelAnalysis {
     const key = this.keyOf(model);
     if (key) {
-      const old = this.previous.get(key.content) ?? this.current.get(key.content);
+      const old = this.memo.find(key.content);
       if (old && (positionFree(old) || old.position === key.position)) {
-        const moved = transplant(old, model, doc);
-        if (moved) {
+        const analysis = restore(old.kept, model, doc);
+        if (analysis) {
           this.counts.reused++;
-          const entry: ModelEntry = { content: key.content, position: key.position, model, analysis: moved.analysis, tree: moved.tree };
-          const diagnosticsHold = old.diagnostics && ((positionFree(old) && old.diagnostics.length === 0) || old.position === key.position);
-          if (diagnosticsHold && old.diagnostics) {
-            entry.diagnostics = old.diagnostics;
-            entry.categories = old.categories;
-            this.reusedDiagnostics.set(model, old);
-          }
-          this.remember(model, entry);
-          return moved.analysis;
+          const diagnosticsHold = old.diagnostics && (old.position === key.position || (positionFree(old) && old.diagnostics.length === 0));
+          if (diagnosticsHold) this.reusedDiagnostics.add(model);
+          this.remember(model, diagnosticsHold ? old : { content: old.content, position: key.position, issues: old.issues, kept: old.kept });
+          return analysis;
         }
       }
     }
     this.counts.computed++;
     const analysis = compute();
-    if (key) this.remember(model, { content: key.content, position: key.position, model, analysis, tree: subtree(model) });
+    const kept = key && keep(analysis, model);
+    if (key && kept) this.remember(model, { content: key.content, position: key.position, issues: analysis.issues.length, kept });
     return analysis;
   }
 
@@ -140,23 +146,23 @@ export class ModelReuse implements ModelAnalysisProvider {
    * validated.
    */
   diagnosticsOf(model: ast.ModelDecl, categories: string): Diagnostic[] | undefined {
-    const old = this.reusedDiagnostics.get(model);
-    if (!old?.diagnostics || old.categories !== categories) return undefined;
+    const entry = this.reusedDiagnostics.has(model) ? this.entries.get(model) : undefined;
+    if (!entry?.diagnostics || entry.categories !== categories) return undefined;
     this.counts.diagnosticsReused++;
-    return old.diagnostics.map((x) => structuredClone(x));
+    return entry.diagnostics.map((x) => structuredClone(x));
   }
 
   /** Records the diagnostics of the validation (of `categories`) of `model`'s subtree, for the next version. */
   storeDiagnostics(model: ast.ModelDecl, diagnostics: Diagnostic[], categories: string): void {
     const entry = this.entries.get(model);
     if (!entry) return;
-    entry.diagnostics = diagnostics.map((x) => structuredClone(x));
-    entry.categories = categories;
+    this.reusedDiagnostics.delete(model);
+    this.remember(model, { ...entry, diagnostics: diagnostics.map((x) => structuredClone(x)), categories });
   }
 
   private remember(model: ast.ModelDecl, entry: ModelEntry): void {
     this.entries.set(model, entry);
-    this.current.set(entry.content, entry);
+    this.memo.add(this.program, entry);
   }
 
   private keyOf(model: ast.ModelDecl): { content: string; position: string } | undefined {
@@ -317,23 +323,53 @@ class DependencyKeys {
 }
 
 // -------------------------------------------------------------------------------------------------
-// Moving an analysis onto a new tree
+// Keeping an analysis without its tree, and putting it back onto another
 
-class NotTransplantable extends Error {}
+class NotKept extends Error {}
 
-/** The nodes of a subtree in tree order (that of `AstUtils.streamAst`), and its references' targets in that order. */
-interface Subtree {
-  nodes: AstNode[];
-  refs: { text: string; target: AstNode | undefined }[];
+/** Where a node was: the `index`-th node of the model in tree order, or the target of its `index`-th reference. */
+class Slot {
+  constructor(
+    readonly kind: 'node' | 'target',
+    readonly index: number,
+  ) {}
 }
 
-function subtree(root: AstNode): Subtree {
+/** Stands for the document's analysis (the `doc` of a model's analysis). */
+const DOCUMENT = new Slot('node', -1);
+
+/** An analysis with slots in place of nodes, and what its tree looked like. */
+interface KeptAnalysis {
+  readonly analysis: object;
+  /** The type of every node of the model, in tree order. */
+  readonly types: readonly string[];
+  /**
+   * Every reference of the model in tree order: its text and its target, the index of a node of
+   * the model (at ≥ 0), UNRESOLVED, or outside the model: then `first` is the first reference to
+   * the same target (whose slot in `targets` stands for it).
+   */
+  readonly refs: readonly { readonly text: string; readonly at: number; readonly first?: number }[];
+  readonly nodes: readonly Slot[];
+  readonly targets: ReadonlyMap<number, Slot>;
+}
+
+const OUTSIDE = -1;
+const UNRESOLVED = -2;
+
+/** Whether `node` is `root` or under it. */
+function within(node: AstNode, root: AstNode): boolean {
+  for (let n: AstNode | undefined = node; n; n = n.$container) if (n === root) return true;
+  return false;
+}
+
+/** The nodes of a subtree in tree order (that of `AstUtils.streamAst`), and its references' targets in that order. */
+function subtree(root: AstNode): { nodes: AstNode[]; refs: { text: string; target: AstNode | undefined }[] } {
   const nodes: AstNode[] = [];
-  const refs: Subtree['refs'] = [];
+  const refs: { text: string; target: AstNode | undefined }[] = [];
   const visit = (n: AstNode) => {
     nodes.push(n);
     for (const k of Object.keys(n)) {
-      if (k.startsWith('$')) continue;
+      if (k.charCodeAt(0) === 36 /* $ */) continue;
       const v = (n as unknown as Record<string, unknown>)[k];
       if (isAstNode(v)) visit(v);
       else if (Array.isArray(v)) {
@@ -345,37 +381,76 @@ function subtree(root: AstNode): Subtree {
   return { nodes, refs };
 }
 
-/**
- * The analysis of `old.model` moved onto `model` (same text), or undefined when the trees do not
- * correspond (then the model is analysed afresh).
- */
-function transplant(old: ModelEntry, model: ast.ModelDecl, doc: DocumentAnalysis): { analysis: ModelAnalysis; tree: Subtree } | undefined {
-  const before = old.tree;
-  const after = subtree(model);
-  if (before.nodes.length !== after.nodes.length || before.refs.length !== after.refs.length) return undefined;
-  const map = new Map<unknown, unknown>([[old.analysis.doc, doc]]);
-  for (let i = 0; i < before.nodes.length; i++) {
-    if (before.nodes[i].$type !== after.nodes[i].$type) return undefined;
-    map.set(before.nodes[i], after.nodes[i]);
-  }
-  for (let i = 0; i < before.refs.length; i++) {
-    const o = before.refs[i];
-    const n = after.refs[i];
-    if (o.text !== n.text || !o.target !== !n.target) return undefined;
-    if (!o.target || !n.target) continue;
-    const known = map.get(o.target);
-    if (known === undefined) map.set(o.target, n.target);
-    else if (known !== n.target) return undefined; // resolves differently
-  }
+/** The analysis of `model` in a form that holds none of its nodes; undefined when it holds a node it cannot place. */
+function keep(analysis: ModelAnalysis, model: ast.ModelDecl): KeptAnalysis | undefined {
+  const tree = subtree(model);
+  const map = new Map<unknown, unknown>([[analysis.doc, DOCUMENT]]);
+  const index = new Map<AstNode, number>();
+  const nodes = tree.nodes.map((n, i) => {
+    index.set(n, i);
+    const slot = new Slot('node', i);
+    map.set(n, slot);
+    return slot;
+  });
+  const targets = new Map<number, Slot>();
+  const firsts = new Map<AstNode, number>();
+  const refs = tree.refs.map(({ text, target }, k) => {
+    if (!target) return { text, at: UNRESOLVED };
+    const inside = index.get(target);
+    if (inside !== undefined) return { text, at: inside };
+    let first = firsts.get(target);
+    if (first === undefined) {
+      firsts.set(target, (first = k));
+      const slot = new Slot('target', k);
+      targets.set(k, slot);
+      map.set(target, slot);
+    }
+    return { text, at: OUTSIDE, first };
+  });
   try {
-    return { analysis: remapObject(old.analysis, map), tree: after };
+    return { analysis: remapObject(analysis, map), types: tree.nodes.map((n) => n.$type), refs, nodes, targets };
   } catch (e) {
-    if (e instanceof NotTransplantable) return undefined;
+    if (e instanceof NotKept) return undefined;
     throw e;
   }
 }
 
-/** A copy of the analysis object whose own fields are remapped (containers always copied). */
+/**
+ * A kept analysis put onto `model` (of the same text), or undefined when its tree does not
+ * correspond (then the model is analysed afresh).
+ */
+function restore(kept: KeptAnalysis, model: ast.ModelDecl, doc: DocumentAnalysis): ModelAnalysis | undefined {
+  const tree = subtree(model);
+  if (tree.nodes.length !== kept.types.length || tree.refs.length !== kept.refs.length) return undefined;
+  const map = new Map<unknown, unknown>([[DOCUMENT, doc]]);
+  for (let i = 0; i < tree.nodes.length; i++) {
+    if (tree.nodes[i].$type !== kept.types[i]) return undefined;
+    map.set(kept.nodes[i], tree.nodes[i]);
+  }
+  for (let k = 0; k < tree.refs.length; k++) {
+    const { text, target } = tree.refs[k];
+    const { text: was, at, first } = kept.refs[k];
+    if (text !== was) return undefined;
+    // resolving alike: to nothing, to the same node of the model, or outside it (to what the first
+    // reference to the same target resolves to)
+    if (at === UNRESOLVED) {
+      if (target !== undefined) return undefined;
+    } else if (at >= 0) {
+      if (target !== tree.nodes[at]) return undefined;
+    } else if (!target || within(target, model) || (first !== undefined && first !== k && target !== tree.refs[first].target)) {
+      return undefined;
+    }
+  }
+  for (const [k, slot] of kept.targets) map.set(slot, tree.refs[k].target);
+  try {
+    return remapObject(kept.analysis, map) as ModelAnalysis;
+  } catch (e) {
+    if (e instanceof NotKept) return undefined;
+    throw e;
+  }
+}
+
+/** A copy of an analysis object whose own fields are remapped (its containers always copied). */
 function remapObject<T extends object>(source: T, map: Map<unknown, unknown>): T {
   const seen = new Map<object, unknown>();
   const out = Object.create(Object.getPrototypeOf(source)) as Record<string, unknown>;
@@ -393,14 +468,14 @@ function remapObject<T extends object>(source: T, map: Map<unknown, unknown>): T
 
 const IN_PROGRESS = Symbol('in progress');
 
-/** `v` with old nodes replaced by new ones; the same object when nothing in it changes. */
+/** `v` with what `map` says replaced; the same object when nothing in it changes. */
 function remap(v: unknown, map: Map<unknown, unknown>, seen: Map<object, unknown>): unknown {
   if (v === null || typeof v !== 'object') return v;
   const mapped = map.get(v);
   if (mapped !== undefined) return mapped;
-  if (isAstNode(v)) throw new NotTransplantable();
+  if (isAstNode(v) || v instanceof Slot) throw new NotKept();
   const done = seen.get(v);
-  if (done === IN_PROGRESS) throw new NotTransplantable(); // a cycle: not followed
+  if (done === IN_PROGRESS) throw new NotKept(); // a cycle: not followed
   if (done !== undefined) return done;
   seen.set(v, IN_PROGRESS);
   let result: unknown = v;
