@@ -13,18 +13,19 @@ import {
   AstUtils,
   DefaultDocumentValidator,
   ValidationRegistry,
-  interruptAndCheck,
   type AstNode,
   type LangiumCoreServices,
   type LangiumDocument,
   type ParseResult,
   type ValidationAcceptor,
   type ValidationCategory,
+  type ValidationCheck,
   type ValidationChecks,
   type ValidationOptions,
 } from 'langium';
 import { CancellationToken, type Diagnostic } from 'vscode-languageserver';
 import type { NnAnalysisCache } from './analysis-cache';
+import { walkTree } from './build-phases';
 import { isBuiltinName } from './builtins';
 import { Codes } from '../engine/codes';
 import * as ast from './generated/ast';
@@ -85,40 +86,37 @@ export class NnDocumentValidator extends DefaultDocumentValidator {
     // Kept per set of checks run: a build may ask for some categories only.
     const inUse = this.validationRegistry instanceof NnValidationRegistry ? [...this.validationRegistry.categoriesInUse] : ['?'];
     const categories = inUse.filter((c) => !options.categories || options.categories.includes(c)).sort().join(',');
-    const nodes = AstUtils.streamAst(rootNode).iterator();
-    for (const node of nodes) {
-      if (ast.isModelDecl(node)) {
-        nodes.prune();
-        const kept = this.analysis.reusedDiagnostics(node, categories);
-        if (kept) {
-          items.push(...kept);
-          continue;
-        }
-        const from = items.length;
-        const inner = AstUtils.streamAst(node).iterator();
-        for (const n of inner) if (!(await this.validateNode(n, options, acceptor, cancelToken))) inner.prune();
-        const own = items.slice(from);
-        // (kept only when every one lies inside the model, so that it moves with it)
-        const range = node.$cstNode?.range;
-        if (range && own.every((d) => inside(range, d.range))) this.analysis.storeDiagnostics(node, own, categories);
-        continue;
+    const checksOf = new Map<string, ValidationCheck[]>();
+    /** Runs the checks of one node; false when its children are to be skipped (a promise only when it has checks). */
+    const validateNode = (node: AstNode): boolean | Promise<boolean> => {
+      const nodeOptions = this.validateSingleNodeOptions(node, options);
+      if (!nodeOptions.validateNode) return nodeOptions.validateChildren;
+      let checks = checksOf.get(node.$type);
+      if (!checks) checksOf.set(node.$type, (checks = this.validationRegistry.getChecks(node.$type, options.categories).toArray()));
+      if (checks.length === 0) return nodeOptions.validateChildren;
+      return (async () => {
+        for (const check of checks) await check(node, acceptor, cancelToken);
+        return nodeOptions.validateChildren;
+      })();
+    };
+    /** A model: its diagnostics from the previous version, or validated and kept for the next. */
+    const validateModel = async (model: ast.ModelDecl): Promise<false> => {
+      const kept = this.analysis.reusedDiagnostics(model, categories);
+      if (kept) {
+        items.push(...kept);
+        return false;
       }
-      if (!(await this.validateNode(node, options, acceptor, cancelToken))) nodes.prune();
-    }
+      const from = items.length;
+      await walkTree(model, cancelToken, validateNode);
+      const own = items.slice(from);
+      // (kept only when every one lies inside the model, so that it moves with it)
+      const range = model.$cstNode?.range;
+      if (range && own.every((d) => inside(range, d.range))) this.analysis.storeDiagnostics(model, own, categories);
+      return false;
+    };
+    await walkTree(rootNode, cancelToken, (node) => (ast.isModelDecl(node) ? validateModel(node) : validateNode(node)));
     await this.validateAstAfter(rootNode, options, acceptor, cancelToken);
     return items;
-  }
-
-  /** The registered checks of one node (Langium's loop body); false when its children are to be skipped. */
-  private async validateNode(node: AstNode, options: ValidationOptions, acceptor: ValidationAcceptor, cancelToken: CancellationToken): Promise<boolean> {
-    await interruptAndCheck(cancelToken);
-    const nodeOptions = this.validateSingleNodeOptions(node, options);
-    if (nodeOptions.validateNode) {
-      for (const check of this.validationRegistry.getChecks(node.$type, options.categories)) {
-        await check(node, acceptor, cancelToken);
-      }
-    }
-    return nodeOptions.validateChildren;
   }
 
   /** One source for every NN Lens diagnostic (the engine's findings say `nnlens` too). */

@@ -24,6 +24,7 @@ import {
   type PartialLangiumServices,
 } from 'langium/lsp';
 import { NnAnalysisCache } from './analysis-cache';
+import { NnAstNodeDescriptionProvider, NnIndexManager, NnLinker, NnReferenceDescriptionProvider } from './build-phases';
 import { NnDataContextProvider } from './data-context';
 import { NnDocumentValidator, NnValidationRegistry } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
@@ -59,6 +60,11 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
   references: {
     ScopeComputation: (services) => new NnScopeComputation(services),
     ScopeProvider: (services) => new NnScopeProvider(services),
+    Linker: (services) => new NnLinker(services),
+  },
+  workspace: {
+    AstNodeDescriptionProvider: (services) => new NnAstNodeDescriptionProvider(services),
+    ReferenceDescriptionProvider: (services) => new NnReferenceDescriptionProvider(services),
   },
   validation: {
     DocumentValidator: (services) => new NnDocumentValidator(services),
@@ -93,6 +99,7 @@ export class NnDocumentBuilder extends DefaultDocumentBuilder {
 export const NnSharedModule = {
   workspace: {
     DocumentBuilder: (services: LangiumSharedCoreServices) => new NnDocumentBuilder(services),
+    IndexManager: (services: LangiumSharedCoreServices) => new NnIndexManager(services),
   },
 };
 

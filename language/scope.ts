@@ -9,16 +9,37 @@ import {
   DefaultScopeComputation,
   DefaultScopeProvider,
   MapScope,
+  MultiMap,
   type AstNode,
   type AstNodeDescription,
   type LangiumDocument,
+  type LocalSymbols,
   type ReferenceInfo,
   type Scope,
 } from 'langium';
+import { CancellationToken } from 'vscode-languageserver';
+import { walkTree } from './build-phases';
+import * as ast from './generated/ast';
 
 export class NnScopeComputation extends DefaultScopeComputation {
   override async collectExportedSymbols(_document: LangiumDocument): Promise<AstNodeDescription[]> {
     return [];
+  }
+
+  /**
+   * Langium's local symbols (each named node, in the scope of its container), without walking into
+   * expressions: nothing named inside an expression can be referred to (an argument's name, `n` in
+   * `dense(x, n: 30)`, is not a symbol). Expressions are most of a document's nodes.
+   */
+  override async collectLocalSymbols(document: LangiumDocument, cancelToken = CancellationToken.None): Promise<LocalSymbols> {
+    const symbols = new MultiMap<AstNode, AstNodeDescription>();
+    const root = document.parseResult.value;
+    await walkTree(root, cancelToken, (node) => {
+      if (ast.isExpression(node)) return false;
+      if (node !== root) this.addLocalSymbol(node, document, symbols);
+      return true;
+    });
+    return symbols;
   }
 }
 
