@@ -29,7 +29,7 @@ import { NnDataContextProvider } from './data-context';
 import { NnDocumentValidator, NnValidationRegistry } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
 import type { CancellationToken } from 'vscode-languageserver';
-import { guardCompletionParser, guardParser } from './parser-guard';
+import { guardCompletionParser, guardParser, NnLexer } from './parser-guard';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation, NnScopeProvider } from './scope';
 import { registerValidationChecks } from './validation/nn-validator';
@@ -51,6 +51,7 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
     DataContext: (services) => new NnDataContextProvider(services.shared),
   },
   parser: {
+    Lexer: (services) => new NnLexer(services),
     // Text nested too deeply for a recursive-descent parser is cut short with an error.
     LangiumParser: (services) => guardParser(createLangiumParser(services), services),
     CompletionParser: (services) => guardCompletionParser(createCompletionParser(services), services),
