@@ -16,6 +16,10 @@ import type { Workload } from './workloads';
 export interface EngineRunner {
   /** The backend's name (e.g. wasm-simd-f32). */
   backend: string;
+  /** Threads its large products use. */
+  threads: number;
+  /** Releases the backend's helper threads. */
+  dispose(): void;
   /** One training step; returns nothing, allocates nothing. */
   step(): void;
   /** The loss of the last step. */
@@ -39,6 +43,7 @@ export function syntheticData(w: Workload): Dataset {
 }
 
 export async function engineRunner(w: Workload, backend: Backend = bestBackend('f32')): Promise<EngineRunner> {
+  const threads = (backend as { threads?: number }).threads ?? 1;
   const analysis = await analyzeText(w.source, { uri: `bench-${w.id}.nn` });
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
@@ -65,6 +70,8 @@ export async function engineRunner(w: Workload, backend: Backend = bestBackend('
   );
   return {
     backend: backend.name,
+    threads,
+    dispose: () => backend.dispose?.(),
     step() {
       trainer.step();
     },

@@ -14,6 +14,8 @@ export interface GemmCase {
   M: number;
   N: number;
   K: number;
+  /** Fraction of op(A)'s entries that are exact zeros (a relu layer's gradient: about half). */
+  zeros?: number;
 }
 
 /** The products of one training step of W1 and W2 (forward, weight gradient, input gradient). */
@@ -22,6 +24,7 @@ export const GEMM_CASES: GemmCase[] = [
   { label: 'W1 grad dZᵀ·X', transA: true, transB: false, M: 30, N: 256, K: 32 },
   { label: 'W2 fwd  X·W1ᵀ', transA: false, transB: true, M: 64, N: 128, K: 784 },
   { label: 'W2 grad dZᵀ·X', transA: true, transB: false, M: 128, N: 784, K: 64 },
+  { label: 'W2 grad, relu dZ', transA: true, transB: false, M: 128, N: 784, K: 64, zeros: 0.5 },
   { label: 'W2 fwd  A1·W2ᵀ', transA: false, transB: true, M: 64, N: 64, K: 128 },
   { label: 'W2 back dZ·W2', transA: false, transB: false, M: 64, N: 128, K: 64 },
   { label: 'square 256', transA: false, transB: false, M: 256, N: 256, K: 256 },
@@ -36,8 +39,9 @@ function timeGemm(be: Backend, c: GemmCase, seconds: number, repeats: number): n
   const { M, N, K, transA, transB } = c;
   const [A, B, C] = be.allocate([M * K, K * N, M * N]);
   const rng = new Rng(1);
-  for (let i = 0; i < A.length; i++) A[i] = rng.range(-1, 1);
+  for (let i = 0; i < A.length; i++) A[i] = rng.uniform() < (c.zeros ?? 0) ? 0 : rng.range(-1, 1);
   for (let i = 0; i < B.length; i++) B[i] = rng.range(-1, 1);
+  // the dense count: a sparse path's rate is what it does in the dense kernel's terms
   const flops = 2 * M * N * K;
   const run = (ms: number) => {
     let calls = 0;

@@ -1,18 +1,29 @@
 /**
  * `npm run bench [-- options]`: training speed of the engine against PyTorch (same run,
- * measurements interleaved), then the kernel micro-benchmark.
+ * measurements interleaved) — the training step, and `nnlens train` end to end — then the kernel
+ * micro-benchmark.
  *
  * Options:
  *   --only W1,W3        run only these workloads
- *   --seconds S         length of one timed run (default 1)
+ *   --seconds S         length of one timed run of steps (default 1)
  *   --repeats R         timed runs per side and workload; the median is reported (default 5)
+ *   --e2e-seconds S     training time of the end-to-end run of E epochs (default 3)
+ *   --e2e-repeats R     end-to-end pairs (E epochs, 1 epoch) per row (default 3)
+ *   --no-e2e            skip the end-to-end rows
+ *   --no-threads        skip the threaded rows
  *   --no-torch          skip PyTorch
  *   --workloads-only    skip the kernel micro-benchmark
  *   --kernels-only      only the kernel micro-benchmark
  *   --json              print one JSON object instead of tables
  */
-import { cpus } from 'node:os';
-import { engineRunner, median, runFor } from './engine';
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { analyzeText } from '../language/index';
+import { chooseThreads } from '../engine/train/trainer';
+import { bestBackend } from '../engine/kernels/index';
+import { prepareE2e, timeCli, type E2eSetup } from './e2e';
+import { engineRunner, median, runFor, type EngineRunner } from './engine';
 import { kernelBench } from './kernels';
 import { TorchRunner, torchUnavailable, type TorchInfo } from './torch';
 import { stepFlops, WORKLOADS, type Workload } from './workloads';
@@ -21,6 +32,10 @@ interface Args {
   only: string[] | null;
   seconds: number;
   repeats: number;
+  e2eSeconds: number;
+  e2eRepeats: number;
+  e2e: boolean;
+  threads: boolean;
   torch: boolean;
   workloads: boolean;
   kernels: boolean;
@@ -28,7 +43,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: null, seconds: 1, repeats: 5, torch: true, workloads: true, kernels: true, json: false };
+  const a: Args = {
+    only: null,
+    seconds: 1,
+    repeats: 5,
+    e2eSeconds: 3,
+    e2eRepeats: 3,
+    e2e: true,
+    threads: true,
+    torch: true,
+    workloads: true,
+    kernels: true,
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i];
     const value = () => {
@@ -39,28 +66,53 @@ function parseArgs(argv: string[]): Args {
     if (s === '--only') a.only = value().split(',').map((w) => w.trim().toUpperCase());
     else if (s === '--seconds') a.seconds = Number(value());
     else if (s === '--repeats') a.repeats = Number(value());
+    else if (s === '--e2e-seconds') a.e2eSeconds = Number(value());
+    else if (s === '--e2e-repeats') a.e2eRepeats = Number(value());
+    else if (s === '--no-e2e') a.e2e = false;
+    else if (s === '--no-threads') a.threads = false;
     else if (s === '--no-torch') a.torch = false;
     else if (s === '--workloads-only') a.kernels = false;
     else if (s === '--kernels-only') a.workloads = false;
     else if (s === '--json') a.json = true;
     else throw new Error(`unknown option ${s}`);
   }
-  if (!(a.seconds > 0) || !(a.repeats >= 1)) throw new Error('--seconds and --repeats must be positive');
+  if (!(a.seconds > 0) || !(a.repeats >= 1) || !(a.e2eSeconds > 0) || !(a.e2eRepeats >= 1))
+    throw new Error('--seconds, --repeats, --e2e-seconds and --e2e-repeats must be positive');
   return a;
+}
+
+/** One row of the table: the engine's steps per second (a step, or end to end) against PyTorch's. */
+interface Row {
+  id: string;
+  what: 'step' | 'end to end';
+  /** Threads of the engine and of PyTorch. */
+  threads: number;
+  torchThreads: number;
+  engine: number | null;
+  torch: number | null;
+  ratio: number | null;
+  /** The goal applies to the one-thread end-to-end rows (and, as before, the step rows). */
+  goal: number | null;
+  engineRuns: number[];
+  torchRuns: number[];
+  /** End to end: epochs of the long run, and the pairs' reported training times and wall times (ms). */
+  epochs?: number;
+  timesE?: number[];
+  times1?: number[];
+  wallE?: number[];
+  wall1?: number[];
+  /** Steps per second from the commands' wall times (the same difference, noisier). */
+  wallRate?: number | null;
+  error?: string;
 }
 
 interface WorkloadResult {
   id: string;
   title: string;
-  backend: string | null;
-  engine: number | null;
-  engineError?: string;
-  torch: number | null;
-  ratio: number | null;
-  goal: number;
   mflop: number;
-  engineRuns: number[];
-  torchRuns: number[];
+  goal: number;
+  backend: string | null;
+  rows: Row[];
 }
 
 const fmtRate = (v: number | null) => (v === null ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
@@ -75,37 +127,95 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null, log: (s: string) => void): Promise<WorkloadResult> {
-  const res: WorkloadResult = {
-    id: w.id,
-    title: w.title,
-    backend: null,
-    engine: null,
-    torch: null,
-    ratio: null,
-    goal: w.goal,
-    mflop: stepFlops(w) / 1e6,
-    engineRuns: [],
-    torchRuns: [],
-  };
-  let runner: Awaited<ReturnType<typeof engineRunner>> | null = null;
-  try {
-    runner = await engineRunner(w);
-    res.backend = runner.backend;
-    runFor(runner, 0.3);
-  } catch (e) {
-    res.engineError = e instanceof Error ? e.message : String(e);
-    log(`  ${w.id}: engine failed: ${res.engineError}`);
+const CLI = join(process.cwd(), 'out', 'cli.js');
+
+async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null, torchDefault: number, log: (s: string) => void): Promise<WorkloadResult> {
+  const res: WorkloadResult = { id: w.id, title: w.title, mflop: stepFlops(w) / 1e6, goal: w.goal, backend: null, rows: [] };
+  // threads that `auto` picks for this workload here (the language's analysis gives the model)
+  const analysis = await analyzeText(w.source, { uri: `bench-${w.id}.nn` });
+  const model = analysis.program.models.find((m) => m.name === w.model);
+  // what auto picks on an idle machine (it picks one thread on a busy one: the rows say how threads
+  // fare either way)
+  const auto = model ? chooseThreads('auto', model, w.batch, availableParallelism(), 0) : 1;
+  const configs: { threads: number; torchThreads: number }[] = [{ threads: 1, torchThreads: 1 }];
+  // the threaded engine against PyTorch with as many threads (and, below, with its default)
+  if (args.threads && auto > 1) configs.push({ threads: auto, torchThreads: auto });
+
+  let setup: E2eSetup | null = null;
+  if (args.e2e) {
+    try {
+      if (!existsSync(CLI)) throw new Error(`${CLI} is missing (npm run build)`);
+      setup = prepareE2e(w, join(process.cwd(), '.cache', 'bench', 'e2e'));
+    } catch (e) {
+      log(`  ${w.id}: end to end skipped: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
-  if (torch) await torch.stepsPerSecond(w, 0.3); // warm up
-  for (let r = 0; r < args.repeats; r++) {
-    if (runner) res.engineRuns.push(runFor(runner, args.seconds));
-    if (torch) res.torchRuns.push(await torch.stepsPerSecond(w, args.seconds));
+
+  for (const { threads, torchThreads } of configs) {
+    const step: Row = { id: w.id, what: 'step', threads, torchThreads, engine: null, torch: null, ratio: null, goal: threads === 1 ? w.goal : null, engineRuns: [], torchRuns: [] };
+    const e2e: Row = { id: w.id, what: 'end to end', threads, torchThreads, engine: null, torch: null, ratio: null, goal: threads === 1 ? w.e2eGoal : null, engineRuns: [], torchRuns: [], timesE: [], times1: [], wallE: [], wall1: [], wallRate: null };
+    let runner: EngineRunner | null = null;
+    try {
+      runner = await engineRunner(w, bestBackend('f32', { threads }));
+      res.backend ??= runner.backend;
+      await new Promise((r) => setTimeout(r, 100)); // helper threads start
+      runFor(runner, 0.3);
+    } catch (e) {
+      step.error = e instanceof Error ? e.message : String(e);
+      log(`  ${w.id}: engine failed: ${step.error}`);
+    }
+    if (torch) await torch.stepsPerSecond(w, 0.3, torchThreads); // warm up
+    for (let r = 0; r < args.repeats; r++) {
+      if (runner) step.engineRuns.push(runFor(runner, args.seconds));
+      if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
+    }
+    runner?.dispose();
+    if (step.engineRuns.length) step.engine = median(step.engineRuns);
+    // end to end: E epochs train about --e2e-seconds at the step's speed; PyTorch keeps running
+    // between the pairs (its median covers the whole time)
+    const epochs = setup && step.engine ? Math.max(3, Math.round((args.e2eSeconds * step.engine) / setup.stepsPerEpoch)) : 0;
+    e2e.epochs = epochs;
+    for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
+      try {
+        const long = timeCli(CLI, setup, epochs, threads);
+        const one = timeCli(CLI, setup, 1, threads);
+        e2e.timesE!.push(long.trainMs);
+        e2e.times1!.push(one.trainMs);
+        e2e.wallE!.push(long.wallMs);
+        e2e.wall1!.push(one.wallMs);
+        const steps = (epochs - 1) * setup.stepsPerEpoch;
+        e2e.engineRuns.push((1000 * steps) / (long.trainMs - one.trainMs));
+      } catch (err) {
+        e2e.error = err instanceof Error ? err.message : String(err);
+        log(`  ${w.id}: end to end failed: ${e2e.error}`);
+        break;
+      }
+      if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
+    }
+    if (step.torchRuns.length) step.torch = median(step.torchRuns);
+    if (step.engine !== null && step.torch !== null) step.ratio = step.engine / step.torch;
+    e2e.torch = step.torch;
+    e2e.torchRuns = step.torchRuns;
+    if (e2e.engineRuns.length) e2e.engine = median(e2e.engineRuns);
+    if (setup && e2e.wallE!.length) {
+      const steps = (epochs - 1) * setup.stepsPerEpoch;
+      e2e.wallRate = median(e2e.wallE!.map((t, i) => (1000 * steps) / (t - e2e.wall1![i])));
+    }
+    if (e2e.engine !== null && e2e.torch !== null) e2e.ratio = e2e.engine / e2e.torch;
+    const t = threads > 1 ? ` (${threads} threads; PyTorch ${torchThreads})` : '';
+    log(
+      `  ${w.id}${t}: step ${fmtRate(step.engine)} steps/s, end to end ${fmtRate(e2e.engine)} steps/s (${epochs} epochs; from the commands' wall times ${fmtRate(e2e.wallRate ?? null)}), PyTorch ${fmtRate(step.torch)} steps/s`,
+    );
+    res.rows.push(step);
+    if (setup) res.rows.push(e2e);
   }
-  if (res.engineRuns.length) res.engine = median(res.engineRuns);
-  if (res.torchRuns.length) res.torch = median(res.torchRuns);
-  if (res.engine !== null && res.torch !== null) res.ratio = res.engine / res.torch;
-  log(`  ${w.id}: engine ${fmtRate(res.engine)} steps/s, PyTorch ${fmtRate(res.torch)} steps/s`);
+  // the threaded engine against PyTorch at its default thread count, when that is another row's
+  for (const row of [...res.rows]) {
+    if (row.threads === 1 || row.torchThreads === torchDefault) continue;
+    const base = res.rows.find((r) => r.what === row.what && r.torchThreads === torchDefault && r.threads === 1);
+    if (!base || base.torch === null) continue;
+    res.rows.push({ ...row, torchThreads: torchDefault, torch: base.torch, torchRuns: base.torchRuns, ratio: row.engine === null ? null : row.engine / base.torch, goal: null });
+  }
   return res;
 }
 
@@ -117,7 +227,7 @@ async function main(): Promise<void> {
   const machine = {
     date: new Date().toISOString(),
     cpu: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
+    cores: availableParallelism(),
     node: process.version,
   };
   log(`NN Lens benchmark — ${machine.date}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
@@ -131,6 +241,7 @@ async function main(): Promise<void> {
 
   if (args.workloads) {
     let torch: TorchRunner | null = null;
+    let torchDefault = 1;
     if (args.torch) {
       const why = torchUnavailable();
       if (why) {
@@ -140,32 +251,41 @@ async function main(): Promise<void> {
         torch = new TorchRunner();
         const info = await torch.info();
         out.torch = info;
-        log(`PyTorch ${info.torch}, ${info.threads} thread, BLAS ${info.blas}`);
+        torchDefault = info.defaultThreads;
+        log(`PyTorch ${info.torch}, ${info.threads} thread (its default here: ${info.defaultThreads}), BLAS ${info.blas}`);
       }
     }
-    log(`\nTraining steps per second (float32; engine: the trainer's step — gather, forward, backward, SGD; median of ${args.repeats} × ${args.seconds} s, interleaved):`);
+    log(
+      `\nTraining steps per second (float32, median of ${args.repeats} × ${args.seconds} s, interleaved). step: the trainer's step — gather, forward, backward, SGD;` +
+        `\nend to end: nnlens train as a user runs it, (training time of E epochs − of 1 epoch, as it reports them) / steps, median of ${args.e2eRepeats} pairs:`,
+    );
     const selected = WORKLOADS.filter((w) => !args.only || args.only.includes(w.id));
     try {
-      for (const w of selected) out.workloads.push(await benchWorkload(w, args, torch, log));
+      for (const w of selected) out.workloads.push(await benchWorkload(w, args, torch, torchDefault, log));
     } finally {
       torch?.close();
     }
-    const rows = [['workload', 'MFLOP/step', 'engine steps/s', 'engine GFLOP/s', 'PyTorch steps/s', 'engine/PyTorch', 'goal']];
+    const rows = [['workload', 'MFLOP/step', '', 'threads', 'engine steps/s', 'engine GFLOP/s', 'PyTorch steps/s', 'engine/PyTorch', 'goal']];
     for (const r of out.workloads) {
-      rows.push([
-        `${r.id} ${r.title}`,
-        r.mflop.toFixed(3),
-        r.engineError ? 'error' : fmtRate(r.engine),
-        r.engine === null ? '—' : ((r.engine * r.mflop) / 1000).toFixed(2),
-        fmtRate(r.torch),
-        r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`,
-        r.ratio === null ? `≥ ${r.goal}×` : `≥ ${r.goal}× ${r.ratio >= r.goal ? 'met' : 'NOT met'}`,
-      ]);
+      r.rows.forEach((row, i) => {
+        rows.push([
+          i === 0 ? `${r.id} ${r.title}` : '',
+          i === 0 ? r.mflop.toFixed(3) : '',
+          row.what,
+          row.threads === row.torchThreads ? String(row.threads) : `${row.threads} / ${row.torchThreads}`,
+          row.error ? 'error' : fmtRate(row.engine),
+          row.engine === null ? '—' : ((row.engine * r.mflop) / 1000).toFixed(2),
+          fmtRate(row.torch),
+          row.ratio === null ? '—' : `${row.ratio.toFixed(2)}×`,
+          row.goal === null ? '' : row.ratio === null ? `≥ ${row.goal}×` : `≥ ${row.goal}× ${row.ratio >= row.goal ? 'met' : 'NOT met'}`,
+        ]);
+      });
     }
     log('\n' + table(rows));
+    log(`threads: the engine’s / PyTorch’s (PyTorch’s default here: ${torchDefault}). The goals are for one thread each.`);
     const backend = out.workloads.find((r) => r.backend)?.backend;
     if (backend) log(`engine backend: ${backend}`);
-    for (const r of out.workloads) if (r.engineError) log(`${r.id} engine error: ${r.engineError}`);
+    for (const r of out.workloads) for (const row of r.rows) if (row.error) log(`${r.id} ${row.what}: ${row.error}`);
   }
 
   if (args.kernels) {

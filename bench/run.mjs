@@ -1,9 +1,9 @@
 // `npm run bench [-- options]` (options: see bench/main.ts).
-// Makes sure the generated code the benchmark needs exists (Langium parser, WebAssembly kernel),
-// bundles bench/main.ts with esbuild into .cache/bench/bench.js (kept out of out/, which is what
+// Builds (npm run build: the Langium parser, the WebAssembly kernels, out/ with the CLI the
+// end-to-end rows run), bundles bench/main.ts with esbuild into .cache/bench/bench.js (kept out of out/, which is what
 // the extension package ships) and runs it with the same arguments.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -12,10 +12,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const run = (cmd, args) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 
-if (existsSync('language/nn.langium') && !existsSync('language/generated/ast.ts')) {
-  run(join(root, 'node_modules', '.bin', 'langium'), ['generate']);
-}
-run(process.execPath, ['scripts/gen-wasm.mjs']);
+// the whole build: the end-to-end rows run out/cli.js as a user does
+run(process.execPath, ['scripts/build.mjs']);
 
 mkdirSync('.cache/bench', { recursive: true });
 await esbuild.build({

@@ -1,5 +1,5 @@
 /**
- * Drives bench/torch_bench.py (PyTorch, one thread) as a child process: one JSON request per
+ * Drives bench/torch_bench.py (PyTorch, one thread unless asked for more) as a child process: one JSON request per
  * line on its stdin, one JSON reply per line on its stdout. The Python process stays up for the
  * whole run so its measurements interleave with the engine's.
  */
@@ -14,6 +14,8 @@ export const PYTHON = process.env.NNLENS_BENCH_PYTHON ?? '/usr/bin/python3';
 export interface TorchInfo {
   torch: string;
   threads: number;
+  /** PyTorch's own default thread count on this machine (before the benchmark sets 1). */
+  defaultThreads: number;
   blas: string;
   python: string;
 }
@@ -78,13 +80,14 @@ export class TorchRunner {
     return this.request<TorchInfo>({ cmd: 'info' });
   }
 
-  /** Runs training steps for about `seconds`; returns steps per second. */
-  async stepsPerSecond(w: Workload, seconds: number): Promise<number> {
+  /** Runs training steps for about `seconds` with `threads` (default 1); returns steps per second. */
+  async stepsPerSecond(w: Workload, seconds: number, threads = 1): Promise<number> {
     const { layers, activation, loss, batch, lr } = w;
     const r = await this.request<{ steps: number; seconds: number }>({
       cmd: 'run',
       workload: { layers, activation, loss, batch, lr },
       seconds,
+      threads,
     });
     return r.steps / r.seconds;
   }

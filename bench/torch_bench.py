@@ -2,14 +2,16 @@
 
 Requests:
   {"cmd": "info"}
-      -> {"torch": version, "threads": 1, "blas": "...", "python": version}
-  {"cmd": "run", "workload": {...}, "seconds": s}
-      -> {"steps": n, "seconds": elapsed}   (runs whole training steps for about s seconds)
+      -> {"torch": version, "threads": 1, "defaultThreads": n, "blas": "...", "python": version}
+  {"cmd": "run", "workload": {...}, "seconds": s, "threads": t}
+      -> {"steps": n, "seconds": elapsed}   (runs whole training steps for about s seconds, with
+                                             t threads — default 1 — then goes back to one)
 
 A workload is the JSON of bench/workloads.ts: layers [d0, d1, ...], activation, loss ("ce" or
 "mse"), batch, lr. The network is nn.Sequential(Linear, act, ..., Linear); one step is
 zero_grad, forward, loss, backward, SGD step, float32, on one fixed synthetic batch — the same
-work the engine does per step. torch.set_num_threads(1): one core, as the engine.
+work the engine does per step. torch.set_num_threads(1): one core, as the engine, except for the
+runs that ask for PyTorch's default thread count (the engine's threaded rows).
 """
 import json
 import os
@@ -21,6 +23,7 @@ import time
 import torch
 from torch import nn
 
+DEFAULT_THREADS = torch.get_num_threads()
 torch.set_num_threads(1)
 torch.manual_seed(0)
 
@@ -61,8 +64,16 @@ def build(w):
     return step
 
 
-def run(w, seconds):
-    step = build(w)
+def run(w, seconds, threads=1):
+    torch.set_num_threads(threads)
+    try:
+        return timed(build(w), seconds)
+    finally:
+        torch.set_num_threads(1)
+
+
+def timed(step, seconds):
+    step()
     steps = 0
     start = time.perf_counter()
     deadline = start + seconds
@@ -103,11 +114,12 @@ def main():
                 out = {
                     "torch": torch.__version__,
                     "threads": torch.get_num_threads(),
+                    "defaultThreads": DEFAULT_THREADS,
                     "blas": blas(),
                     "python": platform.python_version(),
                 }
             elif req["cmd"] == "run":
-                out = run(req["workload"], float(req["seconds"]))
+                out = run(req["workload"], float(req["seconds"]), int(req.get("threads", 1)))
             else:
                 out = {"error": "unknown command " + str(req["cmd"])}
         except Exception as e:  # report, keep serving

@@ -20,8 +20,10 @@ export interface Workload {
   activation: 'sigmoid' | 'relu' | 'tanh';
   /** 'ce': softmax + cross-entropy on one-hot targets; 'mse': mean squared error. */
   loss: 'ce' | 'mse';
-  /** The project's goal for engine / PyTorch (steps/s ratio). */
+  /** The project's goal for engine / PyTorch (steps/s ratio) of the training step. */
   goal: number;
+  /** The goal end to end (`nnlens train`, one thread each). */
+  e2eGoal: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export const WORKLOADS: Workload[] = [
     activation: 'sigmoid',
     loss: 'ce',
     goal: 2,
+    e2eGoal: 2,
     source: `
 model W1 {
   input  x: [256]
@@ -74,6 +77,7 @@ model W1 {
     activation: 'relu',
     loss: 'ce',
     goal: 0.5,
+    e2eGoal: 0.8,
     source: `
 model W2 {
   input  x: [784]
@@ -101,6 +105,7 @@ model W2 {
     activation: 'tanh',
     loss: 'mse',
     goal: 10,
+    e2eGoal: 10,
     source: `
 model W3 {
   input  x: [2]

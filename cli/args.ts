@@ -38,3 +38,12 @@ export function stringFlag(args: ParsedArgs, key: string): string | undefined {
   const v = args.flags.get(key);
   return typeof v === 'string' ? v : undefined;
 }
+
+/** A numeric option (`--epochs 5`, `--lr=0.1`); a value that is not a number is a usage error. */
+export function numberFlag(args: ParsedArgs, key: string): number | undefined {
+  const v = stringFlag(args, key);
+  if (v === undefined) return undefined;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${key} must be a number, not ${JSON.stringify(v)}`);
+  return n;
+}

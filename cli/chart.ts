@@ -131,3 +131,44 @@ export function brailleChart(series: readonly Series[], opts: ChartOptions): str
   lines.push(`${' '.repeat(labelW + 2)}${left}${right.padStart(Math.max(1, W - left.length))}${log ? '  (log scale)' : ''}`);
   return lines;
 }
+
+/**
+ * The points of a curve, kept up to a cap: past it, neighbouring pairs are merged (their x the
+ * later one's, their y the mean), so a long run keeps its whole shape in at most `cap` points.
+ */
+export class CurvePoints {
+  private xs: number[] = [];
+  private ys: number[] = [];
+
+  constructor(private readonly cap: number) {}
+
+  get length(): number {
+    return this.xs.length;
+  }
+
+  /** Adds a point (a non-finite y is kept: the chart skips it). */
+  push(x: number, y: number): void {
+    this.xs.push(x);
+    this.ys.push(y);
+    if (this.xs.length <= this.cap) return;
+    const n = this.xs.length >> 1;
+    const xs: number[] = new Array(n);
+    const ys: number[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      xs[i] = this.xs[2 * i + 1];
+      const a = this.ys[2 * i];
+      const b = this.ys[2 * i + 1];
+      ys[i] = Number.isFinite(a) && Number.isFinite(b) ? (a + b) / 2 : Number.isFinite(b) ? b : a;
+    }
+    if (this.xs.length % 2) {
+      xs.push(this.xs[this.xs.length - 1]);
+      ys.push(this.ys[this.ys.length - 1]);
+    }
+    this.xs = xs;
+    this.ys = ys;
+  }
+
+  points(): [number, number][] {
+    return this.xs.map((x, i) => [x, this.ys[i]]);
+  }
+}

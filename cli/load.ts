@@ -13,7 +13,19 @@ export function requireFile(path: string, what: string): void {
   if (!st.isFile()) throw new UsageError(`${what} ${path} is not a file`);
 }
 
+/** A folder the command is given (`--workspace DIR`): a usage error when it is not one. */
+export function requireDir(path: string, what: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`${what} ${path} does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`${what} ${path} is not a folder`);
+}
+
 export async function analyzeCliFile(file: string, workspaceRoot?: string): Promise<Analysis> {
+  if (workspaceRoot !== undefined) requireDir(workspaceRoot, '--workspace');
   requireFile(file, 'file');
   return analyzeFile(file, workspaceRoot ? { workspaceRoot } : {});
 }

@@ -2,7 +2,7 @@
  * `nnlens`: the command-line face of the language and the engine (spec §8).
  * Exit status: 0 when there is no error, 1 when the file has errors, 2 on unusable arguments.
  */
-import { parseArgs, stringFlag, type ParsedArgs } from './args';
+import { numberFlag, parseArgs, stringFlag, type ParsedArgs } from './args';
 import { runCheck } from './check';
 import { runExport } from './export';
 import { runGrad } from './grad';
@@ -10,6 +10,7 @@ import { runTrain } from './train';
 import { runTrace } from './trace';
 import { runGraph } from './graph';
 import { runLsp } from './lsp';
+import { runDap } from './dap';
 import { UsageError } from './tensorJson';
 
 declare const NNLENS_VERSION: string | undefined;
@@ -18,8 +19,9 @@ export const HELP = `nnlens — neural networks in .nn files: shapes checked, gr
 
 Usage:
   nnlens check FILE [--json] [--mode fast|full] [--workspace DIR]
-      Parse, type-check and gradient-check every model. Exit 0 without errors,
-      1 with errors, 2 on unusable arguments. --json prints one object:
+      Parse, type-check and gradient-check every model, and report its gradient health
+      (vanishing or exploding gradients, dead relu units: warnings). Exit 0 without errors,
+      1 with errors, 2 on unusable arguments (a --workspace that is not a folder, among others). --json prints one object:
       {"file", "diagnostics": [{severity, line, column, endLine, endColumn, code, message}],
        "models": {NAME: {"loss", "params": {P: {"shape", "maxRelError"}}}}}
       Default mode: the check block's, else full (fast above 200,000 parameters).
@@ -29,11 +31,17 @@ Usage:
       {"loss": number, "grads": {"W1": nested arrays, …}}.
       P.json: {"W1": nested arrays, …} (dense params as "h.W"); B.json: {"x": [example, …], "t": […]}.
 
-  nnlens train FILE [--model NAME] [--json] [--workspace DIR]
+  nnlens train FILE [--model NAME] [--json] [--workspace DIR] [--epochs N] [--lr X]
+                    [--batch N] [--seed N] [--threads N|auto] [--resume W.json]
       Train as the file's train block says: a progress bar and a loss curve on a terminal,
       one JSON object per epoch with --json. Writes NAME.weights.json next to the file.
-      Exit 0 when done, 130 when stopped by Ctrl-C (the last good weights are written),
-      1 when the file has errors or the loss explodes, 2 on unusable arguments.
+      --epochs, --lr, --batch, --seed and --threads override the train block's options;
+      --resume starts from the weights in W.json (the P.json format) instead of the initial ones.
+      Exit 0 when done; 130 when stopped by Ctrl-C (the weights after the last step are
+      written); 3 with a warning when the run diverged: the loss became NaN or infinite (the
+      last good weights are written) or the last epoch's loss is 10x its lowest epoch's;
+      1 when the file has errors, its gradient check fails or its data cannot be loaded;
+      2 on unusable arguments (a --workspace or --resume that does not exist, among others).
 
   nnlens trace FILE --model NAME [--example N] [--weights W.json] [--json]
       The forward and backward pass of one example in float64: every tensor's value and
@@ -47,11 +55,26 @@ Usage:
       graph left to right and the backward pass as the reversed network, with σ′(z) as
       amplifiers. Neuron level when every layer has at most 32 units, else tensor level.
 
-  nnlens export FILE --model NAME --to pytorch [-o OUT.py]
-      A standalone PyTorch script with the same model, initial weights and training loop.
+  nnlens export FILE --model NAME --to pytorch [-o OUT.py] [--weights W.json]
+      A standalone PyTorch script that replays nnlens train exactly (to stdout without -o).
+  nnlens export FILE --model NAME --to pytorch -o DIR/ [--weights W.json] [--force]
+      A PyTorch project: model.py (an nn.Module), data.py, train.py (--device auto|cpu|cuda,
+      --amp, torchrun / DistributedDataParallel) and README.md. An existing non-empty DIR/
+      needs --force.
+  nnlens export FILE --model NAME --to onnx -o OUT.onnx [--weights W.json]
+      The forward pass as ONNX (opset 13): the model's input → its output, batch axis dynamic.
+      --weights: start from (or, for ONNX, hold) these weights, P.json format. Exit 0 when
+      written, 1 when nnlens check rejects the file (nothing written), 2 on unusable arguments
+      or an output path that cannot be written.
 
   nnlens lsp --stdio
       The language server, for any editor that speaks LSP.
+
+  nnlens dap
+      The debugger: the Debug Adapter Protocol over stdio (VS Code's debug type nnlens, or
+      any DAP client). Launch {"program", "model", "example", "weights", "stopOnEntry",
+      "mode": "check"|"train", "stopOnNaN"}: steps through one example's forward and
+      backward pass, or trains and stops at the first NaN. See docs/debugging.md.
 
   nnlens --help | --version
 `;
@@ -60,6 +83,7 @@ type Command = (args: ParsedArgs) => Promise<number>;
 
 const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Command }> = {
   lsp: { valued: ['socket', 'pipe', 'clientProcessId'], boolean: ['stdio', 'node-ipc', 'help'], run: (a) => runLsp(a.flags) },
+  dap: { valued: [], boolean: ['stdio', 'help'], run: () => runDap() },
   check: {
     valued: ['mode', 'workspace'],
     boolean: ['json', 'help'],
@@ -82,13 +106,15 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
       }),
   },
   export: {
-    valued: ['model', 'to', 'out', 'workspace'],
-    boolean: ['help'],
+    valued: ['model', 'to', 'out', 'weights', 'workspace'],
+    boolean: ['force', 'help'],
     run: async (a) =>
       runExport(onlyFile(a, 'export'), {
         model: stringFlag(a, 'model'),
         to: stringFlag(a, 'to'),
         out: stringFlag(a, 'out'),
+        weights: stringFlag(a, 'weights'),
+        force: a.flags.has('force'),
         workspaceRoot: stringFlag(a, 'workspace'),
       }),
   },
@@ -118,10 +144,22 @@ const COMMANDS: Record<string, { valued: string[]; boolean: string[]; run: Comma
       }),
   },
   train: {
-    valued: ['model', 'workspace'],
+    valued: ['model', 'workspace', 'epochs', 'lr', 'batch', 'seed', 'threads', 'resume'],
     boolean: ['json', 'help'],
-    run: async (a) =>
-      runTrain(onlyFile(a, 'train'), { model: stringFlag(a, 'model'), json: a.flags.has('json'), workspaceRoot: stringFlag(a, 'workspace') }),
+    run: async (a) => {
+      const threads = stringFlag(a, 'threads');
+      return runTrain(onlyFile(a, 'train'), {
+        model: stringFlag(a, 'model'),
+        json: a.flags.has('json'),
+        workspaceRoot: stringFlag(a, 'workspace'),
+        epochs: numberFlag(a, 'epochs'),
+        lr: numberFlag(a, 'lr'),
+        batch: numberFlag(a, 'batch'),
+        seed: numberFlag(a, 'seed'),
+        threads: threads === 'auto' ? 'auto' : numberFlag(a, 'threads'),
+        resume: stringFlag(a, 'resume'),
+      });
+    },
   },
 };
 
@@ -169,7 +207,7 @@ if (require.main === module) {
     },
     (e: unknown) => {
       process.stderr.write(`nnlens: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 3;
+      process.exitCode = 70; // EX_SOFTWARE (3 is a diverged training run)
     },
   );
 }

@@ -1,6 +1,6 @@
 /**
  * NN Lens for VS Code: starts the language server (out/server.js) and wires the editor to it —
- * commands, the loss panel, the training status bar item, workspace trust.
+ * commands, the loss panel, the training status bar item, workspace trust, the debugger (client/debug/).
  *
  * The client knows the server only through the LSP and the custom protocol of
  * server/protocol.ts; it never imports the engine or the language.
@@ -21,6 +21,8 @@ import { BACKPROP_VIEW_TYPE, BackpropHost } from './backprop/host';
 import { RunStore } from './runStore';
 import { TrainingController } from './training';
 import { TrainingLogs } from './trainingLog';
+import { loadWeights } from './weights';
+import { registerDebugger } from './debug/debugger';
 
 let client: LanguageClient | undefined;
 
@@ -40,6 +42,8 @@ export function readSettings(): NnLensSettings {
     training: {
       saveWeights: c.get('training.saveWeights', true),
     },
+    weightsFile: c.get('weightsFile', ''),
+    trainThreads: c.get<number | 'auto'>('trainThreads', 'auto'),
   };
 }
 
@@ -95,7 +99,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.window.registerWebviewPanelSerializer(LOSS_PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (webviewPanel, state) => panel.revive(webviewPanel, state),
     }),
-    vscode.commands.registerCommand(ClientCommands.train, (a?: unknown, b?: unknown) => training.train(a, b)),
+    vscode.commands.registerCommand(ClientCommands.train, (a?: unknown, b?: unknown, c?: unknown) => training.train(a, b, c)),
     vscode.commands.registerCommand(ClientCommands.stopTraining, (a?: unknown) => training.stop(a)),
     vscode.commands.registerCommand(ClientCommands.checkGradients, (a?: unknown, b?: unknown) => training.checkGradients(a, b)),
     vscode.commands.registerCommand(ClientCommands.showLossPanel, () => panel.show(false)),
@@ -104,6 +108,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (runId) panel.show(true);
     }),
     vscode.commands.registerCommand('nnlens.showLog', () => log.show()),
+    vscode.commands.registerCommand('nnlens.loadWeights', (a?: unknown, b?: unknown, c?: unknown) => loadWeights(server, log, a, b, c)),
     vscode.workspace.onDidGrantWorkspaceTrust(async () => {
       log.info('workspace trust granted: training and data files are on');
       updateTrustStatus(status);
@@ -119,6 +124,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
   );
   void vscode.commands.executeCommand('setContext', 'nnlens.trainingActive', false);
+  registerDebugger(context, server, log);
 
   const c = await ensureClient();
   if (c) {

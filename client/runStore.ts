@@ -4,10 +4,20 @@
  * The store outlives the panel (close and reopen it: the runs are still there); after a window
  * reload the panel's saved state brings them back (`restore`). No VS Code API here.
  */
+import type { TrainProgressParams } from '../server/protocol';
 import {
-  emptyColumns, isLive, pushPoint,
+  appendPoints, emptyColumns, isLive,
   type RunData, type RunInfo, type RunPoint, type RunStatus,
 } from './panel/messages';
+
+/**
+ * The loss curve's points a progress notification carries: every point since the previous one
+ * (servers that send `points`), or the notification itself as one point (older servers).
+ */
+export function progressPoints(p: TrainProgressParams): RunPoint[] {
+  if (p.points) return p.points.map((q) => ({ ...q }));
+  return [{ step: p.step, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss, accuracy: p.accuracy, elapsedMs: p.elapsedMs }];
+}
 
 export type StoreEvent =
   | { type: 'started'; run: RunData }
@@ -68,7 +78,7 @@ export class RunStore {
   addPoints(runId: string, points: RunPoint[]): void {
     const run = this.get(runId);
     if (!run || points.length === 0) return;
-    for (const p of points) pushPoint(run.points, p);
+    appendPoints(run.points, points);
     this.emit({ type: 'points', runId, points });
   }
 

@@ -14,7 +14,7 @@ import {
 import { fmt } from './panel/series';
 import type { RunData } from './panel/messages';
 import { modelAt } from './models';
-import type { RunStore } from './runStore';
+import { progressPoints, type RunStore } from './runStore';
 
 /** How the controller reaches the server: the running client, or an explanation of why not. */
 export interface ServerAccess {
@@ -35,6 +35,8 @@ interface LiveRun {
 export interface Target {
   uri: vscode.Uri;
   model?: string;
+  /** Where the run starts; asked when the model has trained weights and this is not given. */
+  weights?: 'initial' | 'resume';
 }
 
 const RESTRICTED = 'NN Lens: training is off in Restricted Mode. Training reads data files and writes '
@@ -63,7 +65,7 @@ export class TrainingController implements vscode.Disposable {
   // Commands
 
   /** `nnlens.train [uri, model?]`: train the model at the cursor (or the one named). */
-  async train(arg0?: unknown, arg1?: unknown): Promise<void> {
+  async train(arg0?: unknown, arg1?: unknown, arg2?: unknown): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       const choice = await vscode.window.showWarningMessage(RESTRICTED, 'Manage Workspace Trust');
       if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
@@ -74,10 +76,26 @@ export class TrainingController implements vscode.Disposable {
       void vscode.window.showInformationMessage('NN Lens: open a .nn file to train one of its models.');
       return;
     }
+    if (arg2 === 'initial' || arg2 === 'resume') target.weights = arg2;
     const client = await this.server.client();
     if (!client) return;
-    const model = target.model ?? await this.pickModel(client, target.uri, 'train');
+    const models = await this.listModels(client, target.uri);
+    if (!models) return;
+    const model = target.model ?? await this.pickModel(models, target.uri, 'train');
     if (!model) return;
+    // once the model has trained weights, a run may continue from them or start afresh
+    let weights = target.weights ?? 'initial';
+    const current = models.find((m) => m.name === model)?.currentWeights;
+    if (current && !target.weights) {
+      type Item = vscode.QuickPickItem & { weights: 'initial' | 'resume' };
+      const items: Item[] = [
+        { label: '$(debug-continue) Continue training', description: `from ${current}`, weights: 'resume' },
+        { label: '$(debug-restart) Train afresh', description: 'from the initial weights of the train block', weights: 'initial' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { title: `Train ${model}`, placeHolder: 'Start from which weights?' });
+      if (!pick) return;
+      weights = pick.weights;
+    }
     const uri = target.uri.toString();
     const already = this.store.live().find((r) => r.source === 'server' && r.uri === uri && r.model === model);
     if (already) {
@@ -91,12 +109,12 @@ export class TrainingController implements vscode.Disposable {
 
     let result: TrainResult;
     try {
-      result = await client.sendRequest<TrainResult>(TrainRequestMethod, { uri, model } satisfies TrainParams);
+      result = await client.sendRequest<TrainResult>(TrainRequestMethod, { uri, model, weights } satisfies TrainParams);
     } catch (err) {
       void vscode.window.showErrorMessage(`NN Lens: could not train ${model}: ${errorMessage(err)}`);
       return;
     }
-    this.log.info(`training ${result.model} (${result.runId}): ${result.epochs} epochs × ${result.stepsPerEpoch} steps`);
+    this.log.info(`training ${result.model} (${result.runId}): ${result.epochs} epochs × ${result.stepsPerEpoch} steps${weights === 'resume' ? `, continued from ${current}` : ''}`);
     this.store.start({
       runId: result.runId, model: result.model, uri, source: 'server', startedAt: Date.now(),
       epochs: result.epochs, stepsPerEpoch: result.stepsPerEpoch,
@@ -217,9 +235,7 @@ export class TrainingController implements vscode.Disposable {
       this.liveRun(p.runId, p.model, p.uri);
     }
     if (run.status !== 'running') return;
-    this.store.addPoints(p.runId, [{
-      step: p.step, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss, accuracy: p.accuracy, elapsedMs: p.elapsedMs,
-    }]);
+    this.store.addPoints(p.runId, progressPoints(p));
     const live = this.live.get(p.runId);
     if (live?.progress) {
       const now = Date.now();
@@ -316,16 +332,19 @@ export class TrainingController implements vscode.Disposable {
     this.statusItem.show();
   }
 
-  /** The model to act on: the one at the cursor, the only one, or the user's pick. */
-  private async pickModel(client: LanguageClient, uri: vscode.Uri, purpose: 'train'): Promise<string | undefined> {
-    let models: ModelInfo[];
+  /** The models of a document, as the server sees them (undefined after saying why not). */
+  private async listModels(client: LanguageClient, uri: vscode.Uri): Promise<ModelInfo[] | undefined> {
     try {
       const res = await client.sendRequest<ListModelsResult>(ListModelsRequestMethod, { uri: uri.toString() } satisfies ListModelsParams);
-      models = res.models;
+      return res.models;
     } catch (err) {
       void vscode.window.showErrorMessage(`NN Lens: could not list the models: ${errorMessage(err)}`);
       return undefined;
     }
+  }
+
+  /** The model to act on: the one at the cursor, the only one, or the user's pick. */
+  private async pickModel(models: ModelInfo[], uri: vscode.Uri, purpose: 'train'): Promise<string | undefined> {
     const file = vscode.workspace.asRelativePath(uri);
     const candidates = purpose === 'train' ? models.filter((m) => m.hasTrain) : models;
     if (candidates.length === 0) {

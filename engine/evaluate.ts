@@ -79,9 +79,9 @@ export class Evaluation {
   ) {
     this.perExample = new PerExampleGrads(p, batch, () => this.singleProgram());
     this.loss = p.forward();
-    const nfF = findNonFiniteForward(p);
+    const nfF = findNonFiniteForward(p, batch.rows);
     p.backward();
-    this.nonFinite = nfF ?? (hasNonFinite(p) ? findNonFiniteBackward(p) : null);
+    this.nonFinite = nfF ?? (hasNonFinite(p) ? findNonFiniteBackward(p, batch.rows) : null);
     if (this.nonFinite?.phase === 'backward') {
       p.forward(); // findNonFiniteBackward re-ran the backward pass; values are unchanged
       p.backward();

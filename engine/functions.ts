@@ -275,7 +275,8 @@ function validate(fns: readonly IRFunction[], index: Map<string, number>): void 
     check(fn.body, fn);
     for (const g of fn.grads) if (g) check(g.expr, fn);
   }
-  // Recursion (direct or mutual) would never terminate.
+  // Recursion (direct or mutual) would never terminate. Only bodies count: a grad line calls
+  // functions for their values (a function's own value too, §9), which are their bodies.
   const state = new Map<string, 1 | 2>();
   const visit = (name: string, path: string[]) => {
     const s = state.get(name);
@@ -285,7 +286,6 @@ function validate(fns: readonly IRFunction[], index: Map<string, number>): void 
     const fn = fns[index.get(name)!];
     const callees: string[] = [];
     forEachCall(fn.body, (c) => callees.push(c));
-    for (const g of fn.grads) if (g) forEachCall(g.expr, (c) => callees.push(c));
     for (const c of callees) visit(c, [...path, name]);
     state.set(name, 2);
   };

@@ -204,6 +204,12 @@ export interface TrainOptions {
   split: number;
   seed: number;
   gradients: 'auto' | 'manual';
+  /**
+   * Threads for the large matrix products: 'auto' (the default: every core, up to 4, when the
+   * model has a product of at least a million multiply-adds per step and the machine is not busy;
+   * one otherwise) or a count.
+   */
+  threads?: number | 'auto';
 }
 
 export interface CheckOptions {

@@ -288,6 +288,14 @@ export const TRAIN_OPTIONS: readonly ArgSpec[] = [
     doc: 'auto: reverse-mode gradients; manual: the backward block.',
     default: DEFAULT_TRAIN_OPTIONS.gradients,
   },
+  {
+    name: 'threads',
+    kind: 'integer',
+    words: ['auto'],
+    doc: 'Threads for the large matrix products: auto (every core, up to 4, for a product of a million multiply-adds or more per step, unless the machine is busy) or a count.',
+    default: 'auto',
+    range: { lo: 1, hi: 256 },
+  },
 ];
 
 export const CHECK_OPTIONS: readonly ArgSpec[] = [

@@ -89,8 +89,14 @@ class Reader {
   read(e: ast.Expression, spec: ArgSpec, what: string): Read<Value> {
     switch (spec.kind) {
       case 'number':
-      case 'integer':
+      case 'integer': {
+        // a number that may also be a word (`threads: auto`)
+        const w = spec.words ? wordOf(e) : undefined;
+        if (w !== undefined && spec.words!.includes(w)) return { ok: true, value: w };
+        if (w !== undefined && ast.isRef(e) && !e.target?.ref)
+          return this.err(this.codes.type, `${what} must be ${spec.words!.join(' or ')} or ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got '${w}'`, e);
         return this.number(e, spec, what);
+      }
       case 'string':
         if (ast.isStringLit(e)) return { ok: true, value: e.value };
         return this.err(this.codes.type, `${what} must be a string ("…"), got ${describeExpr(e)}`, e);
@@ -410,6 +416,7 @@ export function readTrainOptions(doc: DocumentAnalysis, t: ast.TrainDecl): {
     seed: get('seed', d.seed),
     gradients: get('gradients', d.gradients),
   };
+  if (values.has('threads')) options.threads = values.get('threads')!.value as number | 'auto';
   const manual = options.gradients === 'manual' ? values.get('gradients')?.option : undefined;
   return { options, issues, manual };
 }

@@ -15,6 +15,7 @@ import { createNnServices, type NnServices } from './nn-module';
 export { createNnServices, NnModule, type NnServices, type NnAddedServices } from './nn-module';
 export { lowerDocument, type LowerResult } from './lower';
 export { plainRange, rangeOf, nameRangeOf } from './ranges';
+export { isName, NAME_CHAR, NAME_CHAR_SOURCE, NAME_SOURCE } from './identifiers';
 export { Codes, CODE_INFO, type Code } from '../engine/codes';
 export {
   BUILTIN_FUNCTIONS,

@@ -94,9 +94,11 @@ export function lowerDocument(services: NnAnalysisCache | { analysis: { Cache: N
     if (!f.name || hasError(f) || !analysis.functionOk(f)) continue;
     okFunctions.add(f);
   }
-  // A function is usable only when every function it calls is.
+  // A function is usable only when every function it calls is. (A function met again is one
+  // whose value a grad line uses: a cycle of bodies is an error, so f is not in okFunctions.)
   const usable = (f: ast.FunctionDecl, seen = new Set<ast.FunctionDecl>()): boolean => {
-    if (!okFunctions.has(f) || seen.has(f)) return okFunctions.has(f) && !seen.has(f);
+    if (!okFunctions.has(f)) return false;
+    if (seen.has(f)) return true;
     seen.add(f);
     return AstUtils.streamAst(f)
       .filter(ast.isCall)

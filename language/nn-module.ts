@@ -32,6 +32,7 @@ import type { CancellationToken } from 'vscode-languageserver';
 import { guardCompletionParser, guardParser, NnLexer } from './parser-guard';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation, NnScopeProvider } from './scope';
+import { NnTokenBuilder } from './tokens';
 import { registerValidationChecks } from './validation/nn-validator';
 
 export type NnAddedServices = {
@@ -57,6 +58,8 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
     CompletionParser: (services) => guardCompletionParser(createCompletionParser(services), services),
     ParserErrorMessageProvider: () => new NnParserErrorMessageProvider(),
     LexerErrorMessageProvider: () => new NnLexerErrorMessageProvider(),
+    // names in any script: keywords still yield to a longer name (`gradients`, `inputs`)
+    TokenBuilder: () => new NnTokenBuilder(),
   },
   references: {
     ScopeComputation: (services) => new NnScopeComputation(services),

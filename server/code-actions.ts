@@ -1,12 +1,19 @@
 /**
  * Quick fixes for shape errors, and the full gradient check as a source action.
  *
- * - `A @ B` that does not fit: use `transpose(A)` (or `transpose(B)`) when that fits; or set a
- *   declared size (a param's, an input's) to the one the other operand needs.
- * - Elementwise operands that do not broadcast, a loss whose target does not fit: set the declared
- *   size of the param, input or target to the other operand's shape.
+ * - `A @ B` that does not fit: use `transpose(A)` (or `transpose(B)`) when that fits — in the
+ *   forward pass and in `backward` — or set a param's declared size to the one the other operand
+ *   needs.
+ * - Elementwise operands that do not broadcast: set a param's declared size to the other
+ *   operand's shape.
  * - `grad X = …` with the transposed shape of X: wrap the line in `transpose(…)`.
  * - `train M on D` whose data does not fit the input or target: set their sizes to the data's.
+ * - Columns where vectors are meant (§9: `column-vector`, `broadcast-column`, a cross_entropy of a
+ *   column): declare the `[n, 1]` inputs, targets and params responsible as `[n]`; `W * x` where
+ *   `@` fits (`elementwise-matmul`): use `@`.
+ *
+ * An input's or target's shape is fixed by the data (and the lecture's conventions), never
+ * changed to fit a value computed from it: a wrong value would pass and keep its bug.
  */
 import { AstUtils, CstUtils, type AstNode, type LangiumDocument } from 'langium';
 import type { CodeActionProvider } from 'langium/lsp';
@@ -20,8 +27,9 @@ import {
   type TextEdit,
 } from 'vscode-languageserver';
 import { fmtShape, NnAst as ast } from '../language';
+import { columnDecls } from '../language/analysis/conventions';
 import { describeDecl } from '../language/validation/data';
-import { builtin, CATALOG, isNodeEntry } from '../engine/ops/index';
+import { CATALOG } from '../engine/ops/index';
 import { broadcastShapes, sameShape } from '../engine/shape';
 import type { NnLensServices } from './module';
 import { ClientCommands, type CheckGradientsCommandArgs } from './protocol';
@@ -52,10 +60,11 @@ export function nodeAt(document: LangiumDocument, range: Range): AstNode | undef
   return best;
 }
 
-function declOf(e: AstNode | undefined): Declared | undefined {
+/** The param an operand names: the only declarations a shape error's fix may resize. */
+function paramOf(e: AstNode | undefined): ast.ParamDecl | undefined {
   if (ast.isRef(e) && e.member === undefined) {
     const t = e.target?.ref;
-    if (ast.isParamDecl(t) || ast.isInputDecl(t) || ast.isTargetDecl(t)) return t;
+    if (ast.isParamDecl(t)) return t;
   }
   return undefined;
 }
@@ -96,6 +105,8 @@ export class NnCodeActionProvider implements CodeActionProvider {
 
   private fixes(document: LangiumDocument, d: Diagnostic): CodeAction[] {
     if (d.code === 'data-shape-mismatch') return this.dataFixes(document, d);
+    if (d.code === 'column-vector' || d.code === 'broadcast-column') return this.columnFixes(document, d);
+    if (d.code === 'elementwise-matmul') return this.matmulFix(document, d);
     if (d.code !== 'shape-mismatch') return [];
     const node = nodeAt(document, d.range);
     if (!node) return [];
@@ -120,8 +131,9 @@ export class NnCodeActionProvider implements CodeActionProvider {
       const got = this.shape(line.expr);
       if (target && got && got.length === 2 && target.length === 2 && got[0] === target[1] && got[1] === target[0]) {
         out.push(...transposeIt(`Transpose the line: transpose(${text(line.expr)})`, line.expr, true));
+        return out;
       }
-      return out;
+      // else the line's own expression breaks a rule (e.g. `W2 @ grad z2`): the fixes below
     }
 
     if (ast.isBinaryExpr(node)) {
@@ -140,40 +152,80 @@ export class NnCodeActionProvider implements CodeActionProvider {
         const outer = (s: Shape) => (s.length >= 1 ? s[0] : undefined);
         const kb = outer(b);
         const ka = inner(a);
-        const left = declOf(node.left);
+        const left = paramOf(node.left);
         if (left && kb !== undefined && a.length >= 1) {
           const want = [...a];
           want[a.length - 1] = kb;
           out.push(...this.resize(document, d, left, want, `to fit ${text(node.right)}: ${fmtShape(b)}`));
         }
-        const right = declOf(node.right);
+        const right = paramOf(node.right);
         if (right && ka !== undefined && b.length >= 1) {
           const want = [...b];
           want[0] = ka;
           out.push(...this.resize(document, d, right, want, `to fit ${text(node.left)}: ${fmtShape(a)}`));
         }
       } else if (!broadcastShapes(a, b)) {
-        const left = declOf(node.left);
-        const right = declOf(node.right);
+        const left = paramOf(node.left);
+        const right = paramOf(node.right);
         if (right) out.push(...this.resize(document, d, right, a, `to match ${text(node.left)}: ${fmtShape(a)}`));
         if (left) out.push(...this.resize(document, d, left, b, `to match ${text(node.right)}: ${fmtShape(b)}`));
       }
       return out;
     }
     if (ast.isCall(node)) {
+      // a loss whose operands do not fit: never resize the target to the value (the value is
+      // what is wrong); a cross_entropy of columns: declare them as vectors
       const name = node.callee?.target?.$refText ?? '';
-      const op = builtin(name);
-      if (op && isNodeEntry(op) && op.loss && node.args.length === 2) {
-        const [y, t] = node.args.map((x) => x.value);
-        const ys = this.shape(y);
-        const ts = this.shape(t);
-        if (ys && ts && !op.shape([ys, ts], {}).ok) {
-          const td = declOf(t);
-          if (td) out.push(...this.resize(document, d, td, ys, `to match ${text(y!)}: ${fmtShape(ys)}`));
-        }
-      }
+      if (name === 'cross_entropy') return this.columnFixes(document, d, node);
     }
     return out;
+  }
+
+  /** Declare the `[n, 1]` declarations responsible as vectors `[n]` (and, second, every column of the model). */
+  private columnFixes(document: LangiumDocument, d: Diagnostic, at?: AstNode): CodeAction[] {
+    const node = at ?? nodeAt(document, d.range);
+    if (!node) return [];
+    const cache = this.services.analysis.Cache;
+    const declShape = (x: ast.ParamDecl | ast.InputDecl | ast.TargetDecl) => cache.shapeOf(x)?.shape ?? null;
+    const scope = ast.isBinaryExpr(node) ? (this.shape(node.left)?.length === 2 ? node.left : node.right) : node;
+    const mine = scope ? columnDecls(scope, declShape) : [];
+    const model = AstUtils.getContainerOfType(node, ast.isModelDecl);
+    const isColumn = (s: Shape | null) => !!s && s.length === 2 && s[1] === 1 && s[0] > 1;
+    const all = (model?.members ?? []).filter(
+      (m): m is Declared => (ast.isParamDecl(m) || ast.isInputDecl(m) || ast.isTargetDecl(m)) && isColumn(declShape(m)),
+    );
+    const out: CodeAction[] = [];
+    const fix = (decls: Declared[], title: string, preferred: boolean) => {
+      const edits: TextEdit[] = [];
+      for (const x of decls) {
+        const s = declShape(x);
+        if (x.shape?.$cstNode && s) edits.push({ range: x.shape.$cstNode.range, newText: fmtShape([s[0]]) });
+      }
+      if (edits.length) out.push({ title, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: preferred, edit: { changes: { [document.uri.toString()]: edits } } });
+    };
+    const list = (decls: Declared[]) => decls.map((x) => `${x.name}: ${fmtShape([declShape(x)![0]])}`).join(', ');
+    if (mine.length) fix(mine, `Use vectors [n], not columns [n, 1]: declare ${list(mine)}`, true);
+    if (all.length > mine.length) fix(all, `Declare every column of ${model?.name ?? 'the model'} as a vector: ${list(all)}`, mine.length === 0);
+    return out;
+  }
+
+  /** `W * x` where `W @ x` fits: use `@` (the matrix first). */
+  private matmulFix(document: LangiumDocument, d: Diagnostic): CodeAction[] {
+    const node = nodeAt(document, d.range);
+    const e = node && (ast.isBinaryExpr(node) ? node : AstUtils.getContainerOfType(node, ast.isBinaryExpr));
+    if (!e || e.op !== '*' || !e.$cstNode || !e.left?.$cstNode || !e.right?.$cstNode) return [];
+    const a = this.shape(e.left);
+    const [m, v] = a && a.length === 2 ? [e.left, e.right] : [e.right, e.left];
+    const newText = `${m.$cstNode!.text} @ ${v.$cstNode!.text}`;
+    return [
+      {
+        title: `Use the matrix product: ${newText}`,
+        kind: CodeActionKind.QuickFix,
+        diagnostics: [d],
+        isPreferred: true,
+        edit: { changes: { [document.uri.toString()]: [{ range: e.$cstNode.range, newText }] } },
+      },
+    ];
   }
 
   private gradTargetShape(line: ast.BackwardLine): Shape | undefined {

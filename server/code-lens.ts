@@ -1,8 +1,8 @@
 /**
  * Code lenses above each model: `▶ Train` (or `■ Stop training` while it trains),
- * `∇ Check gradients` and the parameter count. They invoke the client's commands
- * (`ClientCommands`, arguments `[uri, model]`); other editors run them through
- * `workspace/executeCommand`, which the server then handles itself.
+ * `∇ Check gradients`, the parameter count and, in VS Code, `$(debug-alt-small) Step through` (the debugger; a codicon).
+ * They invoke the client's commands (`ClientCommands`, arguments `[uri, model]`); other editors
+ * run them through `workspace/executeCommand`, which the server then handles itself.
  */
 import type { LangiumDocument } from 'langium';
 import type { CodeLensProvider } from 'langium/lsp';
@@ -15,6 +15,7 @@ import {
   ShowBackpropCommand,
   type CheckGradientsCommandArgs,
   type ShowBackpropCommandArgs,
+  type StepThroughCommandArgs,
   type StopTrainingCommandArgs,
   type TrainCommandArgs,
 } from './protocol';
@@ -65,6 +66,13 @@ export class NnCodeLensProvider implements CodeLensProvider {
         lenses.push({
           range,
           command: { title: '◇ Backprop', command: ShowBackpropCommand, arguments: [uri, m.name] satisfies ShowBackpropCommandArgs },
+        });
+      }
+      if (this.services.lens.Settings.client.isNnLensExtension) {
+        // the debugger is VS Code's (other editors start `nnlens dap` from their DAP client)
+        lenses.push({
+          range,
+          command: { title: '$(debug-alt-small) Step through', command: ClientCommands.stepThrough, arguments: [uri, m.name] satisfies StepThroughCommandArgs },
         });
       }
       const params = cache.tryModel(m)?.paramElements ?? NaN;

@@ -19,6 +19,7 @@ import {
   DATA_SOURCES,
   fmtShape,
   INITIALIZERS,
+  NAME_SOURCE,
   NnAst as ast,
   OPTIMIZERS,
   TRAIN_OPTIONS,
@@ -26,6 +27,11 @@ import {
   type ConfigCallable,
 } from '../language';
 import type { NnLensServices } from './module';
+
+/** `param W: [3, 2] = ` (and a word begun): the initializer goes here. Names in any script (§9). */
+const PARAM_INIT = new RegExp(`^\\s*param\\s+${NAME_SOURCE}\\s*:\\s*\\[[^\\]]*\\]\\s*=\\s*\\w*$`, 'u');
+/** `data d = `: the data source goes here. */
+const DATA_SOURCE = new RegExp(`^\\s*data\\s+${NAME_SOURCE}\\s*=\\s*\\w*$`, 'u');
 
 const KIND: Record<string, CompletionItemKind> = {
   ParamDecl: CompletionItemKind.Field,
@@ -62,8 +68,8 @@ export class NnCompletionProvider extends DefaultCompletionProvider {
     if (/^\s*(gradients|mode)\s*:\s*\w*$/.test(line) || (option && (option.key === 'gradients' || option.key === 'mode'))) {
       return { where: 'option-word', option };
     }
-    if (/^\s*param\s+\w+\s*:\s*\[[^\]]*\]\s*=\s*\w*$/.test(line)) return { where: 'init' };
-    if (/^\s*data\s+\w+\s*=\s*\w*$/.test(line)) return { where: 'data' };
+    if (PARAM_INIT.test(line)) return { where: 'init' };
+    if (DATA_SOURCE.test(line)) return { where: 'data' };
     if (node && AstUtils.getContainerOfType(node, ast.isFunctionDecl)) return { where: 'function' };
     if (node && AstUtils.getContainerOfType(node, ast.isModelDecl)) return { where: 'model' };
     return { where: 'other' };

@@ -11,6 +11,10 @@
  * computed on; until the next job finishes, the previous findings are carried over (moved with
  * the text, dropped where it changed) so that they do not flicker while typing.
  *
+ * A model with a syntax or shape error is not lowered, so it cannot be checked; its findings from
+ * the last version that had none stay visible (moved with the text, dropped where it changed),
+ * each marked "(from the last version of M without errors)", until it can be checked again.
+ *
  * The server publishes all diagnostics itself (Langium's default handler is not installed), so
  * both sets always go out together.
  */
@@ -25,7 +29,7 @@ import {
 } from 'vscode-languageserver';
 import type { CheckOptions, DataContext, Finding, IRProgram } from '../engine';
 import { Codes } from '../engine/codes';
-import { lowerDocument, type NnServices } from '../language';
+import { lowerDocument, NnAst, type NnServices } from '../language';
 import { EngineWorker, JobCancelled, WorkerCrash, type JobHandle } from './engine-host';
 import type { CheckJobRequest, CheckJobResult, CurrentWeights, ModelNumbers } from '../engine/session/types';
 import type { CoalescedBuilds } from './builds';
@@ -70,6 +74,8 @@ interface DocState {
   numbers?: { keys: Record<string, string>; result: CheckJobResult };
   /** Key of the content whose check failed (crash/timeout): not retried until it changes. */
   failed?: { key: string; message: string };
+  /** Per model: its findings from the last version in which it could be checked. */
+  lastGood?: Map<string, SlowDiagnostics>;
   lastPublished?: PublishDiagnosticsParams;
 }
 
@@ -413,13 +419,53 @@ export class NnLensEngine {
     const doc = this.current(uri);
     if (!doc || doc.textDocument.version !== result.version) return;
     if (publishFindings) {
-      s.slow = {
-        version: result.version,
-        text: TextDocument.create(uri, 'nn', result.version, doc.textDocument.getText()),
-        diagnostics: result.findings.map((f) => findingToDiagnostic(f, uri)),
-      };
+      const text = TextDocument.create(uri, 'nn', result.version, doc.textDocument.getText());
+      const diagnostics = result.findings.map((f) => findingToDiagnostic(f, uri));
+      s.slow = { version: result.version, text, diagnostics: [...diagnostics, ...this.lastGoodOf(s, doc, text, diagnostics, result, lowered)] };
     }
     this.publish(uri);
+  }
+
+  /**
+   * Remembers each checked model's findings (those within its declaration) as its last good ones,
+   * and returns those of the models that could not be checked now (they have errors), carried over
+   * to this text and marked as from the last version without errors.
+   */
+  private lastGoodOf(
+    s: DocState,
+    doc: LangiumDocument,
+    text: TextDocument,
+    diagnostics: Diagnostic[],
+    result: CheckJobResult,
+    lowered: Lowered,
+  ): Diagnostic[] {
+    const root = doc.parseResult.value;
+    const spans = new Map<string, { start: number; end: number }>();
+    if (NnAst.isProgram(root))
+      for (const m of root.declarations.filter(NnAst.isModelDecl))
+        if (m.name && m.$cstNode && !spans.has(m.name)) spans.set(m.name, { start: m.$cstNode.offset, end: m.$cstNode.end });
+    const last = (s.lastGood ??= new Map());
+    for (const name of [...last.keys()]) if (!spans.has(name)) last.delete(name);
+    const out: Diagnostic[] = [];
+    for (const [name, span] of spans) {
+      if (result.models[name]) {
+        const own = diagnostics.filter((d) => {
+          const a = text.offsetAt(d.range.start);
+          return a >= span.start && text.offsetAt(d.range.end) <= span.end;
+        });
+        last.set(name, { version: text.version, text, diagnostics: own });
+        continue;
+      }
+      const prev = last.get(name);
+      if (!lowered.skipped.includes(name) || !prev || prev.diagnostics.length === 0) continue;
+      const note = ` (from the last version of ${name} without errors: it has errors now, so its gradients are not checked)`;
+      for (const d of carryOver(prev.text, text, prev.diagnostics)) {
+        const a = text.offsetAt(d.range.start);
+        if (a < span.start || a > span.end) continue; // moved out of the model: not its finding any more
+        out.push({ ...d, message: d.message + note });
+      }
+    }
+    return out;
   }
 
   private jobFailed(uri: string, lowered: Lowered, e: unknown): void {

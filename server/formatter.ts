@@ -8,6 +8,11 @@
  * are (trailing comments that were aligned stay aligned), and text that does not parse is
  * formatted as far as its tokens go. A text the lexer cannot read is left alone. Formatting
  * twice gives the same text.
+ *
+ * Column alignment is kept (examples/digits.nn): where a token was padded to line up with the
+ * same kind of token on the lines next to it (`input  x` under `target t`, the `=` of a run of
+ * `param` lines, `y  =` under `z2 =`), the run stays aligned — at the column the formatted lines
+ * need, so that it also survives re-indentation.
  */
 import type { IToken } from 'chevrotain';
 import type { LangiumDocument } from 'langium';
@@ -47,6 +52,25 @@ export interface FormatResult {
 
 /** Formats `text` given its tokens (code and comments) from the language's lexer. */
 export function formatTokens(text: string, code: readonly IToken[], comments: readonly IToken[], indent = '  '): FormatResult {
+  // pass 1: where every token lands without alignment; pass 2: with the aligned runs padded
+  const natural = new Map<number, number>();
+  layout(text, code, comments, indent, natural, null);
+  const targets = alignmentTargets(text, code, natural);
+  return layout(text, code, comments, indent, null, targets);
+}
+
+/**
+ * One layout of the text. `cols` (pass 1) receives each code token's output column by its start
+ * offset; `pad` (pass 2) gives the column a token must start at (an aligned run's).
+ */
+function layout(
+  text: string,
+  code: readonly IToken[],
+  comments: readonly IToken[],
+  indent: string,
+  cols: Map<number, number> | null,
+  pad: ReadonlyMap<number, number> | null,
+): FormatResult {
   const INDENT = indent;
   const src = text.split(/\r?\n/);
   const toTok = (t: IToken, comment: boolean): Tok => ({
@@ -137,8 +161,11 @@ export function formatTokens(text: string, code: readonly IToken[], comments: re
           line += ' '.repeat(Math.max(1, t.start - prev.end));
         } else {
           line += space(prev, t, unary) ? ' ' : '';
+          const want = t.comment ? undefined : pad?.get(t.start);
+          if (want !== undefined && line.length < want) line += ' '.repeat(want - line.length);
         }
       }
+      if (!t.comment) cols?.set(t.start, line.length);
       line += t.image;
       prev = t;
       if (!t.comment) {
@@ -150,6 +177,55 @@ export function formatTokens(text: string, code: readonly IToken[], comments: re
   }
   alignComments(out, lineCode, origCommentCol, origCodeEnd);
   return { lines: out, ok: true };
+}
+
+/**
+ * Aligned runs: on adjacent lines, tokens of one kind (type) that started at the same column of
+ * the original text, where at least one was padded to get there (more than one space before
+ * it), and none is the first token of its line. Each such token gets the largest column its run
+ * has in pass 1 (by start offset). One run per line: the first token of the line that is in one.
+ */
+function alignmentTargets(text: string, code: readonly IToken[], natural: ReadonlyMap<number, number>): Map<number, number> {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  interface Cand {
+    start: number;
+    type: string;
+    col: number;
+    padded: boolean;
+  }
+  const byLine = new Map<number, Cand[]>();
+  for (let k = 1; k < code.length; k++) {
+    const t = code[k];
+    const prev = code[k - 1];
+    const line = (t.startLine ?? 1) - 1;
+    if ((prev.endLine ?? prev.startLine ?? 1) - 1 !== line) continue; // first on its line
+    const gap = t.startOffset - (prev.startOffset + prev.image.length);
+    if (text.slice(prev.startOffset + prev.image.length, t.startOffset).trim() !== '') continue; // a comment between
+    const list = byLine.get(line) ?? [];
+    list.push({ start: t.startOffset, type: t.tokenType.name, col: t.startOffset - starts[line], padded: gap > 1 });
+    byLine.set(line, list);
+  }
+  const out = new Map<number, number>();
+  const taken = new Set<number>();
+  const lines = [...byLine.keys()].sort((a, b) => a - b);
+  for (const li of lines) {
+    if (taken.has(li)) continue;
+    for (const c of byLine.get(li)!) {
+      // the run through line li at this token's kind and column
+      const at = (l: number) => byLine.get(l)?.find((x) => x.type === c.type && x.col === c.col);
+      const run: Cand[] = [c];
+      for (let l = li + 1; !taken.has(l) && at(l); l++) run.push(at(l)!);
+      if (run.length < 2 || !run.some((x) => x.padded)) continue;
+      const target = Math.max(...run.map((x) => natural.get(x.start) ?? 0));
+      run.forEach((x, k) => {
+        out.set(x.start, target);
+        taken.add(li + k);
+      });
+      break;
+    }
+  }
+  return out;
 }
 
 function track(t: Tok, braces: number, parens: number): { braces: number; parens: number } {

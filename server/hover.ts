@@ -225,8 +225,8 @@ export class NnHoverProvider implements HoverProvider {
         { code: `∂C/∂${deltaName}` },
         '.',
       );
-      w.terms.forEach((t, e) => {
-        lines.push(`example ${e + 1}: ${a} × ${d} = ${num(t.a)} × ${num(t.d)} = ${num((t.a ?? 0) * t.d)}`);
+      w.terms.forEach((t) => {
+        lines.push(`example ${t.example}: ${a} × ${d} = ${num(t.a)} × ${num(t.d)} = ${num((t.a ?? 0) * t.d)}`);
       });
     } else {
       md.para(
@@ -235,8 +235,9 @@ export class NnHoverProvider implements HoverProvider {
         { code: `∂C/∂${deltaName}` },
         ' (the forward part of a bias is 1).',
       );
-      w.terms.forEach((t, e) => lines.push(`example ${e + 1}: ${d} = ${num(t.d)}`));
+      w.terms.forEach((t) => lines.push(`example ${t.example}: ${d} = ${num(t.d)}`));
     }
+    if (w.delta.note) md.para(`(${w.delta.note}.)`);
     if (w.examples > w.terms.length) lines.push(`… (${w.examples - w.terms.length} more examples)`);
     lines.push(
       w.examples > 1
@@ -322,7 +323,7 @@ export class NnHoverProvider implements HoverProvider {
       const w = l.worst;
       md.para(
         `✓ matches the true gradient (largest relative error ${err(l.relError)}` +
-          (w ? `, at ${w.where}${w.example !== null ? ` of example ${w.example + 1}` : ''}: yours ${num(w.user)}, true ${num(w.truth)})` : ')'),
+          (w ? `, at ${w.where}${w.example !== null ? ` of example ${w.example}` : ''}: yours ${num(w.user)}, true ${num(w.truth)})` : ')'),
       );
     } else if (l.status === 'wrong') {
       md.para('✗ ', l.message);

@@ -17,6 +17,7 @@ import {
   type ConfigCallable,
 } from '../language';
 import { isConfigPosition } from '../language/document-validator';
+import { NAME_CHAR } from '../language/identifiers';
 
 export type NamedValue = ast.ValueDecl | ast.LossDecl;
 
@@ -106,7 +107,7 @@ export function locate(document: LangiumDocument, offset: number): Located | und
   const root = document.parseResult.value.$cstNode;
   if (!root) return undefined;
   // A name the position is on or just after; else the token at the position (an operator).
-  let leaf = CstUtils.findDeclarationNodeAtOffset(root, offset, /\w/);
+  let leaf = CstUtils.findDeclarationNodeAtOffset(root, offset, NAME_CHAR);
   if (!leaf) leaf = CstUtils.findLeafNodeAtOffset(root, offset);
   if (!leaf || leaf.hidden) return undefined;
   const node = leaf.astNode;

@@ -22,6 +22,7 @@ import { StaleRequests } from './stale-requests';
 import { NnDocumentSymbolProvider } from './symbols';
 import { MessageTraffic } from './traffic';
 import { NnLensTraining } from './training';
+import { NnWeightsFiles } from './weights-file';
 
 export type NnLensAddedServices = {
   lens: {
@@ -34,6 +35,8 @@ export type NnLensAddedServices = {
     Builds: CoalescedBuilds;
     /** Requests about replaced document versions: answered ContentModified without work. */
     Requests: StaleRequests;
+    /** Weights trained elsewhere: nnlens.weightsFile and nnlens/loadWeights. */
+    WeightsFiles: NnWeightsFiles;
   };
 };
 
@@ -55,6 +58,7 @@ export function nnLensModule(opts: NnLensModuleOptions = {}): Module<NnLensServi
       Traffic: () => opts.traffic ?? new MessageTraffic(),
       Builds: (s) => new CoalescedBuilds(s.shared as LangiumSharedServices, s.lens.Traffic),
       Requests: (s) => new StaleRequests(s.shared as LangiumSharedServices, s.lens.Traffic, s.lens.Builds),
+      WeightsFiles: (s) => new NnWeightsFiles(s, s.lens.Engine, s.lens.Settings, (m) => s.lens.Engine.logger.info(m)),
     },
     lsp: {
       HoverProvider: (s) => new NnHoverProvider(s),

@@ -11,6 +11,12 @@ export interface TrainParams {
   uri: string;
   /** Model name; optional when the document has exactly one model with a `train` block. */
   model?: string;
+  /**
+   * Where the run starts: 'initial' (the default) from the train block's initial weights, as
+   * `nnlens train` does; 'resume' from the model's current weights — the last run's, or weights
+   * loaded from a file (`ModelInfo.currentWeights` says which). Refused when there are none.
+   */
+  weights?: 'initial' | 'resume';
 }
 export interface TrainResult {
   runId: string;
@@ -48,11 +54,28 @@ export interface TrainProgressParams {
   accuracy: number | null;
   elapsedMs: number;
   /**
+   * Every point of the loss curve since the previous notification — one per epoch, and one every
+   * N steps of long epochs (about 500 per run) — however the notifications are throttled. Absent
+   * from servers before it (a client then charts one point per notification).
+   */
+  points?: TrainPointParams[];
+  /**
    * For a model whose input is a point of the plane (xor, circle, spiral, gauss, a 2-column
    * csv): its output over the plane at the current weights, at least every 500 ms while it
    * trains (the loss panel draws it beside the curves). Absent on most notifications.
    */
   boundary?: TrainBoundary;
+}
+
+/** A point of the loss curve. `valLoss` and `accuracy` are set on an epoch's last point. */
+export interface TrainPointParams {
+  step: number;
+  epoch: number;
+  /** Mean training loss of the steps since the previous point. */
+  loss: number;
+  valLoss: number | null;
+  accuracy: number | null;
+  elapsedMs: number;
 }
 
 /** A model's output over the plane of its 2-D input (engine/train/types.ts `DecisionBoundary`). */
@@ -117,6 +140,12 @@ export interface ModelInfo {
   endLine?: number;
   /** 0-based first and last lines of the model's `train` block, if it has one. */
   trainRange?: { line: number; endLine: number };
+  /**
+   * When the model has weights other than its initial ones (a run's, or loaded), how hovers name
+   * them ("the weights trained by run r1 (completed at 14:02, epoch 20)"): a new run may continue
+   * from them (`TrainParams.weights: 'resume'`).
+   */
+  currentWeights?: string;
 }
 export interface ListModelsResult {
   models: ModelInfo[];
@@ -128,17 +157,21 @@ export const ClientCommands = {
   checkGradients: 'nnlens.checkGradients',
   stopTraining: 'nnlens.stopTraining',
   showLossPanel: 'nnlens.showLossPanel',
+  /** The debugger on example 1 of a model (VS Code only: it starts a debug session). */
+  stepThrough: 'nnlens.stepThrough',
 } as const;
 
 /**
  * Arguments of the client commands when a code lens (or anything else) invokes them with a
  * target: `nnlens.train` and `nnlens.checkGradients` take `[uri, model?]` (a document URI
- * string and a model name); `nnlens.stopTraining` takes `[runId?]`. Without arguments the
- * commands act on the active editor (train: the model at the cursor, or a quick pick).
+ * string and a model name; `nnlens.train` also a third, 'initial' or 'resume', instead of asking
+ * when the model has trained weights); `nnlens.stopTraining` takes `[runId?]`. Without arguments
+ * the commands act on the active editor (train: the model at the cursor, or a quick pick).
  */
-export type TrainCommandArgs = [uri: string, model?: string];
+export type TrainCommandArgs = [uri: string, model?: string, weights?: 'initial' | 'resume'];
 export type CheckGradientsCommandArgs = [uri: string, model?: string];
 export type StopTrainingCommandArgs = [runId?: string];
+export type StepThroughCommandArgs = [uri: string, model?: string];
 
 /** The `nnlens.*` settings (VS Code sends them on `workspace/didChangeConfiguration` under
  * `nnlens`, and answers `workspace/configuration` for section `nnlens`). */
@@ -163,6 +196,17 @@ export interface NnLensSettings {
     /** Write `NAME.weights.json` next to the file when a run completes or is stopped. */
     saveWeights: boolean;
   };
+  /**
+   * A weights file (the P.json format) whose weights hovers, checks and the Backprop view use
+   * instead of the initial ones: relative to the `.nn` file's folder, `${model}` for the model's
+   * name (`${model}.weights.json`). Empty: none. Added after v1; absent means empty.
+   */
+  weightsFile: string;
+  /**
+   * `nnlens.trainThreads`: threads for a run's large matrix products, 'auto' (the default) or a
+   * count; a train block's `threads:` option overrides it.
+   */
+  trainThreads: number | 'auto';
 }
 
 /** `initializationOptions` the VS Code client sends in `initialize`. */
@@ -337,3 +381,20 @@ export interface TraceView {
 /** `nnlens.showBackprop` takes `[uri, model?]`; without arguments, the model at the cursor. */
 export const ShowBackpropCommand = 'nnlens.showBackprop';
 export type ShowBackpropCommandArgs = [uri: string, model?: string];
+
+/**
+ * Request `nnlens/loadWeights` (client → server; the command "NN Lens: Load Weights"): a weights
+ * file in the P.json format (what `nnlens train` and an exported project's train.py write) becomes
+ * the current weights of a model of an open document; hovers, checks and the Backprop view use
+ * them. `path`: a file path (relative to the document's folder) or a `file:` URI. `model`: the
+ * model it is for; without it, the one model whose params the file fits. Added after v1.
+ */
+export const LoadWeightsRequestMethod = 'nnlens/loadWeights';
+export interface LoadWeightsParams {
+  uri: string;
+  path: string;
+  model?: string;
+}
+export type LoadWeightsResult =
+  | { status: 'ok'; model: string; /** How hovers name the weights. */ label: string }
+  | { status: 'error'; message: string };

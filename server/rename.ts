@@ -6,7 +6,7 @@
 import { AstUtils, CstUtils, type AstNode, type LangiumDocument } from 'langium';
 import { DefaultRenameProvider } from 'langium/lsp';
 import { ResponseError, ErrorCodes, type RenameParams, type WorkspaceEdit } from 'vscode-languageserver';
-import { BUILTIN_FUNCTIONS, NnAst as ast } from '../language';
+import { BUILTIN_FUNCTIONS, isName, NAME_CHAR, NnAst as ast } from '../language';
 import type { NnLensServices } from './module';
 
 const KEYWORDS = new Set([
@@ -36,11 +36,11 @@ export class NnRenameProvider extends DefaultRenameProvider {
   override async rename(document: LangiumDocument, params: RenameParams): Promise<WorkspaceEdit | undefined> {
     const name = params.newName;
     const refuse = (why: string) => new ResponseError(ErrorCodes.InvalidParams, why);
-    if (!/^[_a-zA-Z]\w*$/.test(name)) throw refuse(`'${name}' is not a name: use letters, digits and _ (not first a digit)`);
+    if (!isName(name)) throw refuse(`'${name}' is not a name: use letters (of any script), digits and _ (not first a digit)`);
     if (KEYWORDS.has(name)) throw refuse(`'${name}' is a keyword of the language`);
     if (BUILTINS.has(name)) throw refuse(`'${name}' is a built-in function`);
     const root = document.parseResult.value.$cstNode;
-    const leaf = root ? CstUtils.findDeclarationNodeAtOffset(root, document.textDocument.offsetAt(params.position), /\w/) : undefined;
+    const leaf = root ? CstUtils.findDeclarationNodeAtOffset(root, document.textDocument.offsetAt(params.position), NAME_CHAR) : undefined;
     const decl = leaf ? this.references.findDeclarations(leaf)[0] : undefined;
     if (decl) {
       const old = (decl as { name?: string }).name;

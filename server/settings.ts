@@ -9,6 +9,8 @@ export const DEFAULT_SETTINGS: NnLensSettings = {
   gradientCheck: { onEdit: true, mode: 'fast', tolerance: 1e-6, eps: 1e-6 },
   inlayHints: { shapes: true, paramCounts: true },
   training: { saveWeights: true },
+  weightsFile: '',
+  trainThreads: 'auto',
 };
 
 const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -39,7 +41,16 @@ export function readSettings(raw: unknown, base: NnLensSettings = DEFAULT_SETTIN
       paramCounts: bool(ih.paramCounts, base.inlayHints.paramCounts),
     },
     training: { saveWeights: bool(tr.saveWeights, base.training.saveWeights) },
+    weightsFile: typeof r.weightsFile === 'string' ? r.weightsFile.trim() : base.weightsFile,
+    trainThreads: threadsSetting(r.trainThreads, base.trainThreads),
   };
+}
+
+/** 'auto' or a count from 1 to 256 (a numeric string too: the settings editor may send one). */
+function threadsSetting(x: unknown, d: number | 'auto'): number | 'auto' {
+  if (x === 'auto') return 'auto';
+  const n = typeof x === 'string' && x.trim() !== '' ? Number(x) : x;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 256 ? n : d;
 }
 
 export type SettingsListener = (settings: NnLensSettings, previous: NnLensSettings) => void;

@@ -18,6 +18,7 @@ import { addInlayHintRefresh } from './handlers/inlay-refresh';
 import { addSettingsHandlers } from './handlers/settings';
 import { addTraceHandler } from './handlers/trace';
 import { addTrainingHandlers } from './handlers/training';
+import { addWeightsHandlers } from './handlers/weights';
 
 export interface ServerHandle {
   connection: Connection;
@@ -42,6 +43,7 @@ export function startServer(): ServerHandle {
   addDocumentHandlers(connection, Nn);
   addInlayHintRefresh(connection, Nn);
   addTrainingHandlers(connection, Nn);
+  addWeightsHandlers(connection, Nn);
   addCheckGradientsHandler(connection, Nn);
   addTraceHandler(connection, Nn);
   addExecuteCommandHandler(connection, Nn);

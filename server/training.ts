@@ -12,12 +12,14 @@ import { DocumentState, URI, type LangiumDocument } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
 import { DiagnosticSeverity, ErrorCodes, ResponseError } from 'vscode-languageserver';
 import { existsSync } from 'node:fs';
-import type { IRModel, IRProgram } from '../engine';
+import { cachedData, type IRModel, type IRProgram } from '../engine';
 import { Codes } from '../engine/codes';
-import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainProgress } from '../engine/train';
+import { trainInWorker, type TrainJob, type TrainOutcome, type TrainPlan, type TrainPoint, type TrainProgress } from '../engine/train';
+import { weightsJson } from '../engine/train/weights';
 import type { NnServices } from '../language';
 import { type Lowered, type NnLensEngine } from './engine-service';
 import type {
+  ModelInfo,
   TrainDoneParams,
   TrainParams,
   TrainProgressParams,
@@ -94,6 +96,14 @@ export class NnLensTraining {
     private readonly settings: NnLensSettingsService,
     private readonly requests: StaleRequests,
   ) {}
+
+  /** The models of a listModels answer, with the weights each has beyond its initial ones. */
+  withCurrentWeights(uri: string, models: ModelInfo[]): ModelInfo[] {
+    return models.map((m) => {
+      const w = this.engine.weightsOf(uri, m.name);
+      return w ? { ...m, currentWeights: w.label } : m;
+    });
+  }
 
   /** The live run of a model of a document, if any. */
   liveRun(uri: string, model: string): LiveRun | undefined {
@@ -196,8 +206,30 @@ export class NnLensTraining {
     this.runs.set(runId, run);
     this.engine.setTrainingDiagnostics(uri, []);
     this.events.changed();
-    // Every run starts from the initial weights of the train block's seed, as `nnlens train` does.
+    // A run starts from the initial weights of the train block's seed, as `nnlens train` does, or
+    // (weights: 'resume') from the model's current weights. Its data goes to the worker as it is
+    // when this thread has it parsed already (validating the file parsed it): the worker does not
+    // parse it again.
     const job: TrainJob = { program, model: model.name, ctx: lowered.ctx };
+    if (params.weights === 'resume') {
+      const current = this.engine.weightsOf(doc.uri.toString(), model.name);
+      if (!current) throw refuse(`${model.name} has no trained weights to continue from: train it from its initial weights first`);
+      const wrong = model.params.find((p) => current.params[p.name]?.length !== p.size);
+      if (wrong)
+        throw refuse(
+          `the current weights of ${model.name} do not fit the model as it is now (${wrong.name} is ${wrong.shape.join('×')}): train it from its initial weights`,
+        );
+      job.initialParams = current.params;
+    }
+    const threads = block.options.threads ?? this.settings.settings.trainThreads;
+    if (threads !== undefined) job.options = { threads };
+    const decl = program.data.find((d) => d.name === block.data);
+    try {
+      const data = decl ? cachedData(decl.spec, lowered.ctx) : null;
+      if (data) job.loadedData = data;
+    } catch {
+      // the worker loads it and reports why it cannot
+    }
     let onStart!: (plan: TrainPlan) => void;
     let onFail!: (e: unknown) => void;
     const started = new Promise<TrainPlan>((resolve, reject) => {
@@ -241,17 +273,8 @@ export class NnLensTraining {
     let isStarted = false;
     // the latest decision boundary goes out with the next notification (the throttle merges reports)
     let boundary: TrainProgress['boundary'];
-    const progress = new ProgressThrottle((p, loss) => {
-      this.events.progress({
-        ...base,
-        epoch: p.epoch,
-        step: p.step,
-        loss,
-        valLoss: p.valLoss,
-        accuracy: p.accuracy,
-        elapsedMs: p.elapsedMs,
-        ...(boundary ? { boundary } : {}),
-      });
+    const progress = new ProgressThrottle((p, loss, points) => {
+      this.events.progress({ ...progressParams(base, p, loss, points), ...(boundary ? { boundary } : {}) });
       boundary = undefined;
     });
     try {
@@ -310,7 +333,7 @@ export class NnLensTraining {
       const time = new Date().toTimeString().slice(0, 5);
       this.engine.setWeights(run.uri, run.model, {
         params: outcome.params,
-        label: `the weights trained by run ${run.runId} (${outcome.reason} at ${time}, epoch ${outcome.epochs})`,
+        label: `the weights trained by run ${run.runId} (${outcome.reason} at ${time}, epoch ${outcome.epochs}${job.initialParams ? ', continued from earlier weights' : ''})`,
       });
       if (this.settings.settings.training.saveWeights) {
         try {
@@ -337,13 +360,9 @@ export class NnLensTraining {
     if (uri.scheme !== 'file') return null;
     const model = job.program.models.find((m) => m.name === run.model);
     if (!model) return null;
-    const out: Record<string, unknown> = {};
-    for (const p of model.params) {
-      const v = outcome.params[p.name];
-      if (v) out[p.name] = toNested(v, p.shape);
-    }
     const path = join(dirname(uri.fsPath), `${run.model}.weights.json`);
-    await writeFile(path, JSON.stringify(out) + '\n');
+    // the P.json format nnlens train writes (each number the shortest that reads back as its float32)
+    await writeFile(path, weightsJson(model.params.filter((p) => outcome.params[p.name]), outcome.params));
     return path;
   }
 
@@ -363,7 +382,30 @@ export class NnLensTraining {
   }
 }
 
-/** Notifications at most every PROGRESS_INTERVAL_MS; the loss of the reports in between is averaged by steps. */
+/** The `nnlens/trainProgress` notification of a (merged) report and the points since the last one. */
+export function progressParams(
+  base: { runId: string; uri: string; model: string },
+  p: TrainProgress,
+  loss: number,
+  points: readonly TrainPoint[],
+): TrainProgressParams {
+  return {
+    ...base,
+    epoch: p.epoch,
+    step: p.step,
+    loss,
+    valLoss: p.valLoss,
+    accuracy: p.accuracy,
+    elapsedMs: p.elapsedMs,
+    points: points.map((q) => ({ step: q.step, epoch: q.epoch, loss: q.loss, valLoss: q.valLoss, accuracy: q.accuracy, elapsedMs: q.elapsedMs })),
+  };
+}
+
+/**
+ * Notifications at most every PROGRESS_INTERVAL_MS: the loss of the reports in between is averaged
+ * by steps, and every point of the loss curve they carried goes out with the next notification
+ * (the messages are throttled, not the data).
+ */
 export const PROGRESS_INTERVAL_MS = 40;
 
 export class ProgressThrottle {
@@ -372,9 +414,10 @@ export class ProgressThrottle {
   private sum = 0;
   private steps = 0;
   private lastStep = 0;
+  private points: TrainPoint[] = [];
 
   constructor(
-    private readonly send: (p: TrainProgress, loss: number) => void,
+    private readonly send: (p: TrainProgress, loss: number, points: TrainPoint[]) => void,
     private readonly interval = PROGRESS_INTERVAL_MS,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -387,13 +430,16 @@ export class ProgressThrottle {
       this.steps += k;
     }
     this.last = p;
+    if (p.points) for (const q of p.points) this.points.push(q);
     if (this.now() - this.sentAt >= this.interval) this.flush();
   }
 
   flush(): void {
     const p = this.last;
     if (!p) return;
-    this.send(p, this.steps > 0 ? this.sum / this.steps : p.loss);
+    const points = this.points;
+    this.points = [];
+    this.send(p, this.steps > 0 ? this.sum / this.steps : p.loss, points);
     this.last = null;
     this.sum = 0;
     this.steps = 0;

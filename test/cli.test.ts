@@ -196,3 +196,35 @@ describe('nnlens grad', () => {
     expect(r.stderr).toContain('no model Nope');
   });
 });
+
+describe('nnlens check: gradient health', () => {
+  test('prints the health findings the editor shows (warnings: exit 0), and none for a healthy model', async () => {
+    const { analyzeText } = await import('../language');
+    const { runCheckJob } = await import('../engine/session/jobs');
+    const text = readFileSync(join(ROOT, 'examples/digits.nn'), 'utf8').replace('normal(0, 0.1)', 'normal(0, 10)');
+    const file = join(dir, 'saturated.nn');
+    writeFileSync(file, text);
+    const r = nnlens('check', file, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as CheckJson;
+    const cli = out.diagnostics.filter((d) => ['vanishing-gradient', 'exploding-gradient', 'dead-relu'].includes(d.code));
+    expect(cli.length).toBeGreaterThan(0);
+    // the editor's check job on the same file
+    const a = await analyzeText(text, { uri: file });
+    const job = runCheckJob({
+      uri: file, version: 1, program: a.program, ctx: { baseDir: dir }, defaults: {}, weights: {},
+      numbers: false, health: true, memoryLimit: 512 * 2 ** 20, fullCheckParamLimit: 200_000,
+    });
+    const editor = job.findings.filter((f) => ['vanishing-gradient', 'exploding-gradient', 'dead-relu'].includes(f.code));
+    const key = (x: [string, number, string]) => `${x[1]} ${x[0]} ${x[2]}`;
+    const sorted = (xs: [string, number, string][]) => xs.map(key).sort();
+    expect(sorted(cli.map((d) => [d.code, d.line, d.message]))).toEqual(sorted(editor.map((f) => [f.code, f.range.start.line + 1, f.message])));
+    const sat = cli.find((d) => d.code === 'vanishing-gradient' && /saturated sigmoid/.test(d.message))!;
+    expect(sat.severity).toBe('warning');
+    expect(sat.message).toMatch(/^60% of a1's units \(18 of 30\) have σ'\(z\) < 0\.01/);
+    const plain = nnlens('check', file);
+    expect(plain.stdout).toMatch(/saturated\.nn:\d+:\d+ - warning vanishing-gradient: /);
+    const healthy = JSON.parse(nnlens('check', 'examples/digits.nn', '--json').stdout) as CheckJson;
+    expect(healthy.diagnostics.filter((d) => d.severity !== 'error')).toEqual([]);
+  });
+});

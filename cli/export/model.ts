@@ -16,9 +16,9 @@ import { Names, pyFloat, pyString } from './python';
 /** Python operator precedences (higher binds tighter). */
 const { atom: ATOM, pow: POW, unary: UNARY, mul: MUL, add: ADD } = PY_PREC;
 
-type Expr = PyExpr;
+export type Expr = PyExpr;
 
-const atom = (code: string): Expr => ({ code, prec: ATOM, scalar: false });
+export const atom = (code: string): Expr => ({ code, prec: ATOM, scalar: false });
 
 function wrap(e: Expr, min: number): string {
   return e.prec >= min ? e.code : `(${e.code})`;
@@ -198,7 +198,7 @@ export function emitFunctions(fns: IRFunction[], fnNames: Map<string, string>, n
 // The model graph
 
 /** nn.Module attributes a param must not shadow. */
-const MODULE_ATTRS = [
+export const MODULE_ATTRS = [
   'training', 'forward', 'parameters', 'named_parameters', 'buffers', 'named_buffers', 'children', 'named_children',
   'modules', 'named_modules', 'state_dict', 'load_state_dict', 'to', 'to_empty', 'cuda', 'cpu', 'xpu', 'ipu', 'eval',
   'train', 'zero_grad', 'apply', 'register_parameter', 'register_buffer', 'register_module', 'add_module', 'type',
@@ -219,7 +219,7 @@ export interface ModelCode {
   prediction: string | null;
 }
 
-interface Ctx {
+export interface Ctx {
   nodes: IRNode[];
   batched: boolean[];
   /** Python variable of a materialised node. */
@@ -249,7 +249,7 @@ function reduce(e: Expr, batched: boolean, r: number, how: 'sum' | 'mean' | 'max
   return atom(how === 'max' ? `${a}.flatten().max(0).values` : `${a}.${how}()`);
 }
 
-function emitNode(ctx: Ctx, n: IRNode, arg: (id: number) => Expr): Expr {
+export function emitNode(ctx: Ctx, n: IRNode, arg: (id: number) => Expr): Expr {
   const B = ctx.batched;
   const R = rank(n);
   const bat = B[n.id];

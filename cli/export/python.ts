@@ -76,8 +76,9 @@ export class Names {
   get(key: string, hint: string = key): string {
     const had = this.given.get(key);
     if (had !== undefined) return had;
-    let base = hint.replace(/[^A-Za-z0-9_]/g, '_');
-    if (!/^[A-Za-z_]/.test(base)) base = `_${base}`;
+    // Python 3 identifiers may hold letters of any script (§9: σ, δ2, ŷ); it reads them NFKC-normalised
+    let base = hint.normalize('NFKC').replace(/[^\p{L}\p{M}\p{N}_]/gu, '_');
+    if (!/^[\p{L}_]/u.test(base)) base = `_${base}`;
     if (PY_KEYWORDS.has(base) || PY_BUILTINS.has(base)) base = `${base}_`;
     let name = base;
     for (let i = 2; this.used.has(name); i++) name = `${base}_${i}`;

@@ -64,7 +64,7 @@ export function generatePyTorch(input: ExportInput): string {
   const seeds = trainingSeeds(options.seed);
   const script = new Names(['torch', 'F', 'np', 'math', 'os', 'sys', 'json', 'zlib', 'base64', 'argparse', 'softplus',
     'Rng', 'EpochShuffler', 'TRAIN', 'SEEDS', 'DATA', 'INITIAL', 'MODEL', 'MODEL_CLASS', 'SOURCE', 'ACCURACY', 'main',
-    'train', 'check', 'evaluate', 'train_step', 'make_optimizer', 'load_weights', 'save_weights']);
+    'train', 'check', 'evaluate', 'correct_of', 'train_step', 'make_optimizer', 'load_weights', 'save_weights']);
   const fns = functionsUsedBy(program, model);
   const fnNames = new Map(fns.map((f) => [f.name, script.get(`fn:${f.name}`, f.name)]));
   const className = script.get(`model:${model.name}`, model.name);

@@ -101,21 +101,27 @@ def make_optimizer(params):
 
 def evaluate(model, x, y, chunk=4096):
     """Mean loss over a data set and its accuracy (None when ACCURACY is None), without gradients."""
-    total, correct = 0.0, 0
+    total, right = 0.0, 0
     with torch.no_grad():
         for s in range(0, len(x), chunk):
             xb, yb = x[s : s + chunk], y[s : s + chunk]
             C, values = model(xb, yb)
             total += C.sum().item()
-            if ACCURACY == "one-hot":
-                correct += (values[model.OUTPUT].flatten(1).argmax(1) == yb.flatten(1).argmax(1)).sum().item()
-            elif ACCURACY == "binary":
-                correct += ((values[model.OUTPUT].flatten(1)[:, 0] >= 0.5).to(yb.dtype) == yb.flatten(1)[:, 0]).sum().item()
-    return total / len(x), (correct / len(x) if ACCURACY else None)
+            right += correct_of(model, values, yb)
+    return total / len(x), (right / len(x) if ACCURACY else None)
+
+
+def correct_of(model, values, yb):
+    if ACCURACY == "one-hot":
+        return (values[model.OUTPUT].flatten(1).argmax(1) == yb.flatten(1).argmax(1)).sum().item()
+    if ACCURACY == "binary":
+        return ((values[model.OUTPUT].flatten(1)[:, 0] >= 0.5).to(yb.dtype) == yb.flatten(1)[:, 0]).sum().item()
+    return 0
 
 
 def train_step(model, optimizer, x, t, manual, good):
-    """One optimizer step on one batch; returns the batch's loss (nothing is updated when it is not finite)."""
+    """One optimizer step on one batch; returns the batch's loss and how many of its examples the
+    output (before the update) classifies right (nothing is updated when the loss is not finite)."""
     optimizer.zero_grad(set_to_none=True)
     autograd = not manual or bool(model.AUTO_PARAMS)
     with torch.set_grad_enabled(autograd):
@@ -123,8 +129,9 @@ def train_step(model, optimizer, x, t, manual, good):
         loss = C.mean()
     value = loss.item()
     if not math.isfinite(value):
-        return value
+        return value, 0
     with torch.no_grad():
+        right = correct_of(model, values, t)
         for g, p in zip(good, model.parameters()):
             g.copy_(p)  # the weights of the last step whose loss was finite
     if autograd:
@@ -133,13 +140,14 @@ def train_step(model, optimizer, x, t, manual, good):
         with torch.no_grad():
             model.manual_gradients(x, t, values)
     optimizer.step()
-    return value
+    return value, right
 
 
 def train(model, args):
     """The train block's loop, as nnlens runs it: per epoch a seeded shuffle, batches in that order
     (the last one smaller), one optimizer step per batch on the mean loss, then the validation loss
-    and the accuracy. Returns 0, or 1 when the loss exploded (the last good weights are kept)."""
+    and accuracy — without a validation split, the running accuracy of the epoch's batches, each at
+    the weights of its own step. Returns 0, or 1 when the loss exploded (the last good weights are kept)."""
     x, y = (a.to(torch.get_default_dtype()) for a in DATA["train"])
     val = DATA["validation"]
     if val is not None:
@@ -153,16 +161,17 @@ def train(model, args):
     lr = TRAIN["lr"]
     for epoch in range(1, args.epochs + 1):
         order = torch.tensor(shuffler.next())
-        total = 0.0
+        total, right = 0.0, 0
         for start in range(0, n, batch):
             idx = order[start : start + batch]
-            loss = train_step(model, optimizer, x[idx], y[idx], manual, good)
+            loss, ok = train_step(model, optimizer, x[idx], y[idx], manual, good)
             if not math.isfinite(loss):
                 print(f"loss exploded at epoch {epoch}, step {step + 1}: the loss is {loss}; kept the weights of the "
                       f"last step with a finite loss. Try a lower lr (now {lr})", file=sys.stderr)
                 return 1
             step += 1
             total += loss * len(idx)
+            right += ok
         bad = [name for name, attr in model.PARAMS if not torch.isfinite(getattr(model, attr)).all()]
         if bad:
             keep = good if all(torch.isfinite(g).all() for g in good) else epoch_good
@@ -179,7 +188,7 @@ def train(model, args):
         if val is not None:
             line["valLoss"], line["accuracy"] = evaluate(model, *val)
         elif ACCURACY:
-            line["accuracy"] = evaluate(model, x, y)[1]
+            line["accuracy"] = right / n
         if args.json:
             print(json.dumps(line), flush=True)
         else:

@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './panel.css';
 import {
-  emptyColumns, isLive, pushPoint,
+  appendPoints, emptyColumns, isLive,
   type HostMessage, type PanelMessage, type PanelState, type RunData, type RunStatus,
 } from './messages';
 import { buildTable, fmt, metricLabel, runLabel, toCsv, type ChartTable, type SeriesSpec } from './series';
@@ -482,7 +482,7 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
       const run = findRun(msg.runId);
       if (!run) return;
       messages++;
-      for (const p of msg.points) pushPoint(run.points, p);
+      appendPoints(run.points, msg.points);
       break;
     }
     case 'runEnded': {

@@ -113,6 +113,40 @@ export function pushPoint(c: RunColumns, p: RunPoint): void {
   c.elapsedMs.push(p.elapsedMs);
 }
 
+/**
+ * Points a run keeps at most. The server sends one per epoch (or per N steps of long epochs),
+ * about 500 per run; a longer run (thousands of epochs) is decimated past this cap.
+ */
+export const MAX_RUN_POINTS = 5000;
+
+/**
+ * Appends points, then, past `cap`, halves the run's points by merging neighbouring pairs: the
+ * later one's step, epoch and time, the mean of their losses, the later validation loss and
+ * accuracy where it has them (else the earlier one's). The whole curve keeps its shape.
+ */
+export function appendPoints(c: RunColumns, points: readonly RunPoint[], cap = MAX_RUN_POINTS): void {
+  for (const p of points) pushPoint(c, p);
+  if (c.step.length <= cap) return;
+  const n = c.step.length;
+  const out = emptyColumns();
+  const mean = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) ? (a + b) / 2 : Number.isFinite(b) ? b : a);
+  for (let i = 0; i + 1 < n; i += 2) {
+    out.step.push(c.step[i + 1]);
+    out.epoch.push(c.epoch[i + 1]);
+    out.loss.push(mean(c.loss[i], c.loss[i + 1]));
+    out.valLoss.push(c.valLoss[i + 1] ?? c.valLoss[i]);
+    out.accuracy.push(c.accuracy[i + 1] ?? c.accuracy[i]);
+    out.elapsedMs.push(c.elapsedMs[i + 1]);
+  }
+  if (n % 2) pushPoint(out, { step: c.step[n - 1], epoch: c.epoch[n - 1], loss: c.loss[n - 1], valLoss: c.valLoss[n - 1], accuracy: c.accuracy[n - 1], elapsedMs: c.elapsedMs[n - 1] });
+  c.step = out.step;
+  c.epoch = out.epoch;
+  c.loss = out.loss;
+  c.valLoss = out.valLoss;
+  c.accuracy = out.accuracy;
+  c.elapsedMs = out.elapsedMs;
+}
+
 export function isLive(status: RunStatus): boolean {
   return status === 'running';
 }

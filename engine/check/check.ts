@@ -24,7 +24,7 @@ import type { Backend } from '../kernels/backend';
 import { jsBackend } from '../kernels/js';
 import { compileFunctions } from '../functions';
 import { compileModel, type Batch, type CompiledModel } from '../exec/program';
-import { findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
+import { exampleNumber, findNonFiniteBackward, findNonFiniteForward, type NonFinite } from '../exec/nonfinite';
 import { broadcastMap, formatIndex, sizeOf } from '../shape';
 import { nodeEntry } from '../ops/index';
 import { backwardLineValues, meanOverExamples, nodeOfName, PerExampleGrads } from '../exec/examples';
@@ -32,6 +32,8 @@ import { paramSeed } from '../init';
 import { Rng } from '../rng';
 import { describePattern, fmtErr, fmtNum, fmtTol, maxAbs, relError, worstOf } from './compare';
 import { checkFunctionLines, type FunctionLineDetail } from './functions';
+import { factorMeanings, squareMatmulsOf, valueLineCandidates } from './patterns';
+import type { FunctionLib } from '../functions';
 import { lossRoundoff, numericFloor } from './noise';
 
 export interface CheckRunOptions extends Partial<CheckOptions> {
@@ -72,7 +74,10 @@ export interface BackwardLineDetail {
   relError: number;
   /** Relative error of the line as written (with the user's own earlier lines). */
   relErrorAsWritten: number;
-  /** At the worst index: the line's value and the true gradient. */
+  /**
+   * At the worst index: the line's value and the true gradient; `example` is the example's
+   * number as messages say it (its row of the data set, else 1-based; null for a param's line).
+   */
   worst: { where: string; example: number | null; user: number; truth: number } | null;
   pattern: string | null;
   /** For a dependent line: the wrong lines (targets) that make it wrong as written. */
@@ -188,7 +193,7 @@ export function checkModel(
   try {
     // ---- 1. forward ------------------------------------------------------------------------------
     report.loss = p.forward();
-    const nfF = findNonFiniteForward(p);
+    const nfF = findNonFiniteForward(p, batch.rows);
     if (nfF) {
       report.nonFinite = nfF;
       findings.push({ code: Codes.NonFinite, severity: 'error', message: nfF.message, range: nfF.range });
@@ -198,11 +203,12 @@ export function checkModel(
     let gradsOk = !nfF;
     const trueGrads: Record<string, Float64Array> = {};
     let truthPE = new Map<string, Float64Array>();
+    const matmulGrads = new Map<number, Float64Array>();
     if (gradsOk) {
       p.backward();
       for (const prm of model.params) trueGrads[prm.name] = Float64Array.from(p.grads[prm.name]);
       if (Object.values(trueGrads).some((g) => g.some((x) => !Number.isFinite(x)))) {
-        const nfB = findNonFiniteBackward(p);
+        const nfB = findNonFiniteBackward(p, batch.rows);
         gradsOk = false;
         if (nfB) {
           report.nonFinite = nfB;
@@ -213,6 +219,16 @@ export function checkModel(
     if (gradsOk) {
       report.roundoff = lossRoundoff(p);
       truthPE = perExampleTruths(program, model, p, params, batch, backend, lib);
+      // ∂Cⁿ/∂(W @ X) for the square weights a backward line's value X meets (the "W for Wᵀ" pattern)
+      for (const l of model.backward ?? []) {
+        const id = l.targetKind === 'value' ? nodeOfName(p, model, l.target) : undefined;
+        if (id === undefined) continue;
+        for (const m of squareMatmulsOf(p, id)) {
+          if (matmulGrads.has(m.node)) continue;
+          const buf = new Float64Array(B * p.slot(m.node).size);
+          if (p.perExampleGrad(m.node, buf)) matmulGrads.set(m.node, buf);
+        }
+      }
     }
     let usedGrads = trueGrads;
     const usesGradLines = [...fnNames].some((f) => lib.get(f).ir.grads.some(Boolean));
@@ -238,7 +254,7 @@ export function checkModel(
     // ---- 4. backward lines -----------------------------------------------------------------------
     if (model.backward?.length) {
       if (gradsOk) {
-        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol);
+        const r = checkBackwardLines(p, model, trueGrads, truthPE, tol, { program, lib, matmulGrads, rows: batch.rows });
         report.backwardLines = r.details;
         findings.push(...r.findings);
       }
@@ -256,7 +272,7 @@ export function checkModel(
           kinkHits,
           onNonFinite: (when) => {
             if (report.nonFinite) return;
-            const nf = findNonFiniteForward(p);
+            const nf = findNonFiniteForward(p, batch.rows);
             if (!nf) return;
             nf.message = `${nf.message}, ${when}`;
             report.nonFinite = nf;
@@ -300,7 +316,7 @@ function firstExamples(model: IRModel, batch: Batch, n: number): Batch {
     const src = batch.data[d.name];
     if (src) data[d.name] = Array.prototype.slice.call(src, 0, n * sizeOf(d.shape)) as number[];
   }
-  return { n, data };
+  return batch.rows ? { n, data, rows: batch.rows.slice(0, n) } : { n, data };
 }
 
 // ---- per-example true gradients -----------------------------------------------------------------
@@ -343,7 +359,9 @@ function checkBackwardLines(
   trueGrads: Record<string, Float64Array>,
   truthPE: Map<string, Float64Array>,
   tol: number,
+  ctx: { program: IRProgram; lib: FunctionLib; matmulGrads: ReadonlyMap<number, Float64Array>; rows?: readonly number[] },
 ): { details: BackwardLineDetail[]; findings: Finding[] } {
+  const factors = factorMeanings(p, model, ctx.program);
   const lines = model.backward!;
   const B = p.batchSize;
   const { givenTrue, written: asWritten } = backwardLineValues(p, (name) => truthPE.get(name));
@@ -377,7 +395,9 @@ function checkBackwardLines(
   const where = (c: Cmp, k: number, target: string) => {
     if (!c.perExample) return { where: formatIndex(target, c.shape, k), example: null as number | null };
     const size = sizeOf(c.shape);
-    return { where: formatIndex(target, c.shape, k % size), example: Math.floor(k / size) };
+    // one example and no data rows: nothing to tell apart (a trace of one example)
+    const e = Math.floor(k / size);
+    return { where: formatIndex(target, c.shape, k % size), example: B === 1 && !ctx.rows ? null : exampleNumber(e, ctx.rows) };
   };
 
   const status: BackwardLineDetail['status'][] = [];
@@ -411,8 +431,15 @@ function checkBackwardLines(
     const w = wrong ? wT : wW;
     const loc = where(c, Math.max(0, w.index), l.target);
     const sq = c.shape.length === 2 && c.shape[0] === c.shape[1] ? c.shape[0] : undefined;
+    const targetId = c.perExample ? nodeOfName(p, model, l.target) : undefined;
     const pattern = wrong
-      ? describePattern(c.user, c.truth, c.floor, tol, { square: sq, examples: c.perExample ? B : 1, worst: w.index })
+      ? describePattern(c.user, c.truth, c.floor, tol, {
+          square: sq,
+          examples: c.perExample ? B : 1,
+          worst: w.index,
+          factors,
+          candidates: targetId === undefined ? [] : valueLineCandidates(p, model, ctx.lib, targetId, ctx.matmulGrads),
+        })
       : null;
     return {
       target: l.target,

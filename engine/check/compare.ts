@@ -1,7 +1,10 @@
 /**
  * Comparing a derivative someone wrote (or computed) with the truth: relative error with a
- * floor, the worst element, and the pattern of a mismatch ("off by a factor 2.00", "the sign
- * is flipped", "transposed", "a missing path").
+ * floor, the worst element, and the pattern of a mismatch ("off by a factor 2.00", "off by a
+ * factor 1/256 (0.0039)", "the sign is flipped", "transposed", "a missing path"), with the
+ * checker's own candidates ("missing σ′(z1) = a1 ⊙ (1 − a1)", "uses W2 where transpose(W2) is
+ * needed": ./patterns.ts) and what a factor stands for (the mean over the outputs, the number
+ * of examples, the batch size).
  */
 
 /** |a − b| / max(|a|, |b|, floor); NaN/±Infinity on either side (but not both equal) is Infinity. */
@@ -44,12 +47,67 @@ export function maxAbs(a: ArrayLike<number>): number {
  * truth), or null when there is none. `matrix` is the per-example shape [m, m] of a square
  * matrix when a transposition is possible; `examples` the number of per-example blocks.
  */
+/** A pattern the checker knows how to test for a line: its message, and whether the line fits it. */
+export interface PatternCandidate {
+  readonly text: string;
+  /** True when every element of the line fits the pattern (within the tolerance). */
+  matches(u: ArrayLike<number>, t: ArrayLike<number>, floor: number, tol: number): boolean;
+}
+
+/** A number a wrong factor may be (or be the reciprocal of), and what it stands for. */
+export interface FactorMeaning {
+  readonly value: number;
+  /** Said when the line is `value` times too large ("the line is missing …"). */
+  readonly times?: string;
+  /** Said when the line is 1/`value` of the truth. */
+  readonly over?: string;
+}
+
+/**
+ * A factor as a person reads it: 2.00, 0.50, 1000, and a fraction 1/k of an integer k as
+ * "1/256 (0.0039)" — never "0.00".
+ */
+export function fmtFactor(c: number): string {
+  const a = Math.abs(c);
+  const sign = c < 0 ? '−' : '';
+  const near = (x: number) => Math.abs(x - Math.round(x)) <= 1e-6 * Math.max(1, Math.abs(x));
+  if (a >= 1) {
+    if (a >= 10 && near(a)) return `${sign}${Math.round(a)}`;
+    return c.toFixed(2);
+  }
+  if (a > 0 && near(1 / a) && Math.round(1 / a) >= 2) {
+    const k = Math.round(1 / a);
+    return k === 2 || k === 4 ? `${c.toFixed(2)}` : `${sign}1/${k} (${fmtNum(a)})`;
+  }
+  return a >= 0.01 ? c.toFixed(2) : `${sign}${fmtNum(a)}`;
+}
+
+/** What a factor c stands for, from the candidates (the first that fits), or ''. */
+function factorMeaning(c: number, meanings: readonly FactorMeaning[]): string {
+  const eq = (x: number, y: number) => Math.abs(x - y) <= 1e-6 * Math.max(Math.abs(x), Math.abs(y));
+  for (const m of meanings) {
+    if (m.value < 2) continue;
+    if (m.times && eq(c, m.value)) return `: ${m.times}`;
+    if (m.over && eq(c, 1 / m.value)) return `: ${m.over}`;
+  }
+  return '';
+}
+
 export function describePattern(
   u: ArrayLike<number>,
   t: ArrayLike<number>,
   floor: number,
   tol: number,
-  opts: { square?: number; examples?: number; worst?: number; zeroWording?: string } = {},
+  opts: {
+    square?: number;
+    examples?: number;
+    worst?: number;
+    zeroWording?: string;
+    /** Patterns the caller can test (missing σ′, W for Wᵀ), tried after the factor and the sign. */
+    candidates?: readonly PatternCandidate[];
+    /** What a wrong factor may stand for. */
+    factors?: readonly FactorMeaning[];
+  } = {},
 ): string | null {
   const n = u.length;
   if (n === 0) return null;
@@ -71,8 +129,10 @@ export function describePattern(
   if (tt > 0) {
     const c = ut / tt;
     if (Math.abs(c + 1) < 1e-3 && close((i) => -t[i])) return 'the sign is flipped';
-    if (Math.abs(c - 1) > 1e-3 && c !== 0 && close((i) => c * t[i])) return `off by a factor ${c.toFixed(2)}`;
+    if (Math.abs(c - 1) > 1e-3 && c !== 0 && close((i) => c * t[i]))
+      return `off by a factor ${fmtFactor(c)}${factorMeaning(c, opts.factors ?? [])}`;
   }
+  for (const p of opts.candidates ?? []) if (p.matches(u, t, floor, tol)) return p.text;
   if (opts.square && opts.square > 1) {
     const m = opts.square;
     const per = m * m;

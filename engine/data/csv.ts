@@ -2,9 +2,10 @@
  * `csv(path, label:, classes:, normalize:)` — a header row, then one example per row.
  *
  * The file is streamed: read in chunks (1 MiB by default) through a streaming UTF-8 decoder and
- * split into records without ever holding the whole file as one string. It is read twice:
- * `scanCsv` validates every row and counts them (this is what `describeData` caches), and
- * `readCsv` fills exactly-sized Float64Arrays.
+ * split into records without ever holding the whole file as one string. `scanCsv` validates every
+ * row and counts them (this is what `describeData` caches); asked to (`keep`), the same pass also
+ * keeps the parsed numbers, so a file that is validated and then trained on is parsed once.
+ * `readCsv` fills exactly-sized Float64Arrays from a file scanned before (files too large to keep).
  *
  * Format: comma-separated; fields may be double-quoted (`"a, b"`, `""` for a quote, newlines
  * inside quotes); a UTF-8 byte-order mark, CRLF line ends, spaces around fields and blank lines
@@ -38,6 +39,23 @@ export interface CsvScan {
   /** With classes: 'index' (integer labels) or 'name' (names in order of first appearance). */
   labelMode: 'number' | 'index' | 'name';
   classNames?: string[];
+}
+
+/** A growing Float64Array (no per-value allocation). */
+class Grow {
+  a: Float64Array;
+  n = 0;
+  constructor(capacity: number) {
+    this.a = new Float64Array(Math.max(16, capacity));
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
 }
 
 const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -205,7 +223,25 @@ function colName(header: string[], c: number): string {
  * Validates the whole file and returns its shape. `where` names the source in messages
  * (e.g. `csv "data/iris.csv"`). Throws DataError with 1-based row and column.
  */
-export function scanCsv(file: string, where: string, opts: CsvOptions, chunkBytes?: number): CsvScan {
+export function scanCsv(file: string, where: string, opts: CsvOptions, chunkBytes?: number): CsvScan;
+/**
+ * The same scan, keeping the parsed examples as well when they are at most `keep.limit` numbers
+ * (`data` is then the Dataset `readCsv` would read; null for a larger file).
+ */
+export function scanCsv(
+  file: string,
+  where: string,
+  opts: CsvOptions,
+  chunkBytes: number | undefined,
+  keep: { limit: number },
+): CsvScan & { data: Dataset | null };
+export function scanCsv(
+  file: string,
+  where: string,
+  opts: CsvOptions,
+  chunkBytes?: number,
+  keep?: { limit: number },
+): CsvScan | (CsvScan & { data: Dataset | null }) {
   let header: string[] | null = null;
   let lab = -1;
   let n = 0;
@@ -218,6 +254,11 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
   let firstOutOfRange: { row: number; value: number } | null = null;
   const names = new Map<string, number>();
   let overflow: { row: number; name: string } | null = null;
+  // kept values: features, and per row the label's number (NaN for a name) and name index
+  let limit = keep ? keep.limit : 0;
+  let xs: Grow | null = limit > 0 ? new Grow(1024) : null;
+  let labelNum: Grow | null = xs ? new Grow(64) : null;
+  let labelName: Grow | null = xs && k !== null ? new Grow(64) : null;
 
   const wrap = (e: unknown): never => {
     if (e instanceof DataError) {
@@ -255,6 +296,7 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
               throw new DataError(`${where} row ${row}, ${colName(h, c)}: the label is empty`, row, c + 1);
             }
             const v = parseNumber(s);
+            if (labelNum) labelNum.push(v);
             if (k === null) {
               if (Number.isNaN(v)) {
                 throw new DataError(
@@ -274,9 +316,12 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
               if (names.size === k) overflow = { row, name: s };
               else names.set(s, names.size);
             }
+            if (labelName) labelName.push(names.get(s) ?? -1);
             continue;
           }
-          if (Number.isNaN(parseNumber(s))) {
+          const v = parseNumber(s);
+          if (xs) xs.push(v);
+          if (Number.isNaN(v)) {
             throw new DataError(
               s === ''
                 ? `${where} row ${row}, ${colName(h, c)}: the value is empty`
@@ -287,6 +332,11 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
           }
         }
         n++;
+        if (xs && xs.n + n * (k ?? 1) > limit) {
+          // too large to keep: only validate
+          xs = labelNum = labelName = null;
+          limit = 0;
+        }
       },
       chunkBytes,
     );
@@ -326,7 +376,28 @@ export function scanCsv(file: string, where: string, opts: CsvOptions, chunkByte
       classNames = [...names.keys()];
     }
   }
-  return { n, features: h.length - 1, labelColumn: lab, header: h, labelMode, classNames };
+  const scan: CsvScan = { n, features: h.length - 1, labelColumn: lab, header: h, labelMode, classNames };
+  if (!keep) return scan;
+  if (!xs || !labelNum) return { ...scan, data: null };
+  const d = scan.features;
+  const x = xs.a.length === n * d ? xs.a : xs.a.slice(0, n * d);
+  const kk = k ?? 1;
+  const y = new Float64Array(n * kk);
+  for (let i = 0; i < n; i++) {
+    if (labelMode === 'number') y[i] = labelNum.a[i];
+    else y[i * kk + (labelMode === 'index' ? labelNum.a[i] : labelName!.a[i])] = 1;
+  }
+  if (opts.normalize) zScoreColumns(x, n, d);
+  const data: Dataset = {
+    xShape: [d],
+    yShape: [kk],
+    n,
+    oneHot: k !== null,
+    ...(classNames ? { classNames } : {}),
+    x,
+    y,
+  };
+  return { ...scan, data };
 }
 
 /** Reads a file already validated by `scanCsv` into a Dataset. */

@@ -5,7 +5,11 @@
  *   language's validator calls it on every keystroke. Results (and errors) for csv files are
  *   cached by real path, modification time, size and the csv options; generators and tables are
  *   described without generating anything.
- * - `loadData(spec, ctx)`: the examples themselves, as float64 rows.
+ * - `loadData(spec, ctx)`: the examples themselves, as float64 rows. A csv file is parsed once:
+ *   the pass that validates it (`describeData`) keeps its numbers (up to 4,000,000), and
+ *   `loadData` copies them; a larger file is read again.
+ * - `cachedData(spec, ctx)`: those examples only when they need no parsing (null otherwise), for
+ *   a thread that must not block (the language server hands them to the training worker).
  * - Training helpers: `splitData`, `EpochShuffler`, `gatherBatch` (./batching).
  *
  * Every failure is a `DataError` (with 1-based row/column where they apply).
@@ -48,17 +52,26 @@ function csvWhere(spec: CsvSpec): string {
   return `csv "${spec.path}"`;
 }
 
-/** Looks up (or builds) the cache entry of a csv spec; resolves the path every time. */
-function csvEntry(spec: CsvSpec, ctx: DataContext): { file: string; entry: CsvCacheEntry } {
+/**
+ * Looks up (or builds) the cache entry of a csv spec; resolves the path every time. Building it
+ * parses the file once, keeping up to `keep` numbers: those within DATA_CACHE_LIMIT stay in the
+ * cache, a larger set is returned as `parsed` only.
+ */
+function csvEntry(spec: CsvSpec, ctx: DataContext, keep = DATA_CACHE_LIMIT): { file: string; entry: CsvCacheEntry; parsed?: Dataset } {
   const f = resolveDataFile(spec.path, ctx);
   const opts = csvOptions(spec);
   const optionsKey = JSON.stringify([opts.label, opts.classes, opts.normalize, spec.path]);
   const key = `${f.real}\0${optionsKey}`;
   let entry = csvCache.get(key);
+  let parsed: Dataset | undefined;
   if (!entry || entry.mtimeMs !== f.mtimeMs || entry.size !== f.size) {
     entry = { mtimeMs: f.mtimeMs, size: f.size, optionsKey };
     try {
-      entry.scan = scanCsv(f.real, csvWhere(spec), opts);
+      // one pass: validated, counted and parsed
+      const { data, ...scan } = scanCsv(f.real, csvWhere(spec), opts, undefined, { limit: keep });
+      entry.scan = scan;
+      if (data && data.x.length + data.y.length <= DATA_CACHE_LIMIT) entry.data = data;
+      else if (data) parsed = data;
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
       entry.error = e;
@@ -68,7 +81,7 @@ function csvEntry(spec: CsvSpec, ctx: DataContext): { file: string; entry: CsvCa
   csvCache.delete(key);
   csvCache.set(key, entry);
   while (csvCache.size > CACHE_LIMIT) csvCache.delete(csvCache.keys().next().value as string);
-  return { file: f.real, entry };
+  return parsed ? { file: f.real, entry, parsed } : { file: f.real, entry };
 }
 
 /** Forgets cached csv descriptions and rows (for tests and long-lived servers). */
@@ -125,6 +138,25 @@ function copyDataset(d: Dataset): Dataset {
   };
 }
 
+/**
+ * The examples of a data set when they cost no parsing: a csv file already parsed in this thread
+ * (a copy), or a generator or table (made here; cheap). Null for a csv file that was not parsed
+ * yet or is too large to keep, and for digits16 (read from disk). Throws DataError as loadData.
+ */
+export function cachedData(spec: DataSpec, ctx: DataContext): Dataset | null {
+  switch (spec.kind) {
+    case 'csv': {
+      const { entry } = csvEntry(spec, ctx);
+      if (entry.error) throw entry.error;
+      return entry.data ? copyDataset(entry.data) : null;
+    }
+    case 'digits16':
+      return null;
+    default:
+      return loadData(spec, ctx);
+  }
+}
+
 /** The examples of a data set (float64, row-major); throws DataError when it cannot be used. */
 export function loadData(spec: DataSpec, ctx: DataContext): Dataset {
   switch (spec.kind) {
@@ -139,15 +171,12 @@ export function loadData(spec: DataSpec, ctx: DataContext): Dataset {
     case 'table':
       return table(spec.rows);
     case 'csv': {
-      const { file, entry } = csvEntry(spec, ctx);
+      const { file, entry, parsed } = csvEntry(spec, ctx, Infinity);
       if (entry.error) throw entry.error;
       if (entry.data) return copyDataset(entry.data);
-      const data = readCsv(file, entry.scan as CsvScan, csvOptions(spec), undefined, csvWhere(spec));
-      if (data.x.length + data.y.length <= DATA_CACHE_LIMIT) {
-        entry.data = data;
-        return copyDataset(data);
-      }
-      return data;
+      if (parsed) return parsed;
+      // validated earlier in this thread, too large to keep: read it again
+      return readCsv(file, entry.scan as CsvScan, csvOptions(spec), undefined, csvWhere(spec));
     }
   }
 }

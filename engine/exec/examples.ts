@@ -26,9 +26,14 @@ export function meanOverExamples(a: ArrayLike<number>, B: number, size: number):
   return m;
 }
 
-/** The node holding a name's value: a param, a named value, an input or a target. */
+/** The node holding a name's value: a param, a named value, the loss, an input or a target. */
 export function nodeOfName(p: CompiledModel, model: IRModel, name: string): number | undefined {
-  return p.paramNodeId(name) ?? model.values.find((v) => v.name === name)?.node ?? p.dataNodeId(name);
+  return (
+    p.paramNodeId(name) ??
+    model.values.find((v) => v.name === name)?.node ??
+    (model.loss.name === name ? model.loss.node : undefined) ??
+    p.dataNodeId(name)
+  );
 }
 
 /**

@@ -19,8 +19,10 @@ export interface NonFinite {
   /** What produced it: `log`, `cross_entropy`, a user function's name, `input x`, … */
   opName: string;
   range: Range;
-  /** The example (null for a value without batch axis). */
+  /** The example's index in the batch, from 0 (null for a value without batch axis). */
   example: number | null;
+  /** The example's number as messages say it: its row of the data set when known, else 1-based. */
+  exampleNumber: number | null;
   /** The element, e.g. `a1[3]`. */
   where: string;
   value: number;
@@ -78,6 +80,11 @@ function forwardCause(p: CompiledModel, id: number, e: number, i: number, value:
   return entry.nonFinite?.forward?.(c) ?? `${opName(p, id)} overflows (${fmt(value)}) from finite inputs`;
 }
 
+/** Example e (from 0) as messages number it: `rows[e]` (its row of the data), else e + 1. */
+export function exampleNumber(e: number, rows?: readonly number[]): number {
+  return rows?.[e] ?? e + 1;
+}
+
 function wrap(
   p: CompiledModel,
   phase: 'forward' | 'backward',
@@ -86,19 +93,21 @@ function wrap(
   flat: number,
   value: number,
   cause: string,
+  rows?: readonly number[],
 ): NonFinite {
   const loc = locate(p, at, flat);
-  const ex = loc.example === null ? '' : ` (example ${loc.example})`;
+  const number = loc.example === null ? null : exampleNumber(loc.example, rows);
+  const ex = number === null ? '' : ` (example ${number})`;
   const name = opName(p, id);
   const message =
     phase === 'forward'
       ? `non-finite value: ${cause} — ${name} gives ${fmt(value)} at ${loc.where}${ex}`
       : `non-finite gradient: ${cause} — the backward of ${name} gives ${fmt(value)} for ${loc.where}${ex}`;
-  return { phase, node: id, opName: name, range: p.nodes[id].range, example: loc.example, where: loc.where, value, cause, message };
+  return { phase, node: id, opName: name, range: p.nodes[id].range, example: loc.example, exampleNumber: number, where: loc.where, value, cause, message };
 }
 
 /** The first op of the last forward pass that produced NaN/±Infinity from finite inputs. */
-export function findNonFiniteForward(p: CompiledModel): NonFinite | null {
+export function findNonFiniteForward(p: CompiledModel, rows?: readonly number[]): NonFinite | null {
   const B = p.batchSize;
   const len = (id: number) => p.slot(id).size * (p.batched[id] ? B : 1);
   // leaves: data or params that are already non-finite
@@ -107,7 +116,7 @@ export function findNonFiniteForward(p: CompiledModel): NonFinite | null {
     const k = firstNonFinite(p.value(n.id), len(n.id));
     if (k >= 0) {
       const v = p.value(n.id)[k];
-      return wrap(p, 'forward', n.id, n.id, k, v, `${n.op} ${n.name} holds ${fmt(v)}`);
+      return wrap(p, 'forward', n.id, n.id, k, v, `${n.op} ${n.name} holds ${fmt(v)}`, rows);
     }
   }
   for (const id of p.forwardOrder) {
@@ -117,7 +126,7 @@ export function findNonFiniteForward(p: CompiledModel): NonFinite | null {
     const s = p.slot(id);
     const e = s.batched ? Math.floor(k / s.size) : 0;
     const v = p.value(id)[k];
-    return wrap(p, 'forward', id, id, k, v, forwardCause(p, id, e, k % s.size, v));
+    return wrap(p, 'forward', id, id, k, v, forwardCause(p, id, e, k % s.size, v), rows);
   }
   return null;
 }
@@ -126,7 +135,7 @@ export function findNonFiniteForward(p: CompiledModel): NonFinite | null {
  * Re-runs the backward pass one op at a time and returns the first op that wrote a non-finite
  * gradient into an operand while its own gradient and inputs were finite.
  */
-export function findNonFiniteBackward(p: CompiledModel): NonFinite | null {
+export function findNonFiniteBackward(p: CompiledModel, rows?: readonly number[]): NonFinite | null {
   const B = p.batchSize;
   const len = (id: number) => p.slot(id).size * (p.batched[id] ? B : 1);
   const fused = p.fusedLosses();
@@ -149,13 +158,13 @@ export function findNonFiniteBackward(p: CompiledModel): NonFinite | null {
       const entry = nodeEntry(n);
       const cause =
         entry.nonFinite?.backward?.(x, nodeAttr(n, entry)) ?? `${name} has a non-finite derivative where ${loc.where} = ${fmt(x)}`;
-      found = wrap(p, 'backward', id, a, k, ga[k], cause);
+      found = wrap(p, 'backward', id, a, k, ga[k], cause, rows);
       if (nodeName(p.model, a) === null && p.nodes[a].name === undefined) {
         // an unnamed operand: say "its input" rather than the operand's op
         const s = p.slot(a);
         const i = s.batched ? k % s.size : k;
         found.where = s.shape.length ? `its input ${formatIndex('', s.shape, i)}` : 'its input';
-        const ex = found.example === null ? '' : ` (example ${found.example})`;
+        const ex = found.exampleNumber === null ? '' : ` (example ${found.exampleNumber})`;
         found.message = `non-finite gradient: ${cause} — the backward of ${found.opName} gives ${fmt(ga[k])} for ${found.where}${ex}`;
       }
       return true;

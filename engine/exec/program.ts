@@ -732,6 +732,11 @@ export class CompiledModel {
 export interface Batch {
   n: number;
   data: Record<string, Float64Array | Float32Array | number[]>;
+  /**
+   * How messages number the examples: example e is row `rows[e]` (1-based) of its data set.
+   * Without it, examples are numbered 1…n.
+   */
+  rows?: readonly number[];
 }
 
 const EMPTY = new Float64Array(0);

@@ -128,6 +128,19 @@ export interface Backend {
    */
   axpby?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void;
   /**
+   * Optional: an update that keeps what it overwrites — K[kOff + i] = Y[yOff + i], then
+   *   Y[yOff + i] = alpha·X[xOff + i] + beta·Y[yOff + i]   for i < n
+   * (a training step's SGD update keeping the weights it started from, in one pass).
+   */
+  axpbyKeep?(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number, K: FloatArray, kOff: number): void;
+  /** Optional: the index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */
+  firstNonFinite?(n: number, X: FloatArray, xOff: number): number;
+  /**
+   * Optional: releases what the backend holds beyond its memory (a threaded backend's helper
+   * threads). The backend must not be used afterwards.
+   */
+  dispose?(): void;
+  /**
    * Optional: one Adam step (torch.optim.Adam without weight decay; `t` is the 1-based step count)
    * on n parameters P with gradient G and moment buffers Mo, V (offsets in elements):
    *   Mo = β1·Mo + (1−β1)·G;  V = β2·V + (1−β2)·G²

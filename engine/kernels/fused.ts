@@ -22,6 +22,15 @@ export function biasGradient(
   }
 }
 
+/** The index (from xOff) of the first of X[xOff … xOff+n) that is NaN or ±Infinity, or −1. */
+export function firstNonFinite(n: number, X: FloatArray, xOff: number): number {
+  for (let i = 0; i < n; i++) {
+    const v = X[xOff + i];
+    if (v - v !== 0) return i;
+  }
+  return -1;
+}
+
 /** Y[yOff+i] = alpha·X[xOff+i] + beta·Y[yOff+i] for i < n (Backend.axpby in plain JavaScript). */
 export function axpby(n: number, alpha: number, X: FloatArray, xOff: number, beta: number, Y: FloatArray, yOff: number): void {
   if (beta === 1) {
@@ -30,6 +39,25 @@ export function axpby(n: number, alpha: number, X: FloatArray, xOff: number, bet
     for (let i = 0; i < n; i++) Y[yOff + i] = alpha * X[xOff + i]; // Y's old contents (even NaN) are ignored
   } else {
     for (let i = 0; i < n; i++) Y[yOff + i] = alpha * X[xOff + i] + beta * Y[yOff + i];
+  }
+}
+
+/** K = Y, then Y = alpha·X + beta·Y (Backend.axpbyKeep in plain JavaScript). */
+export function axpbyKeep(
+  n: number,
+  alpha: number,
+  X: FloatArray,
+  xOff: number,
+  beta: number,
+  Y: FloatArray,
+  yOff: number,
+  K: FloatArray,
+  kOff: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const y = Y[yOff + i];
+    K[kOff + i] = y;
+    Y[yOff + i] = alpha * X[xOff + i] + beta * y;
   }
 }
 

@@ -18,6 +18,8 @@ import {
   adamStep,
   addBias,
   axpby,
+  axpbyKeep,
+  firstNonFinite,
   crossEntropyBackward,
   crossEntropyRows,
   gatherRows,
@@ -177,6 +179,8 @@ export function jsBackend(dtype: DType): Backend {
       gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
         gemmF64(tA, tB, M, N, K, A as Float64Array, aOff, B as Float64Array, bOff, C as Float64Array, cOff, acc),
       axpby,
+      axpbyKeep,
+      firstNonFinite,
       adam: adamStep,
       unary: unaryMap,
       unaryBackward: unaryBackwardMap,
@@ -195,6 +199,8 @@ export function jsBackend(dtype: DType): Backend {
     gemm: (tA, tB, M, N, K, A, aOff, B, bOff, C, cOff, acc) =>
       gemmF32(tA, tB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, acc),
     axpby,
+    axpbyKeep,
+    firstNonFinite,
     adam: adamStep,
     unary: unaryMap,
     unaryBackward: unaryBackwardMap,

@@ -18,14 +18,17 @@
  *   views) falls back to the register-blocked JavaScript kernel — correct, just slower.
  * - C must not overlap A or B (as for every backend).
  */
+import { Worker } from 'node:worker_threads';
 import type { Backend, FloatArray, MappedFn } from './backend';
-import { KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
+import { KERNELS_THREADS_WASM_BASE64, KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
 import {
   adamStep,
   addBias,
   axpby,
   crossEntropyBackward,
   crossEntropyRows,
+  firstNonFinite as firstNonFiniteJs,
+  axpbyKeep as axpbyKeepJs,
   gatherRows,
   softmaxRows,
   sumRows,
@@ -37,6 +40,7 @@ import { gemmF32 } from './js';
 interface KernelExports {
   memory: WebAssembly.Memory;
   axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
+  axpbyKeep(n: number, alpha: number, x: number, beta: number, y: number, keep: number): void;
   unary(f: number, n: number, x: number, y: number): void;
   unaryBackward(f: number, n: number, y: number, gy: number, gx: number): void;
   addBias(rows: number, cols: number, x: number, b: number, y: number): void;
@@ -58,8 +62,26 @@ interface KernelExports {
     m: number,
     v: number,
   ): void;
+  firstNonFinite(n: number, x: number): number;
   heapBase(): number;
   scratchBytes(): number;
+  listBytes(): number;
+  /** The threaded module only. */
+  ctlBytes?(): number;
+  gemmParallel?(
+    transA: number,
+    transB: number,
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    b: number,
+    c: number,
+    accumulate: number,
+    scratch: number,
+    ctl: number,
+    parts: number,
+  ): void;
   gemm(
     transA: number,
     transB: number,
@@ -80,9 +102,19 @@ const MAX_BYTES = 2 ** 32 - PAGE; // wasm32
 
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
+/**
+ * A product of at least this many multiply-adds (M·N·K) is split between threads, when the backend
+ * has helpers: below it, waking them and packing twice costs more than it saves (measured on
+ * 2 cores: W2's 64×128×784 products gain, its 64×64×128 ones and W1's 32×30×256 do not).
+ */
+export const PARALLEL_MIN_MACS = 1 << 20;
+
 let bytes: Uint8Array<ArrayBuffer> | null = null;
 let compiled: WebAssembly.Module | null = null;
 let supported: boolean | null = null;
+let threadedBytes: Uint8Array<ArrayBuffer> | null = null;
+let threadedCompiled: WebAssembly.Module | null = null;
+let threadsSupported: boolean | null = null;
 
 function moduleBytes(): Uint8Array<ArrayBuffer> {
   if (!bytes) bytes = new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
@@ -105,6 +137,42 @@ function gemmModule(): WebAssembly.Module {
   return compiled;
 }
 
+/** True when the threaded kernel (SIMD, atomics, a shared memory) can run here. */
+export function wasmThreadsSupported(): boolean {
+  if (threadsSupported === null) {
+    threadedBytes ??= new Uint8Array(Buffer.from(KERNELS_THREADS_WASM_BASE64, 'base64'));
+    threadsSupported = wasmSimdSupported() && typeof SharedArrayBuffer === 'function' && WebAssembly.validate(threadedBytes);
+  }
+  return threadsSupported;
+}
+
+function threadedModule(): WebAssembly.Module {
+  if (!threadedCompiled) {
+    if (!wasmThreadsSupported()) throw new Error('WebAssembly threads are not available in this JavaScript engine');
+    threadedCompiled = new WebAssembly.Module(threadedBytes!);
+  }
+  return threadedCompiled;
+}
+
+/** A helper thread: its own instance of the threaded module over the shared memory, in helperLoop. */
+const HELPER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctl, id, scratch } = workerData;
+const instance = new WebAssembly.Instance(module, { env: { memory } });
+instance.exports.helperLoop(ctl, id, scratch);
+`;
+
+export interface WasmBackendOptions {
+  /**
+   * Threads for large matrix products (default 1): with 2 or more, the backend's memory is shared
+   * and `threads − 1` helper worker_threads split every product of at least `parallelMinMacs`
+   * multiply-adds by columns with the calling thread.
+   */
+  threads?: number;
+  /** Default PARALLEL_MIN_MACS. */
+  parallelMinMacs?: number;
+}
+
 /** The WebAssembly backend, with its memory exposed for tests and diagnostics. */
 export interface WasmBackend extends Backend {
   readonly dtype: 'f32';
@@ -112,6 +180,20 @@ export interface WasmBackend extends Backend {
   readonly memory: WebAssembly.Memory;
   /** Bytes the last `allocate` laid out (scratch included). */
   readonly usedBytes: number;
+  /** Threads its large products use (1: this thread only). */
+  readonly threads: number;
+  /** Products split between threads so far (for tests and the benchmark). */
+  readonly parallelProducts: number;
+  /** Every helper thread has started (products are split only then). */
+  readonly helpersReady: boolean;
+  /**
+   * Blocks this thread until every helper has started (a new worker takes tens of milliseconds),
+   * or `timeoutMs` has passed; true when they have. Without helpers: true at once.
+   */
+  waitForHelpers(timeoutMs: number): boolean;
+  firstNonFinite: NonNullable<Backend['firstNonFinite']>;
+  axpbyKeep: NonNullable<Backend['axpbyKeep']>;
+  dispose: NonNullable<Backend['dispose']>;
   axpby: NonNullable<Backend['axpby']>;
   adam: NonNullable<Backend['adam']>;
   unary: NonNullable<Backend['unary']>;
@@ -126,13 +208,30 @@ export interface WasmBackend extends Backend {
 
 const UNARY_CODE: Record<MappedFn, number> = { exp: 0, sigmoid: 1, tanh: 2, relu: 3 };
 
-/** A float32 backend whose buffers live in WebAssembly memory and whose kernels use SIMD. */
-export function wasmBackend(): WasmBackend {
-  const instance = new WebAssembly.Instance(gemmModule(), {});
+/**
+ * A float32 backend whose buffers live in WebAssembly memory and whose kernels use SIMD; with
+ * `threads` ≥ 2 (and WebAssembly threads available), its memory is shared with helper threads that
+ * split the large matrix products (see WasmBackendOptions). Call `dispose` when done with a
+ * threaded backend (its helpers are unref'd: they never keep the process alive).
+ */
+export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1)) > 1 && wasmThreadsSupported() ? Math.max(1, Math.floor(opts.threads!)) : 1;
+  const minMacs = opts.parallelMinMacs ?? PARALLEL_MIN_MACS;
+  const threaded = threads > 1;
+  const module = threaded ? threadedModule() : gemmModule();
+  const sharedMemory = threaded ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : null;
+  const instance = new WebAssembly.Instance(module, sharedMemory ? { env: { memory: sharedMemory } } : {});
   const ex = instance.exports as unknown as KernelExports;
-  const memory = ex.memory;
+  const memory = sharedMemory ?? ex.memory;
   const scratch = align(ex.heapBase());
-  const heapStart = align(scratch + ex.scratchBytes());
+  let end = align(scratch + ex.scratchBytes() + ex.listBytes());
+  // the helpers' packing space and the control block
+  const helperScratch = end;
+  const helperStride = align(ex.scratchBytes());
+  end += (threads - 1) * helperStride;
+  const ctl = end;
+  end = align(end + (threaded ? ex.ctlBytes!() : 0));
+  const heapStart = end;
   let used = heapStart;
 
   // The memory's current ArrayBuffer. Only `ensure` grows the memory (the kernels never do), so
@@ -147,6 +246,39 @@ export function wasmBackend(): WasmBackend {
     current = memory.buffer;
   };
   ensure(heapStart);
+
+  // helper threads (threaded backends): started now, used once every one has entered its loop
+  const ctlView = threaded ? new Int32Array(memory.buffer, ctl, 64) : null;
+  const helpers: Worker[] = [];
+  let helpersReady = false;
+  let broken = false;
+  let parallelProducts = 0;
+  if (threaded) {
+    for (let id = 1; id < threads; id++) {
+      const w = new Worker(HELPER_SOURCE, {
+        eval: true,
+        workerData: { module, memory, ctl, id, scratch: helperScratch + (id - 1) * helperStride },
+      });
+      w.unref();
+      // a helper that fails leaves the products to this thread (checked before every split)
+      w.on('error', () => (broken = true));
+      w.on('exit', () => (broken = true));
+      helpers.push(w);
+    }
+  }
+  const canSplit = (): boolean => {
+    if (broken) return false;
+    if (!helpersReady) helpersReady = Atomics.load(ctlView!, 33) === threads - 1; // `ready`, byte 132
+    return helpersReady;
+  };
+  const dispose = () => {
+    if (!ctlView || broken) return;
+    broken = true;
+    Atomics.store(ctlView, 32, 1); // quit (byte 128)
+    Atomics.add(ctlView, 0, 1); // seq
+    Atomics.notify(ctlView, 0);
+    for (const w of helpers) void w.terminate();
+  };
 
   // Byte address of an array's first element when it is a 4-byte view of the current memory, else
   // −1 (the caller then falls back to JavaScript). Checking `buffer` and reading `byteOffset` cost
@@ -164,11 +296,31 @@ export function wasmBackend(): WasmBackend {
 
   return {
     dtype: 'f32',
-    name: 'wasm-simd-f32',
+    name: threaded ? `wasm-simd-f32 (${threads} threads)` : 'wasm-simd-f32',
     memory,
+    threads,
     get usedBytes() {
       return used;
     },
+    get parallelProducts() {
+      return parallelProducts;
+    },
+    get helpersReady() {
+      return threaded && canSplit();
+    },
+    waitForHelpers(timeoutMs: number) {
+      if (!threaded) return true;
+      const end = performance.now() + timeoutMs;
+      for (;;) {
+        if (canSplit()) return true;
+        if (broken) return false;
+        const left = end - performance.now();
+        if (left <= 0) return false;
+        const seen = Atomics.load(ctlView!, 33);
+        if (seen !== threads - 1) Atomics.wait(ctlView!, 33, seen, Math.min(left, 50));
+      }
+    },
+    dispose,
     allocate(sizes: number[]): Float32Array[] {
       const offsets: number[] = [];
       let end = heapStart;
@@ -189,10 +341,25 @@ export function wasmBackend(): WasmBackend {
       const pb = ptr(B);
       const pc = ptr(C);
       if (pa >= 0 && pb >= 0 && pc >= 0) {
-        ex.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, pa + 4 * aOff, pb + 4 * bOff, pc + 4 * cOff, accumulate ? 1 : 0, scratch);
+        if (threaded && M * N * K >= minMacs && N >= 32 && canSplit()) {
+          parallelProducts++;
+          ex.gemmParallel!(transA ? 1 : 0, transB ? 1 : 0, M, N, K, pa + 4 * aOff, pb + 4 * bOff, pc + 4 * cOff, accumulate ? 1 : 0, scratch, ctl, threads);
+        } else ex.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, pa + 4 * aOff, pb + 4 * bOff, pc + 4 * cOff, accumulate ? 1 : 0, scratch);
       } else {
         gemmF32(transA, transB, M, N, K, A as Float32Array, aOff, B as Float32Array, bOff, C as Float32Array, cOff, accumulate);
       }
+    },
+    firstNonFinite(n, X, xOff) {
+      const px = ptr(X);
+      if (px >= 0) return ex.firstNonFinite(n, px + 4 * xOff);
+      return firstNonFiniteJs(n, X, xOff);
+    },
+    axpbyKeep(n, alpha, X, xOff, beta, Y, yOff, K, kOff) {
+      const px = ptr(X);
+      const py = ptr(Y);
+      const pk = ptr(K);
+      if (px >= 0 && py >= 0 && pk >= 0) ex.axpbyKeep(n, alpha, px + 4 * xOff, beta, py + 4 * yOff, pk + 4 * kOff);
+      else axpbyKeepJs(n, alpha, X, xOff, beta, Y, yOff, K, kOff);
     },
     axpby(n, alpha, X, xOff, beta, Y, yOff) {
       const px = ptr(X);

@@ -9,9 +9,10 @@ import { fmt } from '../format';
 import { sameShape } from '../shape';
 import type { Slot } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
-import type { BinaryOp } from './names';
+import type { ArithOp } from './names';
 import { broadcastRule, sameAsFirst } from './rules';
 import type { NodeEntry, NonFiniteCtx, ScalarForm } from './types';
+import { lifted } from './onnx';
 
 const BROADCASTING = 'elementwise with NumPy broadcasting; a scalar fits any shape';
 
@@ -21,7 +22,7 @@ function overflows(symbol: string) {
 }
 
 function binaryOp(
-  name: BinaryOp,
+  name: ArithOp,
   symbol: '+' | '-' | '*' | '/',
   verb: string,
   doc: string,
@@ -40,8 +41,11 @@ function binaryOp(
     label: symbol,
     nonFinite: extra.nonFinite,
     pytorch: (py, n) => py.binary(symbol, n.lifted(0), n.lifted(1)),
+    onnx: (b, inputs, n) => b.node(ONNX_BINARY[name], [lifted(b, inputs, n, 0), lifted(b, inputs, n, 1)]),
   };
 }
+
+const ONNX_BINARY = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' } as const satisfies Record<ArithOp, string>;
 
 const ADD: ScalarForm = { value: ([a, b]) => `${a} + ${b}`, times: [(s) => s, (s) => s] };
 const ADD_SPEC = ewSpec('add', 2, ADD);
@@ -141,6 +145,7 @@ const neg: NodeEntry = {
   kernel: elementwiseKernel(ewSpec('neg', 1, NEG)),
   label: 'negation',
   pytorch: (py, n) => py.neg(n.arg(0)),
+  onnx: (b, [x]) => b.node('Neg', [x]),
 };
 
 /** a ^ p; d/da = p a^(p-1), and 0 for p = 0 (as PyTorch). */
@@ -169,6 +174,7 @@ const pow: NodeEntry = {
     backward: (x, p) => (x === 0 && p < 1 ? `the derivative of x ^ ${p} at 0 is infinite` : undefined),
   },
   pytorch: (py, n) => py.power(n.arg(0), n.attr),
+  onnx: (b, [x], n) => b.node('Pow', [x, b.constant(n.attr)]),
 };
 
-export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<BinaryOp | 'neg' | 'pow', NodeEntry>;
+export const ARITH = { add, sub, mul, div, neg, pow } satisfies Record<ArithOp | 'neg' | 'pow', NodeEntry>;

@@ -10,6 +10,7 @@ import { nIter, stride } from '../exec/types';
 import { bindElementwise, callSpec } from './elementwise';
 import { BROADCAST_RULE } from './rules';
 import type { NodeEntry } from './types';
+import { lifted } from './onnx';
 
 /** The call entry; `kinkyOps` names the ops with a kink, for the `grad-kink` hint's text. */
 export function callEntry(kinkyOps: readonly string[]): NodeEntry {
@@ -72,5 +73,7 @@ export function callEntry(kinkyOps: readonly string[]): NodeEntry {
     nonFinite: { forward: (c) => `${c.node.fn}(${c.node.args.map((_, j) => fmt(c.at(j))).join(', ')}) = ${fmt(c.value)}` },
     reduction: () => 4, // a few operations per element
     pytorch: (py, n) => py.atom(`${n.fn}(${Array.from({ length: n.arity }, (_, j) => n.lifted(j).code).join(', ')})`),
+    // the exporter expands the body elementwise, each op by its own ONNX emitter
+    onnx: (b, inputs, n) => b.call(n.node.fn!, inputs.map((_, j) => lifted(b, inputs, n, j))),
   };
 }

@@ -13,6 +13,7 @@ import { err, type Result } from '../result';
 import { H as BASE_HELPERS } from '../scalar';
 import { ARITH } from './arith';
 import { callEntry } from './call';
+import { COMPARE } from './compare';
 import { dense } from './dense';
 import { LINALG } from './linalg';
 import { LOSS } from './loss';
@@ -21,8 +22,10 @@ import { REDUCE } from './reduce';
 import type { NodeEntry, OpAttrs, OpEntry, ScalarForm } from './types';
 import { leaky_relu, UNARY } from './unary';
 
-/** Ops with a kink inside (relu, abs, leaky_relu), as a user function's kink hint names them. */
+/** Ops with a kink inside (relu, abs, leaky_relu, step), as a user function's kink hint names them. */
 const KINKY: string[] = [...Object.values(UNARY), leaky_relu].filter((e) => e.scalar?.kinkAt).map((e) => e.name);
+/** The comparisons, which jump where their operands are equal, as the same hint names them. */
+const KINKY_SYMBOLS: string[] = Object.values(COMPARE).map((e) => e.syntax.kind === 'infix' ? e.syntax.symbol : e.name);
 
 /** Every op, in the order docs, completion and the grammar list the built-ins. */
 export const CATALOG = {
@@ -35,8 +38,9 @@ export const CATALOG = {
   dense,
   ...LOSS,
   ...ARITH,
+  ...COMPARE,
   matmul: LINALG.matmul,
-  call: callEntry(KINKY),
+  call: callEntry([...KINKY, ...KINKY_SYMBOLS]),
 } satisfies Record<OpName, OpEntry>;
 
 export const ENTRIES: readonly OpEntry[] = Object.values(CATALOG);

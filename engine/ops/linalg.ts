@@ -23,6 +23,7 @@ import { nIter, stride } from '../exec/types';
 import type { NodeOp } from './names';
 import type { ShapeResult } from './rules';
 import { PY_PREC, type NodeEntry, type PyEmit, type PyExpr, type PyNode } from './types';
+import { onnxDot, onnxRank, squeeze, unsqueeze } from './onnx';
 
 const MATMUL_RULES = '[m,n] @ [n] -> [m], [m,n] @ [n,k] -> [m,k], [n] @ [n,k] -> [k], [n] @ [n] -> []';
 
@@ -312,6 +313,24 @@ export const LINALG = {
       if (bx && by) return es('bi,bi->b');
       return !bx && by ? mm(ey, ex) : mm(ex, ey); // [n] @ [n]: a dot product, either order
     },
+    onnx(b, [x, y], n) {
+      const [a, c] = n.args;
+      const [rx, ry] = [a.shape.length, c.shape.length];
+      if (rx === 2 && ry === 1) {
+        // the lecture's W @ x with a batch of x: x @ Wᵀ, one Gemm (the exporter folds a bias into it)
+        if (!a.batched && c.batched) return b.node('Gemm', [y, x], { transB: 1 });
+        // a matrix (batched or not) @ a column: [.., m, n] @ [.., n, 1], then drop the 1 (see onnxDot)
+        const column = unsqueeze(b, y, [c.batched ? 2 : 1]);
+        return squeeze(b, b.node('MatMul', [x, column]), [a.batched || c.batched ? 2 : 1]);
+      }
+      if (rx === 2) return b.node('MatMul', [x, y]); // [m,n] @ [n,k]: MatMul broadcasts the batch axis
+      if (ry === 2) {
+        // [n] @ [n,k]: a batch of rows is a matrix already; otherwise a row [.., 1, n], then drop the 1
+        if (a.batched && !c.batched) return b.node('MatMul', [x, y]);
+        return squeeze(b, b.node('MatMul', [unsqueeze(b, x, [a.batched ? 1 : 0]), y]), [a.batched || c.batched ? 1 : 0]);
+      }
+      return onnxDot(b, [x, y], [a, c]);
+    },
   },
   transpose: {
     name: 'transpose',
@@ -323,6 +342,7 @@ export const LINALG = {
       a.length === 2 ? ok([a[1], a[0]]) : err(`transpose ${fmtShape(a)}: needs a matrix, got rank ${a.length}; rule [m,n] -> [n,m]`),
     kernel: transposeKernel,
     pytorch: (py, n) => (n.batchedOut ? py.atom(`${py.wrap(n.arg(0), PY_PREC.atom)}.transpose(1, 2)`) : py.transposed(n.arg(0))),
+    onnx: (b, [x], n) => b.node('Transpose', [x], { perm: n.batchedOut ? [0, 2, 1] : [1, 0] }),
   },
   outer: {
     name: 'outer',
@@ -337,6 +357,8 @@ export const LINALG = {
     },
     kernel: outerKernel,
     pytorch: (py, n) => vectorPair(py, n, 'outer'),
+    // u as a column times v as a row
+    onnx: (b, [u, v], n) => b.node('Mul', [unsqueeze(b, u, [onnxRank(n.args[0])]), n.args[1].batched ? unsqueeze(b, v, [1]) : v]),
   },
   dot: {
     name: 'dot',
@@ -356,6 +378,7 @@ export const LINALG = {
     kernel: dotKernel,
     reduction: ([u]) => u.size,
     pytorch: (py, n) => vectorPair(py, n, 'dot'),
+    onnx: (b, inputs, n) => onnxDot(b, inputs, n.args),
   },
 } satisfies Record<Extract<NodeOp, 'matmul' | 'transpose' | 'outer' | 'dot'>, NodeEntry>;
 

@@ -18,6 +18,7 @@ import { nIter, stride } from '../exec/types';
 import type { NodeOp } from './names';
 import { rowLogSumExp } from './reduce';
 import { PY_PREC, type NodeEntry, type NonFiniteCtx } from './types';
+import { reduceExample, xlogy } from './onnx';
 
 function checkSizes(name: string, a: number, b: number): void {
   if (a !== b) throw new Error(`${name}: prediction and target sizes differ (${a} vs ${b})`);
@@ -360,6 +361,15 @@ export const LOSS = {
     shape([y, t]) {
       const head = `cross_entropy(${fmtShape(y)}, ${fmtShape(t)})`;
       if (y.length === 0 || t.length === 0) return err(`${head}: needs class vectors, got a scalar; rule [k], [k] -> []`);
+      if (y.length !== 1 || t.length !== 1) {
+        // §3: one probability per class, a vector; a column [k, 1] is the lecture's drawing of one
+        const bad = y.length !== 1 ? y : t;
+        const column = bad.length === 2 && bad[1] === 1;
+        const why = column
+          ? `${fmtShape(bad)} is a column (a matrix with one column), not a vector: per-example vectors are [${bad[0]}]`
+          : `${fmtShape(bad)} has rank ${bad.length}, not a vector of class probabilities`;
+        return err(`${head}: ${why}; rule [k], [k] -> []`);
+      }
       if (!sameShape(y, t)) return err(`${head}: shapes differ; rule [k], [k] -> []`);
       return ok([]);
     },
@@ -375,6 +385,12 @@ export const LOSS = {
       }
       return py.neg(py.atom(`torch.xlogy(${t.code}, ${n.arg(0).code}).sum(-1)`)); // 0 · log 0 = 0
     },
+    onnx(b, [y, t], n) {
+      const terms = n.logits
+        ? b.node('Mul', [t, b.node('LogSoftmax', [n.logits], { axis: -1 })]) // from the logits, as the engine
+        : xlogy(b, t, y);
+      return b.node('Neg', [reduceExample(b, 'ReduceSum', terms, { shape: n.args[0].shape, batched: n.batchedOut })]);
+    },
   },
   mse: {
     name: 'mse',
@@ -388,6 +404,10 @@ export const LOSS = {
     loss: { target: 'any' },
     pytorch: (py, n) =>
       py.reduce(py.atom(`(${py.binary('-', n.arg(0), n.arg(1)).code}).square()`), n.batchedOut, n.rank(0), 'mean'),
+    onnx(b, [y, t], n) {
+      const d = b.node('Sub', [y, t]);
+      return reduceExample(b, 'ReduceMean', b.node('Mul', [d, d]), { shape: n.args[0].shape, batched: n.batchedOut });
+    },
   },
   binary_cross_entropy: {
     name: 'binary_cross_entropy',
@@ -415,6 +435,13 @@ export const LOSS = {
         n.rank(0),
         'mean',
       );
+    },
+    onnx(b, [y, t], n) {
+      const terms = n.logits
+        ? b.node('Sub', [b.node('Softplus', [n.logits]), b.node('Mul', [t, n.logits])]) // softplus(z) - t z: the stable form on sigmoid(z)
+        : b.node('Add', [xlogy(b, t, y), xlogy(b, b.node('Sub', [b.constant(1), t]), b.node('Sub', [b.constant(1), y]))]);
+      const mean = reduceExample(b, 'ReduceMean', terms, { shape: n.args[0].shape, batched: n.batchedOut });
+      return n.logits ? mean : b.node('Neg', [mean]);
     },
   },
 } satisfies Record<Extract<NodeOp, 'cross_entropy' | 'mse' | 'binary_cross_entropy'>, NodeEntry>;

@@ -10,14 +10,20 @@
  * Elementwise functions of one tensor and no compile-time argument. In the IR a node
  * `{ op: 'unary', fn }` and, inside a user function, `{ k: 'unary', fn }`. Defined in ./unary.ts.
  */
-export const UNARY_FNS = ['sigmoid', 'tanh', 'relu', 'exp', 'log', 'sqrt', 'abs', 'square', 'softplus', 'gelu', 'elu'] as const;
+export const UNARY_FNS = ['sigmoid', 'tanh', 'relu', 'exp', 'log', 'sqrt', 'abs', 'square', 'softplus', 'gelu', 'elu', 'step'] as const;
+
+/** The arithmetic operators, by IR name, with their symbols. Defined in ./arith.ts. */
+export const ARITH_OPS = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+
+/** The comparisons (§9): 1 where true, 0 where not; derivative 0. Defined in ./compare.ts. */
+export const COMPARISON_OPS = { gt: '>', lt: '<', ge: '>=', le: '<=' } as const;
 
 /**
  * Elementwise binary operators, by IR name, with the symbol the language writes. In the IR a node
- * `{ op: NAME }` and, inside a user function, `{ k: 'binary', op: SYMBOL }`. Defined in ./arith.ts.
+ * `{ op: NAME }` and, inside a user function, `{ k: 'binary', op: SYMBOL }`.
  * (Precedence is the grammar's business, language/nn.langium.)
  */
-export const BINARY_OPS = { add: '+', sub: '-', mul: '*', div: '/' } as const;
+export const BINARY_OPS = { ...ARITH_OPS, ...COMPARISON_OPS } as const;
 
 /**
  * Every other op that is a node of the IR (`{ op: NAME }`, with its attributes). Defined in
@@ -46,6 +52,8 @@ export const NODE_OPS = [
 export const SUGAR_OPS = ['dense'] as const;
 
 export type UnaryFn = (typeof UNARY_FNS)[number];
+export type ArithOp = keyof typeof ARITH_OPS;
+export type ComparisonOp = keyof typeof COMPARISON_OPS;
 export type BinaryOp = keyof typeof BINARY_OPS;
 export type BinarySymbol = (typeof BINARY_OPS)[BinaryOp];
 export type NodeOp = (typeof NODE_OPS)[number];

@@ -12,7 +12,8 @@ import type { OpDef, OpKernel } from '../exec/types';
 import { nIter, stride } from '../exec/types';
 import type { NodeOp } from './names';
 import { scalarResult, type ShapeResult } from './rules';
-import type { NodeEntry, PyEmitter } from './types';
+import type { NodeEntry, OnnxEmitter, PyEmitter } from './types';
+import { reduceExample } from './onnx';
 
 /** Σ (sum) or Σ/n (mean) over all elements of each example. */
 function sumOver(mean: boolean): OpDef {
@@ -204,6 +205,11 @@ function lastAxisRule(name: string, a: readonly number[]): ShapeResult {
   return err(`${name} ${fmtShape(a)}: works over the last axis and a scalar has none; rule: rank >= 1, same shape`);
 }
 
+const reduceOnnx =
+  (how: 'ReduceSum' | 'ReduceMean' | 'ReduceMax'): OnnxEmitter =>
+  (b, [x], n) =>
+    reduceExample(b, how, x, { shape: n.args[0].shape, batched: n.batchedOut });
+
 const reducePy =
   (how: 'sum' | 'mean' | 'max'): PyEmitter =>
   (py, n) =>
@@ -220,6 +226,7 @@ export const REDUCE = {
     kernel: sumOver(false),
     reduction: ([a]) => a.size,
     pytorch: reducePy('sum'),
+    onnx: reduceOnnx('ReduceSum'),
   },
   mean: {
     name: 'mean',
@@ -231,6 +238,7 @@ export const REDUCE = {
     kernel: sumOver(true),
     reduction: ([a]) => a.size,
     pytorch: reducePy('mean'),
+    onnx: reduceOnnx('ReduceMean'),
   },
   max: {
     name: 'max',
@@ -242,6 +250,7 @@ export const REDUCE = {
     kernel: maxKernel,
     kink: { explain: () => 'max has a tie within the step (its gradient goes to the first maximal element)' },
     pytorch: reducePy('max'),
+    onnx: reduceOnnx('ReduceMax'),
   },
   softmax: {
     name: 'softmax',
@@ -254,6 +263,7 @@ export const REDUCE = {
     activation: true,
     reduction: ([a]) => a.shape[a.shape.length - 1],
     pytorch: (py, n) => py.call('torch.softmax', [n.arg(0)], ['-1']),
+    onnx: (b, [x]) => b.node('Softmax', [x], { axis: -1 }),
   },
   log_softmax: {
     name: 'log_softmax',
@@ -266,5 +276,6 @@ export const REDUCE = {
     activation: true,
     reduction: ([a]) => a.shape[a.shape.length - 1],
     pytorch: (py, n) => py.call('torch.log_softmax', [n.arg(0)], ['-1']),
+    onnx: (b, [x]) => b.node('LogSoftmax', [x], { axis: -1 }),
   },
 } satisfies Record<Extract<NodeOp, 'sum' | 'mean' | 'max' | 'softmax' | 'log_softmax'>, NodeEntry>;

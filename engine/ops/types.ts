@@ -171,15 +171,21 @@ export interface PyNode {
 
 export type PyEmitter = (py: PyEmit, n: PyNode) => PyExpr;
 
-/** What an ONNX emitter builds with (the ONNX exporter implements it). */
+/** What an ONNX emitter builds with (the ONNX exporter, cli/export/onnx/, implements it; opset 13). */
 export interface OnnxEmit {
-  /** Adds a node; returns the name of its output. */
+  /**
+   * Adds a node; returns the name of its output. A number attribute is an int, or a float where
+   * ONNX's schema says so (`LeakyRelu.alpha`, …); `axes` is written as an attribute for every op
+   * and made the int64 input that opset 13 wants where it wants one (Unsqueeze, Squeeze, ReduceSum).
+   */
   node(opType: string, inputs: readonly string[], attrs?: Readonly<Record<string, number | string | readonly number[]>>): string;
-  /** A constant tensor (a scalar, or `value` with `shape`); returns its name. */
+  /** A float32 constant tensor (a scalar, or `value` with `shape`); returns its name. */
   constant(value: number | readonly number[], shape?: readonly number[]): string;
+  /** A user function applied elementwise to operands already broadcast together (the exporter expands its body). */
+  call(fn: string, inputs: readonly string[]): string;
 }
 
-/** One IR node as the ONNX emitter sees it. */
+/** One IR node as the ONNX emitter sees it (helpers: ./onnx.ts). */
 export interface OnnxNode {
   readonly node: IRNode;
   /** The node's attribute (p, alpha), 0 when it has none. */
@@ -187,6 +193,8 @@ export interface OnnxNode {
   /** Per operand: per-example shape and whether it has a batch axis. */
   readonly args: readonly { readonly shape: Shape; readonly batched: boolean }[];
   readonly batchedOut: boolean;
+  /** For a loss fused with the softmax/sigmoid that produces its first operand: the logits' value. */
+  readonly logits: string | undefined;
 }
 
 export type OnnxEmitter = (b: OnnxEmit, inputs: readonly string[], n: OnnxNode) => string;
@@ -221,7 +229,8 @@ export interface NodeEntry extends EntryBase {
   /** For a loss: what its target holds, and the op producing its first operand it is fused with. */
   readonly loss?: { readonly target: 'one-hot' | 'binary' | 'any'; readonly fusedWith?: 'softmax' | 'sigmoid' };
   readonly pytorch: PyEmitter;
-  readonly onnx?: OnnxEmitter;
+  /** Its ONNX form (every op has one: a model exports to ONNX whatever it uses). */
+  readonly onnx: OnnxEmitter;
 }
 
 /** A built-in of the language that lowers to other ops (dense). */

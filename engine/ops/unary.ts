@@ -19,7 +19,7 @@ import { nIter } from '../exec/types';
 import { bindElementwise, elementwiseKernel, ewSpec } from './elementwise';
 import type { UnaryFn } from './names';
 import { sameAsFirst } from './rules';
-import type { NodeEntry, ScalarForm } from './types';
+import type { NodeEntry, OnnxEmit, PyEmitter, ScalarForm } from './types';
 
 interface UnaryDef {
   /** Hover and docs text. */
@@ -28,12 +28,18 @@ interface UnaryDef {
   value(x: string): string;
   /** dy/dx as JavaScript, from the input x and the output y; null where it is 0 everywhere. */
   deriv(x: string, y: string): string | null;
-  /** The PyTorch function of one tensor (the exported script defines `softplus`). */
-  readonly pytorch: string;
+  /** The PyTorch function of one tensor (the exported script defines `softplus`), or its emitter. */
+  readonly pytorch: string | PyEmitter;
+  /** Its ONNX form (opset 13). */
+  onnx(b: OnnxEmit, x: string): string;
   /** The backend computes it natively on the float32 training path. */
   readonly fast?: MappedFn;
   /** A kink at 0, and the derivative there by convention (`relu'(0) = 0`). */
   readonly kink?: string;
+  /** A jump of the value at 0 (step): why a numeric gradient across it is not a derivative. */
+  readonly jump?: string;
+  /** Not usable as dense's activation (default: usable). */
+  readonly notActivation?: boolean;
   /** Why a finite x gave the non-finite y (undefined: `fn(x) = y`); why the derivative at x is not finite. */
   readonly nonFinite?: { forward?(x: number, y: number): string | undefined; backward?(x: number): string | undefined };
   readonly helpers?: ScalarForm['helpers'];
@@ -52,7 +58,7 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
         return dy === null ? null : `${s} * ${dy}`;
       },
     ],
-    kinkAt: d.kink ? ([x]) => x : undefined,
+    kinkAt: d.kink || d.jump ? ([x]) => x : undefined,
     helpers: d.helpers,
   };
   const spec = ewSpec(`unary:${name}`, 1, scalar);
@@ -65,7 +71,7 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
     rule: 'same shape as a',
     shape: sameAsFirst,
     scalar,
-    activation: true,
+    activation: !d.notActivation,
     kernel: {
       bind(ctx) {
         const k = bindElementwise(ctx, spec, 0, null);
@@ -87,12 +93,13 @@ function unary(name: UnaryFn, d: UnaryDef): NodeEntry {
         return k;
       },
     },
-    kink: d.kink ? { explain: () => kinkText(name, d.kink!) } : undefined,
+    kink: d.kink ? { explain: () => kinkText(name, d.kink!) } : d.jump ? { explain: () => d.jump! } : undefined,
     nonFinite: {
       forward: (c) => d.nonFinite?.forward?.(c.at(0), c.value) ?? `${name}(${fmt(c.at(0))}) = ${fmt(c.value)}`,
       backward: d.nonFinite?.backward ? (x) => d.nonFinite!.backward!(x) : undefined,
     },
-    pytorch: (py, n) => py.call(d.pytorch, [n.arg(0)]),
+    pytorch: typeof d.pytorch === 'string' ? (py, n) => py.call(d.pytorch as string, [n.arg(0)]) : d.pytorch,
+    onnx: (b, [x]) => d.onnx(b, x),
   };
 }
 
@@ -121,6 +128,7 @@ export const UNARY = {
     value: (x) => `H.sigmoid(${x})`,
     deriv: (_x, y) => `(${y} * (1 - ${y}))`,
     pytorch: 'torch.sigmoid',
+    onnx: (b, x) => b.node('Sigmoid', [x]),
     fast: 'sigmoid',
   }),
   tanh: unary('tanh', {
@@ -128,6 +136,7 @@ export const UNARY = {
     value: (x) => `Math.tanh(${x})`,
     deriv: (_x, y) => `(1 - ${y} * ${y})`,
     pytorch: 'torch.tanh',
+    onnx: (b, x) => b.node('Tanh', [x]),
     fast: 'tanh',
   }),
   relu: unary('relu', {
@@ -135,6 +144,7 @@ export const UNARY = {
     value: (x) => `H.relu(${x})`,
     deriv: (x) => `(${x} > 0 ? 1 : 0)`,
     pytorch: 'torch.relu',
+    onnx: (b, x) => b.node('Relu', [x]),
     fast: 'relu',
     kink: "relu'(0) = 0",
   }),
@@ -143,6 +153,7 @@ export const UNARY = {
     value: (x) => `Math.exp(${x})`,
     deriv: (_x, y) => y,
     pytorch: 'torch.exp',
+    onnx: (b, x) => b.node('Exp', [x]),
     fast: 'exp',
     nonFinite: { forward: overflow('exp') },
   }),
@@ -151,6 +162,7 @@ export const UNARY = {
     value: (x) => `Math.log(${x})`,
     deriv: (x) => `(1 / ${x})`,
     pytorch: 'torch.log',
+    onnx: (b, x) => b.node('Log', [x]),
     nonFinite: {
       forward: (x) => (x === 0 ? `log(0) = -Infinity` : x < 0 ? `log of a negative number: log(${fmt(x)}) = NaN` : undefined),
       backward: infiniteAtZero('log'),
@@ -161,6 +173,7 @@ export const UNARY = {
     value: (x) => `Math.sqrt(${x})`,
     deriv: (_x, y) => `(0.5 / ${y})`,
     pytorch: 'torch.sqrt',
+    onnx: (b, x) => b.node('Sqrt', [x]),
     nonFinite: {
       forward: (x) => (x < 0 ? `sqrt of a negative number: sqrt(${fmt(x)}) = NaN` : undefined),
       backward: infiniteAtZero('sqrt'),
@@ -171,6 +184,7 @@ export const UNARY = {
     value: (x) => `Math.abs(${x})`,
     deriv: (x) => `(${x} > 0 ? 1 : ${x} < 0 ? -1 : 0)`,
     pytorch: 'torch.abs',
+    onnx: (b, x) => b.node('Abs', [x]),
     kink: "abs'(0) = 0",
   }),
   square: unary('square', {
@@ -178,6 +192,7 @@ export const UNARY = {
     value: (x) => `(${x} * ${x})`,
     deriv: (x) => `(2 * ${x})`,
     pytorch: 'torch.square',
+    onnx: (b, x) => b.node('Mul', [x, x]),
     nonFinite: { forward: overflow('square') },
   }),
   softplus: unary('softplus', {
@@ -185,12 +200,15 @@ export const UNARY = {
     value: (x) => `H.softplus(${x})`,
     deriv: (x) => `H.sigmoid(${x})`,
     pytorch: 'softplus', // the script's stable helper
+    onnx: (b, x) => b.node('Softplus', [x]), // onnxruntime computes it stably for large |x|
   }),
   gelu: unary('gelu', {
     doc: 'Gaussian error linear unit a·Φ(a), Φ the standard normal distribution function (the exact erf form, as torch.nn.functional.gelu), elementwise.',
     value: (x) => `H.gelu(${x})`,
     deriv: (x) => `H.geluDeriv(${x})`,
     pytorch: 'F.gelu',
+    // opset 13 has no Gelu (opset 20 does): x · (1 + erf(x / √2)) / 2
+    onnx: (b, x) => b.node('Mul', [b.node('Mul', [x, b.constant(0.5)]), b.node('Add', [b.constant(1), b.node('Erf', [b.node('Div', [x, b.constant(Math.SQRT2)])])])]),
     helpers: { gelu, geluDeriv },
   }),
   elu: unary('elu', {
@@ -199,6 +217,18 @@ export const UNARY = {
     // PyTorch (elu_backward): x > 0 ? 1 : e^x, so elu′(0) = e^0 = 1 — no jump in the derivative
     deriv: (x) => `(${x} > 0 ? 1 : Math.exp(${x}))`,
     pytorch: 'F.elu',
+    onnx: (b, x) => b.node('Elu', [x], { alpha: 1 }),
+  }),
+  step: unary('step', {
+    doc: 'The unit step: 1 where a > 0 and 0 elsewhere (the same as `a > 0`), elementwise; its derivative is 0, so relu′(z) = step(z).',
+    value: (x) => `(${x} > 0 ? 1 : 0)`,
+    deriv: () => null,
+    // 1 where x > 0, else 0; autograd's derivative of sign is 0, as here
+    pytorch: (py, n) => py.call('torch.sign', [py.call('torch.relu', [n.arg(0)])]),
+    // Greater gives a boolean: cast to float (1 = FLOAT)
+    onnx: (b, x) => b.node('Cast', [b.node('Greater', [x, b.constant(0)])], { to: 1 }),
+    jump: "step's input is within the step of 0, where its value jumps from 0 to 1 (its derivative is 0 by convention)",
+    notActivation: true,
   }),
 } satisfies Record<UnaryFn, NodeEntry>;
 
@@ -220,4 +250,5 @@ export const leaky_relu: NodeEntry = {
   kernel: elementwiseKernel(ewSpec('leaky_relu', 1, LEAKY), 'alpha'),
   kink: { explain: () => kinkText('leaky_relu', "leaky_relu'(0) = alpha") },
   pytorch: (py, n) => py.call('F.leaky_relu', [n.arg(0)], [py.float(n.attr)]),
+  onnx: (b, [x], n) => b.node('LeakyRelu', [x], { alpha: n.attr }),
 };

@@ -124,7 +124,7 @@ export function runCheckJob(
     let numbers = null;
     if (req.numbers) {
       const ev = evaluateModel(req.program, model, r.params, r.batch);
-      numbers = modelNumbers(ev, model, { report: r.report, source: r.source, weights: label, eps: r.options.eps });
+      numbers = modelNumbers(ev, model, { report: r.report, rows: r.batch.rows, source: r.source, weights: label, eps: r.options.eps });
     }
     if (shouldStop()) return result(true);
     if (req.health) {

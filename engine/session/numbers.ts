@@ -119,7 +119,30 @@ function row(v: Float64Array, size: number, batched: boolean, e: number): Float6
   return batched ? v.subarray(e * size, (e + 1) * size) : v.subarray(0, size);
 }
 
-function workedElement(ev: Evaluation, model: IRModel, name: string, paramNode: number, flat: number): WorkedElement | null {
+/**
+ * δ's name for the worked element: the node's own, or for the unnamed pre-activation of a dense
+ * layer `h` (params `h.W`, `h.b`), `h.z` — the layer's z, not `dense(…)` as a whole.
+ */
+function deltaLabel(model: IRModel, dn: IRNode, param: string): { name: string | null; note?: string } {
+  const own = nameOfNode(model, dn.id);
+  if (own) return { name: own };
+  const dot = param.lastIndexOf('.');
+  if (dot > 0) {
+    const h = param.slice(0, dot);
+    return { name: `${h}.z`, note: `${h}.z = ${h}.W @ … + ${h}.b is the layer's z, before its activation` };
+  }
+  return { name: null };
+}
+
+function workedElement(
+  ev: Evaluation,
+  model: IRModel,
+  name: string,
+  paramNode: number,
+  flat: number,
+  rows?: readonly number[],
+): WorkedElement | null {
+  const exampleNo = (e: number) => rows?.[e] ?? e + 1;
   const param = model.params.find((p) => p.name === name);
   if (!param) return null;
   const uses = consumers(model, paramNode);
@@ -149,10 +172,10 @@ function workedElement(ev: Evaluation, model: IRModel, name: string, paramNode: 
         const a = row(inNode.value, inSize, inBatched, e)[j];
         const dd = per[e * outSize + i];
         sum += a * dd;
-        if (e < WORKED_TERMS) terms.push({ a, d: dd });
+        if (e < WORKED_TERMS) terms.push({ example: exampleNo(e), a, d: dd });
       }
       const inputName = nameOfNode(model, inputId);
-      const deltaName = nameOfNode(model, dn.id);
+      const delta = deltaLabel(model, dn, name);
       return {
         kind: 'matmul',
         flat,
@@ -162,7 +185,7 @@ function workedElement(ev: Evaluation, model: IRModel, name: string, paramNode: 
           range: model.nodes[inputId].range,
           index: `[${j}]`,
         },
-        delta: { name: deltaName, range: dn.range, index: `[${i}]` },
+        delta: { ...delta, range: dn.range, index: `[${i}]` },
         terms,
         examples: B,
         term: sum / B,
@@ -183,14 +206,14 @@ function workedElement(ev: Evaluation, model: IRModel, name: string, paramNode: 
       for (let e = 0; e < B; e++) {
         const dd = per[e * size + flat];
         sum += dd;
-        if (e < WORKED_TERMS) terms.push({ a: null, d: dd });
+        if (e < WORKED_TERMS) terms.push({ example: exampleNo(e), a: null, d: dd });
       }
       return {
         kind: 'bias',
         flat,
         where: formatIndex(name, param.shape, flat),
         input: null,
-        delta: { name: nameOfNode(model, dn.id), range: dn.range, index: `[${flat}]` },
+        delta: { ...deltaLabel(model, dn, name), range: dn.range, index: `[${flat}]` },
         terms,
         examples: B,
         term: sum / B,
@@ -204,6 +227,8 @@ function workedElement(ev: Evaluation, model: IRModel, name: string, paramNode: 
 
 export interface NumbersContext {
   report: CheckReport;
+  /** The examples' numbers (rows of the data set), as the check batch says. */
+  rows?: readonly number[];
   source: string;
   weights: string;
   eps: number;
@@ -242,7 +267,7 @@ export function modelNumbers(ev: Evaluation, model: IRModel, ctx: NumbersContext
           ? { maxRelError: c.maxRelError, status: c.status, worst: c.worst, comparisons: c.comparisons }
           : null,
         element,
-        worked: flat >= 0 ? workedElement(ev, model, name, info.node, flat) : null,
+        worked: flat >= 0 ? workedElement(ev, model, name, info.node, flat, ctx.rows) : null,
       };
     } else {
       values[name] = {

@@ -73,10 +73,12 @@ export function checkBatchFor(
     const idx = new Uint32Array(ds.n);
     for (let i = 0; i < ds.n; i++) idx[i] = i;
     new Rng(seed).shuffle(idx);
-    const part = subset(ds, idx.subarray(0, Math.min(n, ds.n)));
+    const chosen = idx.subarray(0, Math.min(n, ds.n));
+    const part = subset(ds, chosen);
     const data: Batch['data'] = { [model.inputs[0].name]: part.x };
     if (model.targets.length === 1) data[model.targets[0].name] = part.y;
-    return { batch: { n: part.n, data }, source: name };
+    // messages number an example by its row of the data set (1-based), as `nnlens trace` does
+    return { batch: { n: part.n, data, rows: Array.from(chosen, (i) => i + 1) }, source: name };
   }
   return { batch: randomBatch(program, model, n, seed), source: 'random' };
 }

@@ -88,9 +88,14 @@ export interface WorkedElement {
   /** The forward part a (the layer's input): a name, or the range of its expression. */
   input: { name: string | null; range: Range; index: string } | null;
   /** The backward part δ = ∂C/∂z: the name of z, or the range of its expression. */
-  delta: { name: string | null; range: Range; index: string };
+  /**
+   * δ's node: its name (for a dense layer's pre-activation, `h.z`: the layer's z), and `note`
+   * saying what an implicit name stands for.
+   */
+  delta: { name: string | null; range: Range; index: string; note?: string };
   /** Per example n (the first few): aⁿ[j] and δⁿ[i] (for a bias only δ). */
-  terms: { a: number | null; d: number }[];
+  /** Per example: its number as messages say it (its row of the data set, else 1-based), aⁿ[j] and δⁿ[i]. */
+  terms: { example: number; a: number | null; d: number }[];
   examples: number;
   /** The mean over all examples of aⁿ[j]·δⁿ[i] (or of δⁿ[i]): this use's share of ∂C/∂W[i,j]. */
   term: number;

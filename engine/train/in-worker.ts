@@ -6,8 +6,11 @@
  * synchronous loop).
  *
  * Guarantees:
- * - progress at least every 100 ms while steps run (every 50 ms by default) and at every
- *   epoch's end;
+ * - progress every 50 ms while steps run (at least every 100 ms), each report carrying every point
+ *   of the loss curve since the previous one (`TrainProgress.points`: one per epoch at least), and
+ *   a last report before the run resolves;
+ * - the job's data (`loadedData`, `data`) goes to the worker without a copy: its arrays are
+ *   transferred (detached in this thread afterwards);
  * - after `signal` aborts, the run stops before its next step (well within 200 ms) and resolves
  *   with reason 'stopped' and the weights after the last finished step. Aborted before the worker
  *   has loaded its data and compiled the program, it is terminated at once and resolves with the
@@ -54,9 +57,12 @@ export function trainInWorker(job: TrainJob, opts: TrainInWorkerOptions = {}): P
     const stop = new SharedArrayBuffer(4);
     const flag = new Int32Array(stop);
     const data: WorkerData = { job, stop };
+    const transferList = [
+      ...new Set([job.loadedData, job.data].flatMap((d) => (d ? [d.x.buffer, d.y.buffer] : [])).filter((b) => b instanceof ArrayBuffer)),
+    ] as ArrayBuffer[];
     let worker: Worker;
     try {
-      worker = new Worker(script, { workerData: data });
+      worker = new Worker(script, { workerData: data, transferList });
     } catch (e) {
       reject(new Error(`could not start the training worker ${script}: ${e instanceof Error ? e.message : String(e)}`));
       return;

@@ -3,7 +3,19 @@
  * docs/training.md describes them.
  */
 export * from './types';
-export { Trainer, runTraining, checkTrainOptions, trainingSeeds, type TrainerOptions, type RunTrainingOptions } from './trainer';
+export {
+  Trainer,
+  runTraining,
+  checkTrainOptions,
+  trainingSeeds,
+  chooseThreads,
+  largestProductMacs,
+  pointEvery,
+  POINTS_PER_RUN,
+  type TrainerOptions,
+  type RunTrainingOptions,
+} from './trainer';
+export { weightsJson, shortestFloat32 } from './weights';
 export { trainInWorker, defaultWorkerScript, type TrainInWorkerOptions } from './in-worker';
 export { createOptimizer, optimizerStateSizes, describeOptimizer, type Optimizer } from './optimizers';
 export { outputNodeOf, outputNameOf, accuracyKindOf, countCorrect, type AccuracyKind } from './metrics';

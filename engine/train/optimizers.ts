@@ -14,14 +14,17 @@
  */
 import type { OptimizerSpec } from '../ir';
 import type { Backend, FloatArray } from '../kernels/backend';
-import { adamStep, axpby } from '../kernels/fused';
+import { adamStep, axpby, axpbyKeep } from '../kernels/fused';
 
 export interface Optimizer {
   readonly spec: OptimizerSpec;
   /** Optimizer steps taken so far. */
   readonly steps: number;
-  /** One update of every parameter from its gradient. Allocates nothing. */
-  step(): void;
+  /**
+   * One update of every parameter from its gradient; with `keep`, the weights it started from are
+   * copied there (keep[i] ← params[i], fused into the SGD update). Allocates nothing.
+   */
+  step(keep?: readonly FloatArray[]): void;
 }
 
 /** The sizes of the state buffers an optimizer needs for params of these sizes, in order. */
@@ -51,6 +54,7 @@ export function createOptimizer(
   if (state.length !== want.length || state.some((s, i) => s.length !== want[i]))
     throw new Error(`optimizer: state buffers of sizes [${state.map((s) => s.length)}], expected [${want}]`);
   const update = backend.axpby ? backend.axpby.bind(backend) : axpby;
+  const updateKeep = backend.axpbyKeep ? backend.axpbyKeep.bind(backend) : axpbyKeep;
 
   if (spec.kind === 'sgd') {
     // −lr computed once: a double computed per call would be boxed per call
@@ -62,16 +66,16 @@ export function createOptimizer(
       get steps() {
         return steps;
       },
-      step() {
+      step(keep?: readonly FloatArray[]) {
         for (let i = 0; i < n; i++) {
           const p = params[i];
-          if (mu === 0) {
-            update(p.length, negLr, grads[i], 0, 1, p, 0);
-          } else {
-            const v = state[i];
-            update(p.length, 1, grads[i], 0, mu, v, 0); // v = μ·v + g
-            update(p.length, negLr, v, 0, 1, p, 0); // p = p − lr·v
+          let g = grads[i];
+          if (mu !== 0) {
+            g = state[i];
+            update(p.length, 1, grads[i], 0, mu, g, 0); // v = μ·v + g
           }
+          if (keep) updateKeep(p.length, negLr, g, 0, 1, p, 0, keep[i], 0); // p = p − lr·v, keeping p
+          else update(p.length, negLr, g, 0, 1, p, 0);
         }
         steps++;
       },
@@ -86,10 +90,11 @@ export function createOptimizer(
     get steps() {
       return t;
     },
-    step() {
+    step(keep?: readonly FloatArray[]) {
       t++;
       for (let i = 0; i < n; i++) {
         const p = params[i];
+        if (keep) update(p.length, 1, p, 0, 0, keep[i], 0); // keep ← p
         adam(p.length, lr, beta1, beta2, eps, t, p, 0, grads[i], 0, state[i], 0, state[n + i], 0);
       }
     },

@@ -16,6 +16,11 @@
  * epoch's last, smaller batch re-binds the program's kernels (twice per epoch, no allocation of
  * buffers).
  *
+ * Metrics come from the steps themselves: an epoch's training loss (and, without a validation
+ * split, its accuracy) is the running mean over the batches it trained on, each at the weights of
+ * its own step (as Keras and Lightning report them) — no second pass over the training set. The
+ * validation split alone is evaluated at each epoch's end.
+ *
  * Divergence: a step whose loss is NaN or ±Infinity updates nothing; the run stops with reason
  * 'diverged', the weights of the last step whose loss was finite, and a message naming the epoch,
  * the step and the first op that produced a non-finite value (`findNonFiniteForward`, or, when the
@@ -26,13 +31,14 @@ import type { Dataset } from '../data/types';
 import { compileModel, type CompiledModel } from '../exec/program';
 import { findNonFiniteBackward, findNonFiniteForward, fmt } from '../exec/nonfinite';
 import { initParams, paramSeed } from '../init';
+import { availableParallelism, loadavg } from 'node:os';
 import { DEFAULT_TRAIN_OPTIONS, type IRModel, type TrainOptions } from '../ir';
-import { bestBackend } from '../kernels/index';
-import { axpby as axpbyJs, gatherRows as gatherRowsJs } from '../kernels/fused';
+import { bestBackend, PARALLEL_MIN_MACS } from '../kernels/index';
+import { axpby as axpbyJs, firstNonFinite as firstNonFiniteJs, gatherRows as gatherRowsJs } from '../kernels/fused';
 import type { Backend, FloatArray } from '../kernels/backend';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
-import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainProgress } from './types';
+import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainPoint, TrainProgress } from './types';
 import { BoundaryGrid } from './boundary';
 
 /**
@@ -58,8 +64,51 @@ function sameSize(a: readonly number[], b: readonly number[]): boolean {
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 export interface TrainerOptions {
-  /** The numeric backend (default: `bestBackend('f32')`). */
+  /** The numeric backend (default: `bestBackend('f32')`, threaded as `threads` says). */
   backend?: Backend;
+}
+
+/** Threads `auto` uses at most (beyond, a step's products are too small to split further). */
+const AUTO_THREADS_MAX = 4;
+
+/**
+ * The largest matrix product of a training step, in multiply-adds at batch size B (a product
+ * whose operand has the batch axis is one gemm of B times the rows).
+ */
+export function largestProductMacs(model: IRModel, B: number): number {
+  const byId = new Map(model.nodes.map((n) => [n.id, n]));
+  const batched = new Map<number, boolean>();
+  let most = 0;
+  for (const n of model.nodes) {
+    const b = n.op === 'input' || n.op === 'target' || n.args.some((a) => batched.get(a));
+    batched.set(n.id, b);
+    if (n.op !== 'matmul' || n.args.length !== 2) continue;
+    const [a, w] = n.args.map((id) => byId.get(id)!.shape);
+    const M = a.length === 2 ? a[0] : 1;
+    const K = a.length === 2 ? a[1] : a[0];
+    const N = w.length === 2 ? w[1] : 1;
+    most = Math.max(most, M * K * N * (b ? B : 1));
+  }
+  return most;
+}
+
+/**
+ * How many threads a run uses: the `threads` option when it is a count; for 'auto', every core (up
+ * to 4) when the model has a product of at least PARALLEL_MIN_MACS multiply-adds per step (W2's
+ * 64×784×128), else one (W1, W3: splitting their products costs more than it saves) — and one
+ * when the machine is already busy (its 1-minute load average at least its cores: a helper
+ * thread that is not scheduled makes the training thread wait; 0 where the system has none).
+ */
+export function chooseThreads(
+  threads: TrainOptions['threads'],
+  model: IRModel,
+  batch: number,
+  cores = availableParallelism(),
+  load = loadavg()[0],
+): number {
+  if (typeof threads === 'number') return threads;
+  if (cores < 2 || largestProductMacs(model, batch) < PARALLEL_MIN_MACS || load >= cores) return 1;
+  return Math.min(cores, AUTO_THREADS_MAX);
 }
 
 export class Trainer {
@@ -77,6 +126,10 @@ export class Trainer {
   steps = 0;
   /** The loss of the last step (NaN before one). */
   lastLoss = NaN;
+  /** The epoch so far: Σ batch loss × batch size, examples, and examples classified right. */
+  private epochLossSum = 0;
+  private epochExamples = 0;
+  private epochCorrect = 0;
 
   private readonly train: Data32;
   private readonly validation: Data32 | null;
@@ -100,8 +153,13 @@ export class Trainer {
   private readonly accuracyKind: AccuracyKind | null;
   private readonly outNode: number | null;
   private readonly outSize: number;
-  /** Weights at the end of the last epoch whose weights were all finite (float64). */
-  private epochGood: Record<string, Float64Array>;
+  /** Weights at the end of the last epoch whose weights were all finite. */
+  private readonly epochGood: FloatArray[];
+  /** Whether each step counts the batch's right answers (accuracy without a validation split). */
+  private readonly countTrainCorrect: boolean;
+  private readonly backend: Backend;
+  private readonly ownBackend: boolean;
+  private readonly nonFinite: NonNullable<Backend['firstNonFinite']>;
 
   constructor(job: TrainJob, opts: TrainerOptions = {}) {
     const started = performance.now();
@@ -126,7 +184,7 @@ export class Trainer {
       const decl = program.data.find((d) => d.name === block!.data);
       if (!decl) throw new Error(`train ${model.name} on ${block!.data}: no data named ${block!.data}`);
       dataName = decl.name;
-      ds = loadData(decl.spec, job.ctx);
+      ds = job.loadedData ?? loadData(decl.spec, job.ctx);
     }
     if (model.inputs.length !== 1) throw new Error(`model ${model.name} has ${model.inputs.length} inputs; training binds exactly one`);
     if (model.targets.length > 1) throw new Error(`model ${model.name} has ${model.targets.length} targets; training binds at most one`);
@@ -145,20 +203,28 @@ export class Trainer {
     const nVal = split.validation?.n ?? 0;
 
     // ---- the program, compiled once ----------------------------------------------------------
-    // extra buffers: optimizer state, the last good weights, the data, two batches' indices
+    // extra buffers: optimizer state, the last good weights, the weights of the last good epoch,
+    // the data, two batches' indices
     const sizes = model.params.map((p) => p.size);
     const stateSizes = optimizerStateSizes(options.optimizer, sizes);
     const capacity = Math.min(options.batch, nTrain);
     const dataSizes = [nTrain * dx, nTrain * dy, nVal * dx, nVal * dy, capacity, capacity];
-    const backend = opts.backend ?? bestBackend('f32');
+    const threads = chooseThreads(options.threads, model, capacity);
+    const backend = opts.backend ?? bestBackend('f32', { threads });
+    this.backend = backend;
+    this.ownBackend = !opts.backend;
+    this.nonFinite = backend.firstNonFinite ? backend.firstNonFinite.bind(backend) : firstNonFiniteJs;
     this.program = compileModel(program, model, backend, {
       grads: 'params',
-      extraBuffers: [...stateSizes, ...sizes, ...dataSizes],
+      extraBuffers: [...stateSizes, ...sizes, ...sizes, ...dataSizes],
     });
+    // a threaded backend's helper threads start while the program compiles; the run waits for
+    // them (a second at most) rather than doing its first steps alone
+    (backend as { waitForHelpers?: (ms: number) => boolean }).waitForHelpers?.(1000);
     this.capacity = capacity;
     this.resize(capacity);
     const extra = this.program.extra;
-    const at = stateSizes.length + sizes.length;
+    const at = stateSizes.length + 2 * sizes.length;
     const [tx, ty, vx, vy, ia, ib] = extra.slice(at, at + dataSizes.length);
     tx.set(split.train.x);
     ty.set(split.train.y);
@@ -181,9 +247,10 @@ export class Trainer {
     this.params = model.params.map((q) => p.params[q.name]);
     const grads = model.params.map((q) => p.grads[q.name]);
     this.optimizer = createOptimizer(options.optimizer, backend, this.params, grads, p.extra.slice(0, stateSizes.length));
-    this.good = p.extra.slice(stateSizes.length, at);
+    this.good = p.extra.slice(stateSizes.length, stateSizes.length + sizes.length);
+    this.epochGood = p.extra.slice(stateSizes.length + sizes.length, at);
     this.saveGood();
-    this.epochGood = this.copyParams(this.params);
+    this.copyAll(this.params, this.epochGood);
     this.xBuf = p.data[input.name] ?? null;
     this.tBuf = target ? (p.data[target.name] ?? null) : null;
     // u32 views of two float32 buffers of the program's memory (gatherRows reads indices there)
@@ -199,6 +266,7 @@ export class Trainer {
     const outSlot = this.outNode === null ? null : p.slot(this.outNode);
     this.outSize = outSlot && outSlot.batched ? outSlot.size : 0;
     this.accuracyKind = target && outSlot?.batched ? accuracyKindOf(ds, this.outSize) : null;
+    this.countTrainCorrect = this.accuracyKind !== null && this.validation === null && this.tBuf !== null;
 
     const stepsPerEpoch = Math.ceil(this.train.n / options.batch);
     const last = this.train.n - (stepsPerEpoch - 1) * options.batch;
@@ -218,6 +286,8 @@ export class Trainer {
       outputName: outputNameOf(model, this.outNode),
       parameters: sizes.reduce((a, b) => a + b, 0),
       backend: backend.name,
+      threads: (backend as { threads?: number }).threads ?? 1,
+      pointEvery: pointEvery(options.epochs, stepsPerEpoch),
       setupMs: performance.now() - started,
     };
   }
@@ -229,6 +299,27 @@ export class Trainer {
     this.order = this.shuffler.next();
     this.pos = 0;
     this.epoch++;
+    this.epochLossSum = 0;
+    this.epochExamples = 0;
+    this.epochCorrect = 0;
+  }
+
+  /** Examples the current epoch has trained on so far. */
+  get epochExamplesSoFar(): number {
+    return this.epochExamples;
+  }
+
+  /** The epoch's mean training loss so far (weighted by batch size; NaN before its first step). */
+  get epochLoss(): number {
+    return this.epochLossSum / this.epochExamples;
+  }
+
+  /**
+   * The epoch's training accuracy so far: the batches' right answers at the weights of their own
+   * steps; null when the run measures accuracy on a validation split (or has none).
+   */
+  get epochAccuracy(): number | null {
+    return this.countTrainCorrect && this.epochExamples > 0 ? this.epochCorrect / this.epochExamples : null;
   }
 
   /** True when every batch of the current epoch has been stepped. */
@@ -260,10 +351,14 @@ export class Trainer {
     const loss = p.forward();
     this.lastLoss = loss;
     if (loss - loss !== 0) return loss; // NaN or ±Infinity
-    this.saveGood();
+    this.epochLossSum += loss * count;
+    this.epochExamples += count;
+    if (this.countTrainCorrect)
+      this.epochCorrect += countCorrect(this.accuracyKind!, count, this.outSize, p.value(this.outNode!), this.tBuf!, 0);
     if (this.manual) p.manualGradients();
     else p.backward();
-    this.optimizer.step();
+    // the update keeps the weights it started from as the last good ones (one pass)
+    this.optimizer.step(this.good);
     this.steps++;
     return loss;
   }
@@ -297,10 +392,17 @@ export class Trainer {
    * V8 then copies the source to a fresh buffer first — an allocation and a second copy per step.)
    */
   private saveGood(): void {
-    const ps = this.params;
-    const good = this.good;
+    this.copyAll(this.params, this.good);
+  }
+
+  private copyAll(from: readonly FloatArray[], to: readonly FloatArray[]): void {
     const copy = this.copy;
-    for (let i = 0; i < ps.length; i++) copy(ps[i].length, 1, ps[i], 0, 0, good[i], 0);
+    for (let i = 0; i < from.length; i++) copy(from[i].length, 1, from[i], 0, 0, to[i], 0);
+  }
+
+  private allFinite(xs: readonly FloatArray[]): boolean {
+    for (const x of xs) if (this.nonFinite(x.length, x, 0) >= 0) return false;
+    return true;
   }
 
   private copyParams(from: readonly FloatArray[]): Record<string, Float64Array> {
@@ -319,14 +421,8 @@ export class Trainer {
    * of the last finite epoch end when even those hold a non-finite number.
    */
   lastGoodParams(): Record<string, Float64Array> {
-    if (this.good.every(allFinite)) return this.copyParams(this.good);
-    return this.copyOf(this.epochGood);
-  }
-
-  private copyOf(ps: Record<string, Float64Array>): Record<string, Float64Array> {
-    const out: Record<string, Float64Array> = {};
-    for (const [k, v] of Object.entries(ps)) out[k] = v.slice();
-    return out;
+    if (this.allFinite(this.good)) return this.copyParams(this.good);
+    return this.copyParams(this.epochGood);
   }
 
   /**
@@ -334,10 +430,15 @@ export class Trainer {
    * false names a weight that is not (a NaN can hide behind relu without making the loss NaN).
    */
   checkWeights(): string | null {
-    const bad = this.model.params.find((_, i) => !allFinite(this.params[i]));
+    const bad = this.model.params.find((_, i) => this.nonFinite(this.params[i].length, this.params[i], 0) >= 0);
     if (bad) return bad.name;
-    this.epochGood = this.copyParams(this.params);
+    this.copyAll(this.params, this.epochGood);
     return null;
+  }
+
+  /** Releases the backend's helper threads (a backend the trainer made itself). */
+  dispose(): void {
+    if (this.ownBackend) this.backend.dispose?.();
   }
 
   // ---- metrics ---------------------------------------------------------------------------------
@@ -392,7 +493,7 @@ export class Trainer {
         ...at,
         op: nf.opName,
         range: nf.range,
-        cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.example})`}: ${nf.cause}`,
+        cause: `${nf.opName} gives ${fmt(nf.value)} at ${nf.where}${nf.example === null ? '' : ` (example ${nf.exampleNumber})`}: ${nf.cause}`,
       };
     return { ...at, op: null, range: null, cause: `the loss is ${fmt(this.lastLoss)}` };
   }
@@ -416,7 +517,7 @@ export class Trainer {
     const p = this.program;
     const at = { epoch: this.epoch, step };
     const made = `which made ${name} ${fmt(value)}`;
-    if (count === 0 || !this.good.every(allFinite))
+    if (count === 0 || !this.allFinite(this.good))
       return {
         ...at,
         op: null,
@@ -434,7 +535,7 @@ export class Trainer {
           ...at,
           op: nb.opName,
           range: nb.range,
-          cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where}${nb.example === null ? '' : ` (example ${nb.example})`}: ${nb.cause}, ${made}`,
+          cause: `the backward of ${nb.opName} gives ${fmt(nb.value)} for ${nb.where}${nb.example === null ? '' : ` (example ${nb.exampleNumber})`}: ${nb.cause}, ${made}`,
         };
     } else {
       p.manualGradients();
@@ -479,6 +580,8 @@ export function checkTrainOptions(o: TrainOptions): void {
   if (!(o.split > 0 && o.split <= 1)) throw new Error(`split must be in (0, 1], got ${o.split}`);
   if (!Number.isFinite(o.seed)) throw new Error(`seed must be a number, got ${o.seed}`);
   if (o.gradients !== 'auto' && o.gradients !== 'manual') throw new Error(`gradients must be auto or manual, got ${String(o.gradients)}`);
+  if (o.threads !== undefined && o.threads !== 'auto' && !(Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 256))
+    throw new Error(`threads must be auto or an integer from 1 to 256, got ${String(o.threads)}`);
 }
 
 // ---- the loop ------------------------------------------------------------------------------------
@@ -493,12 +596,26 @@ export interface RunTrainingOptions {
   backend?: Backend;
 }
 
+/** About this many points per run (one per epoch at least, one per step at most; see pointEvery). */
+export const POINTS_PER_RUN = 500;
+
+/**
+ * Steps per point of the loss curve within an epoch: one point per epoch when a run has
+ * POINTS_PER_RUN epochs or more; for fewer, longer epochs, a point every N steps so that the run
+ * has about POINTS_PER_RUN of them (every epoch's end is a point too).
+ */
+export function pointEvery(epochs: number, stepsPerEpoch: number): number {
+  const perEpoch = Math.max(1, Math.min(stepsPerEpoch, Math.floor(POINTS_PER_RUN / Math.max(1, epochs))));
+  return Math.ceil(stepsPerEpoch / perEpoch);
+}
+
 /**
  * Trains a model as its train block says (with `job.options` over it), synchronously, in this
- * thread. `onProgress` is called at most every `progressIntervalMs` (default 50 ms) within an
- * epoch and at every epoch's end; `shouldStop` is polled before every step and between the
- * evaluation's batches. Problems of the job (no such model, data that cannot be loaded, options
- * out of range) throw; what happens to the numbers (divergence) is an outcome.
+ * thread. `onProgress` is called at every epoch's end and, within an epoch, at most every
+ * `progressIntervalMs` (default 50 ms); each report carries the loss curve's points since the
+ * previous one (`TrainProgress.points`). `shouldStop` is polled before every step and between
+ * the evaluation's batches. Problems of the job (no such model, data that cannot be loaded,
+ * options out of range) throw; what happens to the numbers (divergence) is an outcome.
  */
 export function runTraining(
   job: TrainJob,
@@ -507,6 +624,20 @@ export function runTraining(
   opts: RunTrainingOptions = {},
 ): TrainOutcome {
   const trainer = new Trainer(job, { backend: opts.backend });
+  try {
+    return trainLoop(trainer, job, onProgress, shouldStop, opts);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function trainLoop(
+  trainer: Trainer,
+  job: TrainJob,
+  onProgress: ((p: TrainProgress) => void) | undefined,
+  shouldStop: (() => boolean) | undefined,
+  opts: RunTrainingOptions,
+): TrainOutcome {
   const { plan, options } = trainer;
   opts.onStart?.(plan);
   const interval = opts.progressIntervalMs ?? 50;
@@ -515,6 +646,7 @@ export function runTraining(
   const boundaryInterval = opts.boundaryIntervalMs ?? 250;
   const boundary = onProgress && boundaryInterval > 0 ? BoundaryGrid.for(job.program, trainer.model, trainer.dataset) : null;
   let lastBoundary = -Infinity;
+  const every = plan.pointEvery;
 
   let valLoss: number | null = null;
   let accuracy: number | null = null;
@@ -523,9 +655,19 @@ export function runTraining(
   let sinceN = 0;
   let lastReported = NaN;
   let lastReport = t0;
-  let epochSum = 0;
-  let epochCount = 0;
   let finalLoss: number | null = null;
+  // the loss curve: points since the last report, and the current point's steps
+  let points: TrainPoint[] = [];
+  let pointSum = 0;
+  let pointN = 0;
+  // the clock is read every `checkEvery` steps (about every millisecond: a read costs ~30 ns)
+  let checkEvery = 1;
+  let sinceCheck = 0;
+  let lastCheck = t0;
+  let lastCheckStep = 0;
+  // the loss rising: the lowest epoch loss so far
+  let best = Infinity;
+  let bestEpoch = 0;
 
   const report = (epochEnd: boolean, epochLoss?: number) => {
     const loss = sinceN ? sinceSum / sinceN : lastReported;
@@ -534,7 +676,10 @@ export function runTraining(
     sinceN = 0;
     const now = performance.now();
     lastReport = now;
-    if (!onProgress) return;
+    if (!onProgress) {
+      points = [];
+      return;
+    }
     const p: TrainProgress = {
       epoch: trainer.epoch,
       step: trainer.steps,
@@ -544,7 +689,9 @@ export function runTraining(
       valLoss,
       accuracy,
       elapsedMs: now - t0,
+      points,
     };
+    points = [];
     if (epochEnd) {
       p.epochEnd = true;
       p.epochLoss = epochLoss;
@@ -556,6 +703,24 @@ export function runTraining(
     onProgress(p);
   };
 
+  const point = (epochEnd: boolean, epochLoss?: number) => {
+    const pt: TrainPoint = {
+      epoch: trainer.epoch,
+      step: trainer.steps,
+      loss: pointN ? pointSum / pointN : NaN,
+      valLoss: epochEnd ? valLoss : null,
+      accuracy: epochEnd ? accuracy : null,
+      elapsedMs: performance.now() - t0,
+    };
+    if (epochEnd) {
+      pt.epochEnd = true;
+      pt.epochLoss = epochLoss;
+    }
+    points.push(pt);
+    pointSum = 0;
+    pointN = 0;
+  };
+
   const finish = (reason: TrainOutcome['reason'], message: string, params: Record<string, Float64Array>, divergence?: TrainDivergence): TrainOutcome => {
     const out: TrainOutcome = {
       reason,
@@ -563,41 +728,60 @@ export function runTraining(
       message,
       epochs: epochsDone,
       steps: trainer.steps,
-      finalLoss: epochCount ? epochSum / epochCount : finalLoss,
+      finalLoss: trainer.epochExamplesSoFar ? trainer.epochLoss : finalLoss,
       finalValLoss: valLoss,
       finalAccuracy: accuracy,
       elapsedMs: performance.now() - t0,
     };
     if (divergence) out.divergence = divergence;
+    // a finished epoch whose loss is 10× the lowest one: the run is diverging
+    if (reason !== 'diverged' && finalLoss !== null && bestEpoch > 0 && epochsDone > bestEpoch && finalLoss >= 10 * best)
+      out.lossRose = { bestEpoch, bestLoss: best, finalEpoch: epochsDone, finalLoss };
     return out;
   };
 
-  const stopped = () =>
-    finish(
+  const stopped = () => {
+    // what was trained of the epoch in progress still makes a point (and a last report)
+    if (pointN > 0) point(false);
+    if (points.length) report(false);
+    const out = finish(
       'stopped',
       `stopped at epoch ${trainer.epoch}, step ${trainer.steps.toLocaleString('en-US')} of ${plan.totalSteps.toLocaleString('en-US')}; kept the weights after step ${trainer.steps.toLocaleString('en-US')}`,
       trainer.currentParams(),
     );
+    out.stoppedInEpoch = trainer.epoch;
+    return out;
+  };
 
   for (let e = 1; e <= plan.epochs; e++) {
     trainer.beginEpoch();
-    epochSum = 0;
-    epochCount = 0;
+    let stepInEpoch = 0;
     while (!trainer.epochDone) {
       if (shouldStop?.()) return stopped();
       const loss = trainer.step();
       if (loss - loss !== 0) {
         const d = trainer.diagnose();
+        if (pointN > 0) point(false);
+        if (points.length) report(false);
         return finish('diverged', divergedMessage(d, job, lr, trainer.steps === 0), trainer.lastGoodParams(), d);
       }
-      const b = trainer.batchSize;
-      epochSum += loss * b;
-      epochCount += b;
       sinceSum += loss;
       sinceN++;
-      if (performance.now() - lastReport >= interval) report(false);
+      pointSum += loss;
+      pointN++;
+      stepInEpoch++;
+      if (stepInEpoch % every === 0 && !trainer.epochDone) point(false);
+      if (++sinceCheck >= checkEvery) {
+        sinceCheck = 0;
+        const now = performance.now();
+        const perStep = (now - lastCheck) / Math.max(1, trainer.steps - lastCheckStep);
+        checkEvery = perStep > 0 ? Math.max(1, Math.min(64, Math.floor(1 / perStep))) : 64;
+        lastCheck = now;
+        lastCheckStep = trainer.steps;
+        if (now - lastReport >= interval) report(false);
+      }
     }
-    const epochLoss = epochSum / epochCount;
+    const epochLoss = trainer.epochLoss;
     finalLoss = epochLoss;
     const bad = trainer.checkWeights();
     if (bad) {
@@ -610,11 +794,14 @@ export function runTraining(
       valLoss = r.loss;
       accuracy = r.accuracy;
     } else if (trainer.hasAccuracy) {
-      const r = trainer.evaluate('training', shouldStop);
-      if (!r) return stopped();
-      accuracy = r.accuracy;
+      accuracy = trainer.epochAccuracy;
     }
     epochsDone = e;
+    if (epochLoss < best) {
+      best = epochLoss;
+      bestEpoch = e;
+    }
+    point(true, epochLoss);
     report(true, epochLoss);
   }
   const secs = (performance.now() - t0) / 1000;

@@ -19,6 +19,11 @@ export interface TrainJob {
   data?: Dataset;
   /** Start from these weights instead of the initial ones (`P.json` layout, float64). */
   initialParams?: Record<string, ArrayLike<number>>;
+  /**
+   * The train block's data set, already loaded by the caller (parsed once: `trainInWorker` hands
+   * its arrays to the worker without copying them — they are detached here afterwards).
+   */
+  loadedData?: Dataset;
 }
 
 /**
@@ -56,8 +61,32 @@ export interface TrainPlan {
   parameters: number;
   /** The numeric backend, e.g. `wasm-simd-f32`. */
   backend: string;
+  /** Threads the large matrix products use (the `threads` option; 1: this thread only). */
+  threads: number;
+  /** Steps per point of the loss curve within an epoch (see `TrainPoint`). */
+  pointEvery: number;
   /** Loading the data and compiling the program, before the first step. */
   setupMs: number;
+}
+
+/**
+ * A point of the loss curve: one per epoch, and for long epochs one every `TrainPlan.pointEvery`
+ * steps as well (about 500 per run; see `pointEvery` in ./trainer).
+ */
+export interface TrainPoint {
+  epoch: number;
+  /** Optimizer steps done (over all epochs) when the point was made. */
+  step: number;
+  /** Mean training loss of the steps since the previous point. */
+  loss: number;
+  /** Measured at this point: on an epoch's last point (null elsewhere, and without a split). */
+  valLoss: number | null;
+  accuracy: number | null;
+  elapsedMs: number;
+  /** The epoch's last point. */
+  epochEnd?: boolean;
+  /** On the epoch's last point: the epoch's mean training loss (weighted by batch size). */
+  epochLoss?: number;
 }
 
 export interface TrainProgress {
@@ -70,8 +99,9 @@ export interface TrainProgress {
   /** Validation loss at the end of the latest finished epoch (null before one, or without a split). */
   valLoss: number | null;
   /**
-   * Accuracy on the validation set (training set without one), at the end of the latest
-   * finished epoch; null before one and when `TrainPlan.accuracy` is null.
+   * Accuracy on the validation set at the end of the latest finished epoch; without a split, the
+   * running accuracy of that epoch's batches (each at the weights of its own step). Null before
+   * an epoch has finished, and when `TrainPlan.accuracy` is null.
    */
   accuracy: number | null;
   /** Milliseconds since the first step began. */
@@ -80,6 +110,11 @@ export interface TrainProgress {
   epochEnd?: boolean;
   /** On `epochEnd` reports: the epoch's mean training loss (weighted by batch size). */
   epochLoss?: number;
+  /**
+   * Every point of the loss curve since the previous report (none are dropped however reports
+   * are throttled: a throttle merges the reports' lists).
+   */
+  points?: TrainPoint[];
   /**
    * For a model whose input is a point of the plane: its output over the plane at the current
    * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`
@@ -137,6 +172,8 @@ export interface TrainOutcome {
   message: string;
   /** Epochs completed. */
   epochs: number;
+  /** For 'stopped': the epoch it was in (epochs + 1, or epochs when it stopped at an epoch's end). */
+  stoppedInEpoch?: number;
   /** Optimizer steps done. */
   steps: number;
   /** Mean training loss of the last epoch (the part trained, for a run that ended within one). */
@@ -146,4 +183,9 @@ export interface TrainOutcome {
   elapsedMs: number;
   /** Set when reason is 'diverged'. */
   divergence?: TrainDivergence;
+  /**
+   * Set when the last finished epoch's training loss is 10× (or more) the lowest epoch's: the run
+   * is diverging although every number stayed finite.
+   */
+  lossRose?: { bestEpoch: number; bestLoss: number; finalEpoch: number; finalLoss: number };
 }

@@ -85,6 +85,15 @@ export function isConstExpr(e: AstNode): boolean {
 }
 
 /** The calls in a function's body and grad lines. */
+/**
+ * The calls in a function's body: the function's value. A call in a grad line needs only the
+ * callee's value (its body), so recursion is a cycle of bodies (§9: `grad z = mysig(z) * …`
+ * inside `function mysig` is its value, not a recursion).
+ */
+export function bodyCallsOf(fn: ast.FunctionDecl): ast.Call[] {
+  return fn.body ? AstUtils.streamAst(fn.body).filter(ast.isCall).toArray() : [];
+}
+
 export function callsOf(fn: ast.FunctionDecl): ast.Call[] {
   const exprs: AstNode[] = [];
   if (fn.body) exprs.push(fn.body);

@@ -15,13 +15,17 @@ export class FunctionAnalysis {
   readonly issues: Issue[] = [];
   /** Complete and free of errors (an incomplete expression is a syntax error reported elsewhere). */
   readonly ok: boolean;
+  /** Checking a grad line: a call there is the callee's value, never a recursion (§9). */
+  private inGradLine = false;
 
   constructor(
     readonly doc: DocumentAnalysis,
     readonly fn: ast.FunctionDecl,
   ) {
     let ok = !!fn.name && fn.params.every((p) => !!p.name) && this.check(fn.body);
+    this.inGradLine = true;
     for (const g of fn.grads) ok = this.check(g.expr) && !!g.arg?.ref && ok;
+    this.inGradLine = false;
     // Duplicate grad lines
     const seen = new Map<string, ast.FunctionGrad>();
     for (const g of fn.grads) {
@@ -121,7 +125,7 @@ export class FunctionAnalysis {
       }
       if (callee) {
         const cyc = this.doc.callCycles;
-        if (cyc.inCycle(this.fn, callee)) {
+        if (!this.inGradLine && cyc.inCycle(this.fn, callee)) {
           const path = cyc.path(this.fn, callee).map((f) => f.name);
           return this.err(Codes.Cycle, `function '${this.fn.name}' calls itself: ${path.join(' → ')}`, e, 'callee');
         }

@@ -11,7 +11,7 @@
  */
 import { findCycles } from '../cycles';
 import * as ast from '../generated/ast';
-import { calleeFn, callsOf } from './ast-helpers';
+import { bodyCallsOf, calleeFn, callsOf } from './ast-helpers';
 import { ConstAnalysis } from './consts';
 import { FunctionAnalysis } from './functions';
 import { ModelAnalysis } from './models';
@@ -49,7 +49,7 @@ export class DocumentAnalysis extends ConstAnalysis {
   get callCycles(): ReturnType<typeof findCycles<ast.FunctionDecl>> {
     if (!this.functionCycles) {
       const fns = this.program.declarations.filter(ast.isFunctionDecl);
-      this.functionCycles = findCycles(fns, (f) => callsOf(f).map((c) => calleeFn(c)).filter(ast.isFunctionDecl));
+      this.functionCycles = findCycles(fns, (f) => bodyCallsOf(f).map((c) => calleeFn(c)).filter(ast.isFunctionDecl));
     }
     return this.functionCycles;
   }
@@ -66,7 +66,7 @@ export class DocumentAnalysis extends ConstAnalysis {
 
   /** Whether a function (and every function it calls) is free of errors. */
   functionOk(fn: ast.FunctionDecl, seen = new Set<ast.FunctionDecl>()): boolean {
-    if (seen.has(fn)) return false; // recursive: reported as a cycle
+    if (seen.has(fn)) return !this.callCycles.inCycle(fn, fn) && this.functionAnalysis(fn).ok; // a grad line using the function's value
     seen.add(fn);
     if (!this.functionAnalysis(fn).ok) return false;
     return callsOf(fn).every((c) => {

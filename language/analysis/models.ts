@@ -24,6 +24,7 @@ import {
   type TensorDecl,
 } from './ast-helpers';
 import { constIssue } from './consts';
+import { lastAxisIssue, operatorIssue } from './conventions';
 import type { DocumentAnalysis } from './index';
 
 export interface ExprInfo {
@@ -114,6 +115,11 @@ export class ModelAnalysis {
 
   private issue(code: Code, message: string, node: AstNode, property?: string, severity: 'error' | 'warning' = 'error') {
     this.issues.push({ severity, code, message, node, property });
+  }
+
+  /** A warning of the lecture's conventions (./conventions.ts), if any. */
+  private convention(issue: Issue | undefined) {
+    if (issue) this.issues.push(issue);
   }
 
   /** Named values referenced by an expression (forward direction only). */
@@ -435,6 +441,7 @@ export class ModelAnalysis {
     const op = infix(e.op);
     if (!op) return this.set(e, null);
     const r = op.shape([a.shape, b.shape], {});
+    if (r.ok && isScalarEntry(op)) this.convention(operatorIssue(e, a.shape, b.shape, r.value, (d) => this.declShape(d)));
     if (!r.ok || !isScalarEntry(op)) return this.fromRule(e, r, batched, [a, b]);
     let value: number | undefined;
     if (a.value !== undefined && b.value !== undefined) {
@@ -557,7 +564,10 @@ export class ModelAnalysis {
       }
     }
     const tensors = b.params.flatMap((p, i) => ((p.kind ?? 'tensor') === 'tensor' ? [arg(i)] : []));
-    return this.fromRule(e, b.shape(tensors.map((t) => t.shape), {}), batched, tensors);
+    const shapes = tensors.map((t) => t.shape);
+    const r = b.shape(shapes, {});
+    if (r.ok) this.convention(lastAxisIssue(e, b.name, shapes, (d) => this.declShape(d)));
+    return this.fromRule(e, r, batched, tensors);
   }
 
   private inferDense(e: ast.Call, b: OpEntry, ctx: Ctx): ExprInfo | null {

@@ -57,7 +57,7 @@ export function addTrainingHandlers(connection: Connection, Nn: NnLensServices):
 
   connection.onRequest(ListModelsRequestMethod, async (p: ListModelsParams): Promise<ListModelsResult> => {
     const doc = await training.document(p.uri);
-    return { models: listModels(Nn, doc) };
+    return { models: training.withCurrentWeights(doc.uri.toString(), listModels(Nn, doc)) };
   });
   connection.onRequest(TrainRequestMethod, (p: TrainParams): Promise<TrainResult> => training.train(p));
   connection.onRequest(StopTrainingRequestMethod, async (p: StopTrainingParams) => {

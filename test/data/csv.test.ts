@@ -138,6 +138,33 @@ describe('csv: reading', () => {
     expect(big.classNames).toEqual(['Zürich', 'Łódź', '東京', 'x, y']);
   });
 
+  it('keeps what its one validating pass parsed: the same examples a second reading gives', () => {
+    const lines = ['a, b ,"c, d",name'];
+    for (let i = 0; i < 300; i++) lines.push(`${i * 0.25},${-i}e-3, ${(i * 7) % 11} ,"${['Zürich', 'Łódź', '東京'][i % 3]}"`);
+    const path = join(proj, file('kept.csv', lines.join('\r\n') + '\r\n'));
+    const ints = join(proj, file('kept-ints.csv', 'x,y,label\n1,2,2\n3,4,0\n5,6,1\n'));
+    const cases: [string, { label: string | number | null; classes: number | null; normalize: boolean }][] = [
+      [path, { label: 'name', classes: 3, normalize: false }],
+      [path, { label: 'name', classes: 3, normalize: true }],
+      [path, { label: 'name', classes: 4, normalize: false }],
+      [ints, { label: null, classes: 3, normalize: false }],
+      [ints, { label: null, classes: null, normalize: true }],
+    ];
+    for (const [f, opts] of cases) {
+      for (const chunk of [3, 1 << 20]) {
+        const { data, ...scan } = scanCsv(f, 'csv', opts, chunk, { limit: 1e6 });
+        expect(scan).toEqual(scanCsv(f, 'csv', opts, chunk));
+        const read = readCsv(f, scan, opts, chunk);
+        expect(data).not.toBeNull();
+        expect(Array.from(data!.x)).toEqual(Array.from(read.x));
+        expect(Array.from(data!.y)).toEqual(Array.from(read.y));
+        expect({ ...data!, x: null, y: null }).toEqual({ ...read, x: null, y: null });
+      }
+    }
+    // above the limit it only validates
+    expect(scanCsv(path, 'csv', cases[0][1], undefined, { limit: 100 }).data).toBeNull();
+  });
+
   it('streams a file of 300,000 rows', () => {
     const p = join(proj, 'big.csv');
     const fd = openSync(p, 'w');

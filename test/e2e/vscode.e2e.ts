@@ -581,6 +581,105 @@ describe('NN Lens in VS Code (code-server)', () => {
     expect((await chartState(frame)).x).toBeGreaterThan(0);
     await shot('restored-after-reload');
   });
+
+  // ---------------------------------------------------------------------------------------------
+  // The debugger (debug type nnlens: `out/cli.js dap`).
+
+  it('debugs: F5 with a launch.json of type nnlens stops on entry, Variables shows the tensors, F10 steps on', async () => {
+    mkdirSync(join(ws, '.vscode'), { recursive: true });
+    writeFileSync(join(ws, '.vscode', 'launch.json'), JSON.stringify({
+      version: '0.2.0',
+      configurations: [{
+        type: 'nnlens', request: 'launch', name: 'Step through Lecture',
+        program: '${workspaceFolder}/backprop.nn', model: 'Lecture', example: 1, stopOnEntry: true,
+      }],
+    }, null, 2));
+    await runCommand('View: Close All Editors');
+    await openFile('backprop.nn');
+    await page.keyboard.press('F5');
+    const frame = (text: string) => page.locator('.debug-call-stack .monaco-list-row', { hasText: text }).first();
+    await frame('entry: Lecture, example 1 of 2 (data points)').waitFor({ timeout: 90_000 });
+    // Values (expanded by VS Code as the first scope): the example's input and target
+    const variables = async () => (await page.locator('.debug-variables .monaco-list-row').allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+    await expect.poll(variables, { timeout: 30_000 }).toEqual(expect.arrayContaining([
+      'Values', expect.stringMatching(/^x = \[0\.5, -1, 2\]$/), expect.stringMatching(/^t = \[0, 1\]$/), 'Params', 'Gradients',
+    ]));
+    // a wider side bar, so that Variables shows more of each tensor
+    const bar = await page.locator('.part.sidebar').boundingBox();
+    if (bar) {
+      await page.mouse.move(bar.x + bar.width + 1, bar.y + bar.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(bar.x + bar.width + 200, bar.y + bar.height / 2, { steps: 10 });
+      await page.mouse.up();
+    }
+    // open Gradients too (VS Code keeps it open from stop to stop)
+    await page.locator('.debug-variables .monaco-list-row', { hasText: /^\s*Gradients\s*$/ }).click();
+    await shot('debug-entry');
+
+    // F10: the first statement runs; its value appears in Values and at the end of its line
+    await page.keyboard.press('F10');
+    await frame('forward: z1 = W1 @ x + b1').waitFor({ timeout: 30_000 });
+    await expect.poll(variables, { timeout: 30_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/^z1 = \[-?\d.*\]$/)]));
+    for (const next of ['forward: a1', 'forward: z2', 'forward: y', 'forward: C', 'backward: grad C', 'backward: grad y', 'backward: grad z2 → W2, a1, b2']) {
+      await page.keyboard.press('F10');
+      await frame(next).waitFor({ timeout: 30_000 });
+    }
+    // into the backward pass: grad z2 with the lecture's ∂C/∂W2 = δ2 aᵀ in Gradients
+    await expect.poll(variables, { timeout: 30_000 }).toEqual(expect.arrayContaining([expect.stringMatching(/^grad W2 = \[\[/), expect.stringMatching(/^grad z2 = \[/)]));
+    // the executed lines show their values at their ends (inline values)
+    await expect.poll(async () => (await line('z1 = W1 @ x + b1').innerText()).replace(/\s+/g, ' '), { timeout: 30_000 })
+      .toMatch(/z1 = W1 @ x \+ b1 .*z1 = \[4\] \[-?\d/);
+    // hovering a name evaluates it in the language
+    await expect.poll(async () => {
+      await page.mouse.move(5, 5);
+      await line('z2 = W2 @ a1 + b2').locator('span > span', { hasText: /^a1$/ }).first().hover();
+      try {
+        const hover = page.locator('.debug-hover-widget:visible').first();
+        await hover.waitFor({ state: 'visible', timeout: 5_000 });
+        return (await hover.innerText()).replace(/\s+/g, ' ');
+      } catch {
+        return '';
+      }
+    }, { timeout: 60_000, interval: 1_000 }).toMatch(/\[4\] \[0\.\d/);
+    await page.mouse.move(5, 5);
+    // the Debug Console evaluates an expression of the language in this scope
+    // (VS Code opened the Debug Console when the session started)
+    await page.locator('.panel .composite-bar .action-item', { hasText: 'Debug Console' }).first().click();
+    const repl = page.locator('.repl-input-wrapper .monaco-editor');
+    await repl.waitFor({ timeout: 30_000 });
+    await repl.click();
+    await page.keyboard.type('outer(grad z2, a1)');
+    await page.keyboard.press('Enter');
+    await expect.poll(async () => (await page.locator('.repl .monaco-list-row').allInnerTexts()).join('\n'), { timeout: 30_000 })
+      .toMatch(/\[2, 4\] \[\[/);
+    await line('a1 = sigmoid').click();
+    await shot('debug-backward');
+    await page.screenshot({ path: join(root, 'docs', 'images', 'debugger.png') });
+    // Shift+F5 ends the session
+    await page.keyboard.press('Shift+F5');
+    await expect.poll(() => page.locator('.debug-toolbar').isVisible(), { timeout: 30_000 }).toBe(false);
+  });
+
+  it('steps through the model at the cursor with "NN Lens: Step Through Model", without a launch.json; the lens offers it too', async () => {
+    needsServer();
+    // no session left over from the step before
+    for (let i = 0; i < 5 && await page.locator('.debug-toolbar').isVisible(); i++) {
+      await page.keyboard.press('Shift+F5');
+      await page.waitForTimeout(1_000);
+    }
+    rmSync(join(ws, '.vscode'), { recursive: true, force: true });
+    await openFile('backprop.nn');
+    await expect.poll(() => page.locator('.editor-group-container.active .codelens-decoration', { hasText: 'Step through' }).count(), { timeout: SERVER_WAIT })
+      .toBeGreaterThan(0);
+    await line('a1 = sigmoid').click();
+    await runCommand('NN Lens: Step Through Model');
+    await page.locator('.debug-call-stack .monaco-list-row', { hasText: 'entry: Lecture, example 1 of 2' }).first().waitFor({ timeout: 90_000 });
+    await page.keyboard.press('F10');
+    await page.locator('.debug-call-stack .monaco-list-row', { hasText: 'forward: z1 = W1 @ x + b1' }).first().waitFor({ timeout: 30_000 });
+    await shot('debug-step-through-command');
+    await page.keyboard.press('Shift+F5');
+    await expect.poll(() => page.locator('.debug-toolbar').isVisible(), { timeout: 30_000 }).toBe(false);
+  });
 });
 
 describe('NN Lens in Restricted Mode (an untrusted workspace)', () => {

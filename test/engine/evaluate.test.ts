@@ -125,6 +125,10 @@ model D {
     const nf = findNonFiniteForward(p)!;
     expect(nf.opName).toBe('/');
     expect(nf.example).toBe(2);
+    // the third example: numbered from 1 in the message, or by its data row when the batch says
+    expect(nf.exampleNumber).toBe(3);
+    expect(nf.message).toContain('at q[1] (example 3)');
+    expect(findNonFiniteForward(p, [7, 12, 40])!.message).toContain('at q[1] (example 40)');
     expect(nf.where).toBe('q[1]');
     expect(nf.cause).toBe('division by zero: 1 / 0 = Infinity');
     expect(nf.range.start.line).toBe(5);

@@ -21,6 +21,18 @@ const bodies: [string, ScalarExpr, boolean][] = [
   ['abs(x)*x + relu(x)', S.add(S.mul(S.un('abs', x0), x0), S.un('relu', x0)), false],
   ['leaky_relu(x, 0.2) * 3', S.mul(S.leaky(x0, 0.2), S.num(3)), false],
   ['gelu(x) * elu(x - 1)', S.mul(S.un('gelu', x0), S.un('elu', S.sub(x0, S.num(1)))), false],
+  // comparisons and step inside a function: piecewise, derivative 0 (§9)
+  [
+    'x * (x > 0.5) + x^2 * (x <= -1) + step(x) + (x >= 2) - (x < 1)',
+    S.sub(
+      S.add(
+        S.add(S.add(S.mul(x0, S.bin('>', x0, S.num(0.5))), S.mul(S.pow(x0, 2), S.bin('<=', x0, S.num(-1)))), S.un('step', x0)),
+        S.bin('>=', x0, S.num(2)),
+      ),
+      S.bin('<', x0, S.num(1)),
+    ),
+    false,
+  ],
 ];
 
 describe('compiled function bodies and automatic derivatives', () => {
@@ -135,6 +147,19 @@ describe('kinks inside functions', () => {
 });
 
 describe('invalid functions', () => {
+  it("a grad line may use the function's own value: not a recursion (§9)", () => {
+    const sig = S.div(S.num(1), S.add(S.num(1), S.un('exp', S.neg(x0))));
+    const own = S.mul(S.call('mysig', x0), S.sub(S.num(1), S.call('mysig', x0)));
+    const f = compileFunctions([fn('mysig', ['z'], sig, [own])]).get('mysig');
+    for (const z of [-3, -0.5, 0, 1.25, 4]) {
+      const s = 1 / (1 + Math.exp(-z));
+      expect(f.f(z)).toBeCloseTo(s, 14);
+      expect(f.dUsed[0](z)).toBeCloseTo(s * (1 - s), 14);
+      const h = 1e-6;
+      expect(f.dTrue[0](z)).toBeCloseTo((1 / (1 + Math.exp(-z - h)) - 1 / (1 + Math.exp(-z + h))) / (2 * h), 8);
+    }
+  });
+
   it('recursion is refused', () => {
     expect(() => compileFunctions([fn('a', ['x'], S.call('b', x0)), fn('b', ['x'], S.call('a', x0))])).toThrow(/recursive/);
   });

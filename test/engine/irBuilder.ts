@@ -19,6 +19,7 @@ import type {
   ScalarExpr,
   Shape,
   UnaryFn,
+  BinarySymbol,
 } from '../../engine/ir';
 import { inferShape } from '../../engine/ops/index';
 import { sizeOf } from '../../engine/shape';
@@ -193,6 +194,7 @@ export const S = {
   sub: (a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ k: 'binary', op: '-', a, b }),
   mul: (a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ k: 'binary', op: '*', a, b }),
   div: (a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ k: 'binary', op: '/', a, b }),
+  bin: (op: BinarySymbol, a: ScalarExpr, b: ScalarExpr): ScalarExpr => ({ k: 'binary', op, a, b }),
   pow: (x: ScalarExpr, p: number): ScalarExpr => ({ k: 'pow', x, p }),
   call: (fn: string, ...args: ScalarExpr[]): ScalarExpr => ({ k: 'call', fn, args }),
 };

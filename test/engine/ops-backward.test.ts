@@ -80,6 +80,16 @@ for (const f of ['log', 'sqrt'] as const) cases.push({ name: f, shapes: [[2, 3]]
 // elu′ is continuous at 0 (1 on both sides, as PyTorch), but elu″ jumps: keep the differences off 0
 for (const f of ['relu', 'abs', 'elu'] as const) cases.push({ name: f, shapes: [[2, 3]], build: (b, [x]) => b.unary(f, x), domain: awayFromZero });
 cases.push({ name: 'leaky_relu', shapes: [[6]], build: (b, [x]) => b.leaky(x, 0.1), domain: awayFromZero });
+// comparisons and step: derivative 0, so x * (x OP y) backpropagates only through the factor x
+// (operands kept apart: no difference crosses the jump)
+for (const op of ['gt', 'lt', 'ge', 'le'] as const)
+  cases.push({
+    name: `x * (x ${op} y) [3,4],[4]`,
+    shapes: [[3, 4], [4]],
+    build: (b, [x, y]) => b.mul(x, b.op(op, [x, y])),
+    domain: (j, v) => (j === 0 ? (v >= 0 ? v + 0.5 : v - 0.5) : 0.1 * Math.tanh(v)),
+  });
+cases.push({ name: 'x * step(x)', shapes: [[2, 3]], build: (b, [x]) => b.mul(x, b.unary('step', x)), domain: awayFromZero });
 // linear algebra, all four matmul forms
 {
   const m = dim();
@@ -112,7 +122,6 @@ cases.push({
 });
 // losses fused with their producers, in both modes
 cases.push({ name: 'cross_entropy(softmax(z), t) [5]', shapes: [[5], [5]], build: (b, [z, t]) => b.op('cross_entropy', [b.op('softmax', [z]), t]) });
-cases.push({ name: 'cross_entropy(softmax(z), t) [2,3]', shapes: [[2, 3], [2, 3]], build: (b, [z, t]) => b.op('cross_entropy', [b.op('softmax', [z]), t]) });
 cases.push({
   name: 'binary_cross_entropy(sigmoid(z), t) [4]',
   shapes: [[4], [4]],

@@ -86,6 +86,20 @@ describe('elementwise forward', () => {
     close(r.values, [0.5, 1, 1.5, 2, -1, -2, -3, -4]);
   });
 
+  it('comparisons give 1 where true and 0 where not, with broadcasting: [2,3] OP [3]', () => {
+    const leaves = [
+      { shape: [2, 3], batched: false, values: [1, 2, 3, -1, 0, 5] },
+      { shape: [3], batched: false, values: [2, 2, 2] },
+    ];
+    close(forward(leaves, (b, [x, y]) => b.op('gt', [x, y])).values, [0, 0, 1, 0, 0, 1]);
+    close(forward(leaves, (b, [x, y]) => b.op('lt', [x, y])).values, [1, 0, 0, 1, 1, 0]);
+    close(forward(leaves, (b, [x, y]) => b.op('ge', [x, y])).values, [0, 1, 1, 0, 0, 1]);
+    close(forward(leaves, (b, [x, y]) => b.op('le', [x, y])).values, [1, 1, 0, 1, 1, 0]);
+    // a batched operand against a scalar constant: z > 0 per example
+    const z = [{ shape: [2], batched: true, values: [-0.5, 0.5, 0, 3] }];
+    close(forward(z, (b, [x]) => b.op('gt', [x, b.const(0)]), { B: 2 }).values, [0, 1, 0, 1]);
+  });
+
   it('neg, pow and leaky_relu', () => {
     const leaf = [{ shape: [3], batched: false, values: [-2, 0.5, 3] }];
     close(forward(leaf, (b, [a]) => b.neg(a)).values, [2, -0.5, -3]);
@@ -107,6 +121,7 @@ describe('elementwise forward', () => {
     // a·Φ(a) with Φ(1) = 0.841344746068542948… (tables of the normal distribution)
     ['gelu', [0, 1, -1], [0, 0.8413447460685429, -(1 - 0.8413447460685429)]],
     ['elu', [2, 0, -1], [2, 0, Math.exp(-1) - 1]],
+    ['step', [-1, 0, 2], [0, 0, 1]],
   ];
   for (const [f, xs, ys] of unaryCases) {
     it(`${f}(${xs.join(', ')})`, () => close(forward([{ shape: [3], batched: false, values: xs }], (b, [a]) => b.unary(f, a)).values, ys));

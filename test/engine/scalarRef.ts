@@ -52,6 +52,7 @@ const UNARY: Record<UnaryFn, (x: number) => number> = {
   softplus: (x) => Math.log(1 + Math.exp(x)),
   gelu: (x) => x * 0.5 * erfcRef(-x / Math.SQRT2),
   elu: (x) => (x > 0 ? x : Math.exp(x) - 1),
+  step: (x) => Number(x > 0),
 };
 
 const BINARY: Record<BinarySymbol, (a: number, b: number) => number> = {
@@ -59,6 +60,10 @@ const BINARY: Record<BinarySymbol, (a: number, b: number) => number> = {
   '-': (a, b) => a - b,
   '*': (a, b) => a * b,
   '/': (a, b) => a / b,
+  '>': (a, b) => Number(a > b),
+  '<': (a, b) => Number(a < b),
+  '>=': (a, b) => Number(a >= b),
+  '<=': (a, b) => Number(a <= b),
 };
 
 export function evalScalarExpr(e: ScalarExpr, args: readonly number[], lib?: FunctionLib): number {

@@ -123,6 +123,46 @@ describe.each(backends())('%s gemm', (_label, make) => {
     });
   }
 
+  it('an op(A) of half zeros (a relu layer\'s gradient): the float32 sum of its terms in order of k, as with no zeros', () => {
+    // the wasm kernel (its sparse path: row-major B, ≥ 35% zeros, ≥ 2^18 multiply-adds) must give
+    // exactly the float32 sum over k, in order, of the terms (the JavaScript kernels sum in
+    // float64: within rounding of it)
+    const be = make();
+    const rng = new Rng(23);
+    for (const [tA, M, N, K, zeros] of [
+      [true, 128, 784, 64, 0.5], // W2's first weight gradient
+      [false, 64, 128, 64, 0.5], // W2's input gradient of the second layer
+      [true, 70, 100, 40, 0.6], // a last, narrower block of columns
+      [false, 40, 83, 90, 0.9],
+      [true, 33, 300, 27, 0.4],
+    ] as const) {
+      for (const accumulate of [false, true]) {
+        const [A, B, C] = be.allocate([M * K, K * N, M * N]);
+        for (let i = 0; i < A.length; i++) A[i] = rng.uniform() < zeros ? 0 : rng.range(-1, 1);
+        for (let i = 0; i < B.length; i++) B[i] = rng.range(-1, 1);
+        for (let i = 0; i < C.length; i++) C[i] = rng.range(-1, 1);
+        const expected = new Float64Array(M * N);
+        for (let m = 0; m < M; m++)
+          for (let j = 0; j < N; j++) {
+            let acc = 0;
+            for (let k = 0; k < K; k++) {
+              const a = tA ? A[k * M + m] : A[m * K + k];
+              acc = Math.fround(acc + Math.fround(a * B[k * N + j]));
+            }
+            expected[m * N + j] = accumulate ? Math.fround(C[m * N + j] + acc) : acc;
+          }
+        be.gemm(tA, false, M, N, K, A, 0, B, 0, C, 0, accumulate);
+        if (!be.name.startsWith('wasm')) {
+          for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - expected[i])).toBeLessThan(1e-6 * K);
+          continue;
+        }
+        let differ = 0;
+        for (let i = 0; i < C.length; i++) if (C[i] !== expected[i]) differ++;
+        expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}`).toBe(0);
+      }
+    }
+  });
+
   it('K = 0 gives zeros, or leaves C alone when accumulating', () => {
     const be = make();
     const [A, B, C] = be.allocate([1, 1, 6]);

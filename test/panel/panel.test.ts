@@ -9,6 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostMessage, PanelMessage, PanelState, RunData } from '../../client/panel/messages';
+import { progressPoints } from '../../client/runStore';
+import { runTraining } from '../../engine/index';
+import { analyzeFile } from '../../language/index';
+import { ProgressThrottle, progressParams } from '../../server/training';
+import type { TrainProgressParams } from '../../server/protocol';
 
 const CHROMIUM = '/usr/bin/chromium';
 const root = resolve(__dirname, '../..');
@@ -319,6 +324,30 @@ describe.skipIf(!hasChromium)('loss panel in Chromium', () => {
     expect(p.series.find((s) => s.runId === 'run-1' && s.raw)!.last).toBeCloseTo(lossAt(1000), 12);
     expect(await page.locator('#smoothing').inputValue()).toBe('0.9');
     await page.screenshot({ path: join(results, 'panel-restored.png') });
+  });
+
+  it('draws one point per epoch of a fast 300-epoch run (the server throttles its messages, not the points)', async () => {
+    // a real run (examples/byhand.nn, xor: one step an epoch, 300 epochs in a fraction of a
+    // second), through the server's throttle and the client's conversion, into the panel
+    const file = resolve(root, 'examples/byhand.nn');
+    const a = await analyzeFile(file);
+    const notes: TrainProgressParams[] = [];
+    const base = { runId: 'run-300', uri: 'file:///byhand.nn', model: 'ByHand' };
+    const throttle = new ProgressThrottle((p, loss, points) => notes.push(progressParams(base, p, loss, points)));
+    const out = runTraining({ program: a.program, model: 'ByHand', ctx: { baseDir: resolve(root, 'examples') }, options: { epochs: 300 } }, (p) => throttle.add(p));
+    throttle.flush();
+    expect(out.epochs).toBe(300);
+    expect(notes.length).toBeLessThan(300); // throttled
+    const run = runData('run-300', 'ByHand', false, true);
+    run.epochs = 300;
+    run.stepsPerEpoch = 1;
+    await send(page, [{ type: 'runStarted', run }, ...notes.map((n): HostMessage => ({ type: 'points', runId: n.runId, points: progressPoints(n) }))]);
+    await expect.poll(async () => (await probe(page)).series.find((s) => s.runId === 'run-300' && s.metric === 'accuracy')?.length ?? 0, { timeout: 10_000 }).toBe(300);
+    const p = await probe(page);
+    const loss = p.series.find((s) => s.runId === 'run-300' && s.metric === 'loss' && s.raw)!;
+    expect(loss.length).toBe(300);
+    expect(p.runs.find((r) => r.runId === 'run-300')!.points).toBe(300);
+    expect(out.finalAccuracy).toBe(p.series.find((s) => s.runId === 'run-300' && s.metric === 'accuracy')!.last);
   });
 
   it('ran under the strict CSP without violations or script errors', async () => {

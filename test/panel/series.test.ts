@@ -1,6 +1,6 @@
 // The loss chart's numbers: smoothing, log filtering, alignment of several runs, CSV.
 import { describe, expect, it } from 'vitest';
-import { emptyColumns, pushPoint, type RunData } from '../../client/panel/messages';
+import { appendPoints, emptyColumns, MAX_RUN_POINTS, pushPoint, type RunData } from '../../client/panel/messages';
 import { buildTable, fmt, positiveOnly, runLabel, smoothEma, toCsv } from '../../client/panel/series';
 
 function run(runId: string, model: string, losses: number[], steps?: number[], extra: Partial<RunData> = {}): RunData {
@@ -86,5 +86,26 @@ describe('toCsv', () => {
     expect(fmt(0.123456)).toBe('0.1235');
     expect(fmt(2.5e-5)).toBe('2.50e-5');
     expect(fmt(null)).toBe('–');
+  });
+});
+
+describe('a run’s points past the cap', () => {
+  it('are halved by merging neighbours: the later step and epoch, the mean loss, the later validation numbers', () => {
+    const c = emptyColumns();
+    const pts = Array.from({ length: 12_000 }, (_, i) => ({
+      step: i + 1, epoch: i + 1, loss: i % 2 ? 3 : 1, valLoss: i % 2 ? 0.5 : null, accuracy: i % 2 ? 0.9 : null, elapsedMs: i,
+    }));
+    for (let i = 0; i < pts.length; i += 100) appendPoints(c, pts.slice(i, i + 100));
+    expect(c.step.length).toBeLessThanOrEqual(MAX_RUN_POINTS);
+    expect(c.step.length).toBeGreaterThan(MAX_RUN_POINTS / 2);
+    expect(c.step.at(-1)).toBe(12_000);
+    // merged points are means of neighbours: the 1s and 3s average out to 2
+    expect(c.loss.every((v) => v >= 1 && v <= 3)).toBe(true);
+    expect(c.loss.reduce((a, b) => a + b, 0) / c.loss.length).toBeCloseTo(2, 2);
+    expect(c.valLoss.filter((v) => v !== null).every((v) => v === 0.5)).toBe(true);
+    for (let i = 1; i < c.step.length; i++) expect(c.step[i]).toBeGreaterThan(c.step[i - 1]);
+    const few = emptyColumns();
+    appendPoints(few, pts.slice(0, 300));
+    expect(few.step).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 });

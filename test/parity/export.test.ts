@@ -47,6 +47,7 @@ import {
 import { PARITY_MODELS } from './models';
 import { jsBackend } from '../../engine/index';
 import { runTraining } from '../../engine/train/index';
+import { generatePyTorch } from '../../cli/export/pytorch';
 
 interface EpochLine {
   epoch: number;
@@ -94,6 +95,30 @@ function exportTo(file: string, model: string, out: string): string {
   return out;
 }
 
+/**
+ * The script of a model `nnlens check` rejects on purpose (straight_through.nn: a grad line that is
+ * not the body's derivative), which the CLI refuses to export (test/export/cli.test.ts): written
+ * by the same generator in-process, without a train block.
+ */
+async function exportRejected(file: string, name: string, out: string): Promise<string> {
+  const { program, model } = await loadModel(file, name);
+  writeFileSync(
+    out,
+    generatePyTorch({
+      program,
+      model,
+      source: file,
+      command: `(test) ${name}`,
+      options: DEFAULT_TRAIN_OPTIONS,
+      dataText: null,
+      data: null,
+      initial: initParams(model, 0),
+      statementText: () => null,
+    }),
+  );
+  return out;
+}
+
 async function exampleModels(): Promise<{ file: string; model: string }[]> {
   const out: { file: string; model: string }[] = [];
   for (const f of EXAMPLE_FILES) {
@@ -111,8 +136,8 @@ describe('nnlens export: usage', () => {
 
   test.each([
     [['--model', 'Nope', '--to', 'pytorch'], /has no model Nope \(models: Xor\)/],
-    [['--model', 'Xor', '--to', 'tensorflow'], /cannot export to tensorflow: the only target is pytorch/],
-    [['--model', 'Xor'], /needs --to pytorch/],
+    [['--model', 'Xor', '--to', 'tensorflow'], /cannot export to tensorflow: the targets are pytorch and onnx/],
+    [['--model', 'Xor'], /needs --to pytorch or --to onnx/],
     [['--to', 'pytorch'], /needs --model NAME/],
     [['--model', 'Xor', '--to', 'pytorch', '--bogus'], /unknown option --bogus/],
   ])('%j exits 2 with a message', (args, message) => {
@@ -122,7 +147,7 @@ describe('nnlens export: usage', () => {
     expect(r.stdout).toBe('');
   });
 
-  test('a model with errors exits 2 and names the error', () => {
+  test('a model with errors exits 1 (nnlens check rejects the file) and names the error', () => {
     const dir = tempDir('export-err');
     const file = join(dir, 'bad.nn');
     writeFileSync(
@@ -130,9 +155,10 @@ describe('nnlens export: usage', () => {
       'model Bad {\n  input x: [3]\n  target t: [2]\n  param W: [2, 4]\n  loss C = mse(W @ x, t)\n}\n',
     );
     const r = nnlens(['export', file, '--model', 'Bad', '--to', 'pytorch']);
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/bad\.nn:5:\d+ - error shape-mismatch/);
-    expect(r.stderr).toMatch(/model Bad has errors; nothing exported/);
+    expect(r.stderr).toMatch(/nnlens check rejects .*bad\.nn \(1 error\); nothing exported/);
   });
 
   test('without -o the script goes to stdout; with -o to the file, the same script', () => {
@@ -207,7 +233,8 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
     for (const [i, m] of CHECKED.entries()) {
       const file = m.file === 'awkward.nn' ? AWKWARD : join(PARITY, 'models', m.file);
       const { program, model } = await loadModel(file, m.model);
-      const script = exportTo(file, m.model, join(dir, `${m.model}.py`));
+      const script =
+        m.model === 'StraightThrough' ? await exportRejected(file, m.model, join(dir, `${m.model}.py`)) : exportTo(file, m.model, join(dir, `${m.model}.py`));
       const initial = initParams(model, 0);
       for (const [k, values] of [initial, perturbed(initial, 0.3, 300 + i)].entries()) {
         const P = paramsJson(model, values);
@@ -264,7 +291,7 @@ describe.skipIf(skip !== null)(`exported scripts in PyTorch (${skip ?? PYTHON})`
   });
 
   test('every example model is covered', () => {
-    expect(examples.map((e) => e.model).sort()).toEqual(['ByHand', 'Digits', 'Iris', 'M', 'Ring', 'Xor']);
+    expect(examples.map((e) => e.model).sort()).toEqual(['ByHand', 'Digits', 'Iris', 'Lecture', 'M', 'Ring', 'Xor']);
   });
 
   test.each(EXAMPLE_FILES)('examples/%s exported: the initial loss and gradients on the embedded training set are nnlens’s; the embedded weights are exact', (f) => {

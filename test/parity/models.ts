@@ -10,4 +10,5 @@ export const PARITY_MODELS: { file: string; model: string; targets: TargetKind }
   { file: 'straight_through.nn', model: 'StraightThrough', targets: 'normal' },
   { file: 'matmul_forms.nn', model: 'MatmulForms', targets: 'normal' },
   { file: 'activations.nn', model: 'Activations', targets: 'normal' },
+  { file: 'comparisons.nn', model: 'Comparisons', targets: 'normal' },
 ];

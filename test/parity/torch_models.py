@@ -231,6 +231,35 @@ def activations(p, b):
     return F.mse_loss(k, t, reduction="none").mean(dim=1) + 0.1 * F.gelu(-2 * z).mean(dim=1)
 
 
+# --- comparisons.nn -------------------------------------------------------------------------
+def as01(c):
+    """A comparison's 0/1 as a float64 tensor: no gradient flows through it (derivative 0)."""
+    return c.to(torch.float64)
+
+
+class MyRelu(torch.autograd.Function):
+    """myrelu(z) = z (z > 0), backpropagated with its grad line step(z)."""
+
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return z * as01(z > 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        return g * as01(z > 0)
+
+
+def comparisons(p, b):
+    x, t = b["x"], b["t"]
+    z = linear(p["W"], x) + p["b"]
+    a = MyRelu.apply(z) + 0.1 * z * as01(z < -0.5) + as01(z > 0) * torch.tanh(z)
+    g = as01(a >= 0.2) * a + 0.5 * as01(a <= 0.2) * a + as01(p["b"] > a) * p["b"]
+    y = linear(p["V"], g)
+    return F.mse_loss(y, t, reduction="none").mean(dim=1)
+
+
 MODELS = {
     "Classifier": classifier,
     "Matrices": matrices,
@@ -240,6 +269,7 @@ MODELS = {
     "StraightThrough": straight_through,
     "MatmulForms": matmul_forms,
     "Activations": activations,
+    "Comparisons": comparisons,
 }
 
 

@@ -76,8 +76,8 @@ describe('completion', () => {
       index: 0,
       parseOptions: validated,
       assert: (list) => {
-        // digits.nn's train block gives every option but gradients
-        expect(labels(list)).toEqual(['gradients']);
+        // digits.nn's train block gives every option but gradients and threads
+        expect(labels(list)).toEqual(['gradients', 'threads']);
       },
     });
     await expectCompletion(Nn)({
@@ -194,6 +194,19 @@ describe('code lenses', () => {
     ]);
     // no train block: no Train lens
     expect(at(otherLine).map((c) => c?.title)).toEqual(['∇ Check gradients', '2 params']);
+  });
+
+  it('adds Step through (the debugger) for the VS Code extension, which runs it', async () => {
+    const doc = await parse(example('byhand.nn'));
+    const client = Nn.lens.Settings.client;
+    client.isNnLensExtension = true;
+    try {
+      const lenses = (await Nn.lsp.CodeLensProvider!.provideCodeLens(doc, { textDocument: { uri: doc.uri.toString() } })) as CodeLens[];
+      expect(lenses.map((l) => l.command?.title)).toEqual(['▶ Train', '∇ Check gradients', '◇ Backprop', '$(debug-alt-small) Step through', '17 params']);
+      expect(lenses[3].command).toEqual({ title: '$(debug-alt-small) Step through', command: 'nnlens.stepThrough', arguments: [doc.uri.toString(), 'ByHand'] });
+    } finally {
+      client.isNnLensExtension = false;
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /** Training progress notifications: at most one per interval, losses in between averaged by steps. */
 import { describe, expect, it } from 'vitest';
-import type { TrainProgress } from '../../engine/train';
+import type { TrainPoint, TrainProgress } from '../../engine/train';
+import { readSettings } from '../../server/settings';
 import { ProgressThrottle } from '../../server/training';
 
 const at = (step: number, loss: number, epoch = 1): TrainProgress => ({
@@ -37,5 +38,35 @@ describe('progress throttle', () => {
     expect(sent.at(-1)).toEqual([61, 0.3]);
     t.flush(); // nothing left
     expect(sent).toHaveLength(3);
+  });
+});
+
+describe('progress throttle and the loss curve', () => {
+  it('throttles the notifications, not the points: every point of the reports it merged goes out', () => {
+    let now = 0;
+    const sent: { step: number; points: TrainPoint[] }[] = [];
+    const t = new ProgressThrottle((p, _loss, points) => sent.push({ step: p.step, points }), 40, () => now);
+    const point = (epoch: number): TrainPoint => ({ epoch, step: epoch, loss: 1 / epoch, valLoss: null, accuracy: epoch / 300, elapsedMs: epoch, epochEnd: true, epochLoss: 1 / epoch });
+    // 300 one-step epochs in 0.15 s: a report per epoch, each with its point
+    for (let e = 1; e <= 300; e++) {
+      now = e / 2;
+      t.add({ ...at(e, 1 / e, e), epochEnd: true, points: [point(e)] });
+    }
+    t.flush();
+    expect(sent.length).toBeLessThanOrEqual(5);
+    const points = sent.flatMap((m) => m.points);
+    expect(points.map((p) => p.epoch)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(points[299].accuracy).toBe(1);
+  });
+});
+
+describe('nnlens.trainThreads', () => {
+  it('is auto by default, a count from 1 to 256 when set (a numeric string too), and the default for anything else', () => {
+    expect(readSettings({}).trainThreads).toBe('auto');
+    expect(readSettings({ trainThreads: 2 }).trainThreads).toBe(2);
+    expect(readSettings({ trainThreads: '3' }).trainThreads).toBe(3);
+    expect(readSettings({ trainThreads: 'auto' }).trainThreads).toBe('auto');
+    for (const bad of [0, -1, 1.5, 'many', null, 1000]) expect(readSettings({ trainThreads: bad }).trainThreads).toBe('auto');
+    expect(readSettings({ trainThreads: 'x' }, readSettings({ trainThreads: 4 })).trainThreads).toBe(4);
   });
 });

@@ -105,11 +105,60 @@ describe('nnlens lsp --stdio', () => {
     const d = await client.diagnosticsWhere(uri(), (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'the last version checked');
     const wrong = d.filter((x) => x.code === 'grad-mismatch');
     expect(wrong).toHaveLength(1);
-    expect(wrong[0].message).toContain('off by a factor 11.00');
+    expect(wrong[0].message).toContain('off by a factor 11 —');
     expect(wrong[0].range.start.line).toBe(lineOf(text, 'grad b2 = 11 * grad z2'));
     const stats = await client.request<DebugStatsResult>('nnlens/debug/stats', {});
     // older jobs were cancelled or never started: far fewer than one per edit
     expect(stats.workers.edit.jobs).toBeLessThan(8);
+  });
+
+  it('keeps a model’s last gradient findings, marked, while it has a syntax or shape error', async () => {
+    const own = fileUri(join(ws, 'lastgood.nn'));
+    const wrong = byhand().replace('grad W2 = outer(grad z2, a1)', WRONG);
+    client.open(own, wrong);
+    const first = await client.diagnosticsWhere(own, (ds) => ds.some((x) => x.code === 'grad-mismatch'), 'the wrong grad line');
+    const grad = first.find((x) => x.code === 'grad-mismatch')!;
+    expect(grad.message).not.toMatch(/last version/);
+    // a shape error elsewhere in the model: it is not lowered, so it cannot be checked, but the
+    // grad finding stays where it was, marked
+    const shapeErr = wrong.replace('z1 = W1 @ x + b1', 'z1 = W1 @ W1 + b1');
+    expect(shapeErr).not.toBe(wrong);
+    client.change(own, shapeErr);
+    const marked = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.code === 'shape-mismatch') && ds.some((x) => x.code === 'grad-mismatch' && /from the last version/.test(x.message)),
+      'the shape error and the marked grad finding',
+    );
+    const kept = marked.find((x) => x.code === 'grad-mismatch')!;
+    expect(kept.message).toBe(`${grad.message} (from the last version of ByHand without errors: it has errors now, so its gradients are not checked)`);
+    expect(kept.range).toEqual(grad.range);
+    expect(kept.severity).toBe(grad.severity);
+    // a syntax error on another line, and a line inserted above: still there, moved with the text
+    const syntax = shapeErr.replace('z1 = W1 @ W1 + b1', 'z1 = W1 @ W1 +').replace('model ByHand {', '// a note\nmodel ByHand {');
+    client.change(own, syntax);
+    const moved = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.severity === 1 && x.code !== 'grad-mismatch' && x.code !== 'shape-mismatch') && ds.some((x) => x.code === 'grad-mismatch' && x.range.start.line === grad.range.start.line + 1),
+      'the syntax error and the grad finding a line down',
+    );
+    expect(moved.find((x) => x.code === 'grad-mismatch')!.message).toContain('(from the last version of ByHand without errors');
+    // fixed: checked again, no mark (and the wrong line is still wrong)
+    client.change(own, wrong);
+    const again = await client.diagnosticsWhere(
+      own,
+      (ds) => ds.some((x) => x.code === 'grad-mismatch' && !/last version/.test(x.message)) && !ds.some((x) => x.code === 'shape-mismatch'),
+      'the fresh grad finding',
+    );
+    expect(again.filter((x) => x.code === 'grad-mismatch')).toHaveLength(1);
+    // and once the line is right, nothing of it comes back when the model breaks again
+    const right = byhand();
+    client.change(own, right);
+    await client.diagnosticsWhere(own, (ds) => !ds.some((x) => x.code === 'grad-mismatch'), 'no grad finding');
+    client.change(own, right.replace('z1 = W1 @ x + b1', 'z1 = W1 @ W1 + b1'));
+    const broken2 = await client.diagnosticsWhere(own, (ds) => ds.some((x) => x.code === 'shape-mismatch'), 'the shape error again');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(client.diagnostics.get(own)!.at(-1)!.diagnostics.some((x) => x.code === 'grad-mismatch')).toBe(false);
+    expect(broken2.some((x) => x.code === 'grad-mismatch')).toBe(false);
   });
 
   it('lists models, gives code lenses and inlay hints', async () => {
@@ -293,6 +342,43 @@ describe('training over LSP', () => {
     const printed = Number(/C = (\S+) \(the mean loss\)/.exec(md)![1].replace('−', '-'));
     // float32 training, float64 evaluation of the same (float32-rounded) weights
     expect(Math.abs(printed - C)).toBeLessThan(1e-3 * Math.max(1, C));
+  });
+
+  it('carries every epoch’s point in the (throttled) progress, and continues from the trained weights when asked', async () => {
+    const path = join(ws, 'xor.nn');
+    const uri = fileUri(path);
+    const first = client.notifications.find((n) => n.method === 'nnlens/trainDone' && (n.params as TrainDoneParams).model === 'Xor')!.params as TrainDoneParams;
+    const points = progressOf(first.runId).flatMap((p) => p.points ?? []);
+    expect(points.map((p) => p.epoch)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(progressOf(first.runId).length).toBeLessThan(500);
+    // the model now has weights beyond its initial ones: listModels says whose
+    const { models } = await client.request<ListModelsResult>('nnlens/listModels', { uri });
+    expect(models.find((m) => m.name === 'Xor')!.currentWeights).toMatch(new RegExp(`^the weights trained by run ${first.runId} \\(completed at \\d\\d:\\d\\d, epoch 500\\)$`));
+    // a run from them starts where the last one ended: its first step's loss (xor: one step an
+    // epoch) is the loss at the trained weights, computed by hand
+    const w = JSON.parse(readFileSync(first.weightsPath!, 'utf8')) as { W1: number[][]; b1: number[]; W2: number[][]; b2: number[] };
+    let C = 0;
+    for (const [x, t] of [[[0, 0], 0], [[0, 1], 1], [[1, 0], 1], [[1, 1], 0]] as [number[], number][]) {
+      const a = w.W1.map((row, i) => Math.tanh(row[0] * x[0] + row[1] * x[1] + w.b1[i]));
+      const y = 1 / (1 + Math.exp(-(a.reduce((s, v, j) => s + w.W2[0][j] * v, 0) + w.b2[0])));
+      C += -(t * Math.log(y) + (1 - t) * Math.log(1 - y)) / 4;
+    }
+    const r = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor', weights: 'resume' });
+    await client.waitFor(() => doneOf(r.runId) !== undefined, 'trainDone of the continued run');
+    const resumed = progressOf(r.runId).flatMap((p) => p.points ?? []);
+    expect(Math.abs(resumed[0].loss - C)).toBeLessThan(1e-4 * Math.max(1, C));
+    // afresh, it starts from the initial weights again: the first run's first loss
+    const again = await client.request<TrainResult>('nnlens/train', { uri, model: 'Xor', weights: 'initial' });
+    await client.waitFor(() => doneOf(again.runId) !== undefined, 'trainDone of the run afresh');
+    expect(progressOf(again.runId).flatMap((p) => p.points ?? [])[0].loss).toBe(points[0].loss);
+    expect(points[0].loss).toBeGreaterThan(C * 2);
+    // a model without trained weights cannot continue
+    const other = join(ws, 'fresh.nn');
+    writeFileSync(other, readFileSync(path, 'utf8'));
+    client.open(fileUri(other), readFileSync(path, 'utf8'));
+    await expect(client.request('nnlens/train', { uri: fileUri(other), model: 'Xor', weights: 'resume' })).rejects.toThrow(
+      /Xor has no trained weights to continue from: train it from its initial weights first/,
+    );
   });
 
   it('runs one run per model at a time, shows it in the lenses, and stops on request', async () => {

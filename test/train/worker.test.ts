@@ -16,7 +16,7 @@ beforeAll(() => {
 });
 
 describe('trainInWorker', () => {
-  it('trains exactly as runTraining does, with a plan first and a report at every epoch’s end', async () => {
+  it('trains exactly as runTraining does, with a plan first and every epoch’s end among the reports’ points', async () => {
     const { program, model, ctx } = await specDigits();
     const job = { program, model: model.name, ctx, options: { epochs: 4 } };
     const events: string[] = [];
@@ -36,7 +36,8 @@ describe('trainInWorker', () => {
     expect(events[0]).toBe('start');
     expect(plan!.totalSteps).toBe(4 * 57);
     expect(out.reason).toBe('completed');
-    const ends = reports.filter((r) => r.epochEnd);
+    // messages are throttled (50 ms), the points they carry are not
+    const ends = reports.flatMap((r) => r.points ?? []).filter((q) => q.epochEnd);
     expect(ends.map((r) => r.epoch)).toEqual([1, 2, 3, 4]);
     expect(ends.map((r) => r.step)).toEqual([57, 114, 171, 228]);
     for (const r of ends) {
@@ -44,6 +45,8 @@ describe('trainInWorker', () => {
       expect(r.accuracy).toBeGreaterThan(0);
       expect(r.epochLoss).toBeGreaterThan(0);
     }
+    expect(reports.at(-1)!.epochEnd).toBe(true);
+    expect(reports.at(-1)!.epoch).toBe(4);
     // steps never go back
     for (let i = 1; i < reports.length; i++) expect(reports[i].step).toBeGreaterThanOrEqual(reports[i - 1].step);
     const here = runTraining(job);

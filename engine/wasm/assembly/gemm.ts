@@ -16,6 +16,16 @@
 // Packing turns every transpose variant into the same contiguous micro-kernel input and pads
 // the edges with zeros, so the micro-kernel never branches; a partial tile at the bottom or
 // right edge goes through a small buffer and only its valid part is stored.
+//
+// A sparse op(A) (the gradient of a relu layer: half of it exact zeros) with a row-major B takes
+// another path (`gemmSparse`): each row of op(A) becomes a list of its nonzero (k, value) pairs,
+// and each row of C is Σ over that list of value · B[k, ·], 16 columns at a time in four
+// vector accumulators (more make V8 spill them), the B block L1-resident. Zero terms add nothing to a float sum (except
+// the sign of a zero sum, and 0·∞ = NaN, which B of finite values never has), so it gives the
+// dense kernel's result at the cost of the nonzero terms only.
+//
+// Every entry point computes the columns [j0, j1) of C (`gemmCols`), which is how the threaded
+// module (threads.ts) splits a product between workers.
 
 const MR: i32 = 4;
 const NR: i32 = 8;
@@ -27,9 +37,21 @@ const PACK_A_BYTES: i32 = MC * KC * 4;
 const PACK_B_BYTES: i32 = KC * NC * 4;
 const TILE_BYTES: i32 = MR * NR * 4;
 
+/** Sparse path: at most this many rows of op(A), and rows × K entries, in the lists. */
+const LIST_ROWS: i32 = 4096;
+const LIST_ENTRIES: i32 = 1 << 17;
+const LIST_BYTES: i32 = LIST_ROWS * 4 + LIST_ENTRIES * 8;
+/** Columns of C per block of the sparse kernel (12 vectors). */
+const SB: i32 = 16;
+
 /** Bytes of scratch memory `gemm` needs (packed A block, packed B block, one edge tile). */
 export function scratchBytes(): i32 {
   return PACK_A_BYTES + PACK_B_BYTES + TILE_BYTES;
+}
+
+/** Bytes of the sparse path's lists (after the scratch of `gemm`). */
+export function listBytes(): i32 {
+  return LIST_BYTES;
 }
 
 /** First free byte after the module's static data. */
@@ -249,7 +271,7 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i32, c
 
 /**
  * C (+)= op(A)·op(B). transA: A is stored K×M; transB: B is stored N×K. With accumulate 0 the
- * product overwrites C, else it is added to C.
+ * product overwrites C, else it is added to C. `scratch` holds scratchBytes() + listBytes() bytes.
  */
 export function gemm(
   transA: i32,
@@ -263,21 +285,47 @@ export function gemm(
   accumulate: i32,
   scratch: usize,
 ): void {
-  if (M <= 0 || N <= 0) return;
+  const lists = scratch + <usize>scratchBytes();
+  const sparse = planSparse(transA, transB, M, N, K, a, lists);
+  gemmCols(transA, transB, M, N, K, a, b, c, accumulate, scratch, sparse, lists, 0, N);
+}
+
+/** The columns [j0, j1) of C (+)= op(A)·op(B); `sparse` from planSparse (lists at `lists`). */
+export function gemmCols(
+  transA: i32,
+  transB: i32,
+  M: i32,
+  N: i32,
+  K: i32,
+  a: usize,
+  b: usize,
+  c: usize,
+  accumulate: i32,
+  scratch: usize,
+  sparse: i32,
+  lists: usize,
+  j0: i32,
+  j1: i32,
+): void {
+  if (M <= 0 || j1 <= j0) return;
+  const ldc = <usize>N * 4;
+  if (K <= 0) {
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldc + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+    return;
+  }
+  if (sparse) {
+    gemmSparse(M, N, K, b, c, accumulate != 0, lists, j0, j1);
+    return;
+  }
   const packA_ = scratch;
   const packB_ = scratch + PACK_A_BYTES;
   const tile = packB_ + PACK_B_BYTES;
-  const ldc = <usize>N * 4;
-  if (K <= 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>M * N * 4);
-    return;
-  }
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const add = accumulate != 0 || k0 > 0;
-    for (let j0 = 0; j0 < N; j0 += NC) {
-      const nc = min(NC, N - j0);
-      packB(transB != 0, N, K, b, k0, kc, j0, nc, packB_);
+    for (let jb = j0; jb < j1; jb += NC) {
+      const nc = min(NC, j1 - jb);
+      packB(transB != 0, N, K, b, k0, kc, jb, nc, packB_);
       for (let i0 = 0; i0 < M; i0 += MC) {
         const mc = min(MC, M - i0);
         packA(transA != 0, M, K, a, i0, mc, k0, kc, packA_);
@@ -287,10 +335,138 @@ export function gemm(
           for (let p = 0; p < mc; p += MR) {
             const ap = packA_ + <usize>p * kc * 4;
             const rows = min(MR, mc - p);
-            micro(kc, ap, bp, c + (<usize>(i0 + p) * N + j0 + q) * 4, ldc, rows, cols, add, tile);
+            micro(kc, ap, bp, c + (<usize>(i0 + p) * N + jb + q) * 4, ldc, rows, cols, add, tile);
           }
         }
       }
+    }
+  }
+}
+
+// ---- the sparse path -------------------------------------------------------------------------
+
+/**
+ * Whether C (+)= op(A)·B takes the sparse path, and if so, op(A)'s nonzero entries written to
+ * `lists`: counts[m] (i32 × M), then for row m at entries + m·K·8: (byte offset of row k of B,
+ * value) pairs, k ascending. Only for a row-major B, a product large enough to be worth it, lists
+ * that fit, and an op(A) with at least 35% zeros (a relu layer's gradient has about half). Returns 1 or 0.
+ */
+export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, lists: usize): i32 {
+  if (transB != 0 || N < SB || M > LIST_ROWS || <i64>M * K > <i64>LIST_ENTRIES) return 0;
+  if (<i64>M * N * K < 1 << 18) return 0;
+  const total = M * K;
+  // below about a third of zeros the dense kernel is as fast
+  const zeros = countZeros(a, total);
+  if (zeros * 20 < total * 7) return 0;
+  const counts = lists;
+  const entries = lists + LIST_ROWS * 4;
+  const rowB = <usize>N << 2;
+  memory.fill(counts, 0, <usize>M << 2);
+  // op(A)(m, k) is A[k·M + m] (transA: stride M) or A[m·K + k] (stride 1)
+  const step: usize = transA ? <usize>M << 2 : 4;
+  const rowStart: usize = transA ? 4 : <usize>K << 2;
+  for (let m = 0; m < M; m++) {
+    let src = a + <usize>m * rowStart;
+    const em = entries + <usize>m * K * 8;
+    let n = 0;
+    let off: usize = 0;
+    for (let k = 0; k < K; k++) {
+      const v = load<f32>(src);
+      src += step;
+      // branch-free: every entry is written, only a nonzero one is kept (half the values are
+      // zeros, at random: a branch would be mispredicted every other time)
+      const e = em + (<usize>n << 3);
+      store<u32>(e, <u32>off);
+      store<f32>(e, v, 4);
+      n += i32(v != 0);
+      off += rowB;
+    }
+    store<i32>(counts + (<usize>m << 2), n);
+  }
+  return 1;
+}
+
+/** How many of n float32 values are ±0 (NaN is not). */
+function countZeros(a: usize, n: i32): i32 {
+  const zero = f32x4.splat(0);
+  let acc = i32x4.splat(0);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) acc = i32x4.sub(acc, f32x4.eq(v128.load(a + (<usize>i << 2)), zero)); // true lanes are −1
+  let z = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; i < n; i++) if (load<f32>(a + (<usize>i << 2)) == 0) z++;
+  return z;
+}
+
+/** Columns [j0, j1) of C (+)= op(A)·B from op(A)'s lists (see planSparse); B row-major K×N. */
+function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists: usize, j0: i32, j1: i32): void {
+  const counts = lists;
+  const entries = lists + LIST_ROWS * 4;
+  const ldc = <usize>N << 2;
+  let jb = j0;
+  for (; jb + SB <= j1; jb += SB) {
+    const bj = b + (<usize>jb << 2);
+    for (let m = 0; m < M; m++) {
+      const n = load<i32>(counts + (<usize>m << 2));
+      let e = entries + <usize>m * K * 8;
+      const end = e + (<usize>n << 3);
+      const end2 = e + (<usize>(n & ~1) << 3);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      // two entries per iteration (fewer loop overheads), still added in order of k
+      for (; e < end2; e += 16) {
+        const r = bj + <usize>load<u32>(e);
+        const v = v128.load32_splat(e, 4);
+        const s = bj + <usize>load<u32>(e, 8);
+        const w = v128.load32_splat(e, 12);
+        c0 = f32x4.add(f32x4.add(c0, f32x4.mul(v, v128.load(r))), f32x4.mul(w, v128.load(s)));
+        c1 = f32x4.add(f32x4.add(c1, f32x4.mul(v, v128.load(r, 16))), f32x4.mul(w, v128.load(s, 16)));
+        c2 = f32x4.add(f32x4.add(c2, f32x4.mul(v, v128.load(r, 32))), f32x4.mul(w, v128.load(s, 32)));
+        c3 = f32x4.add(f32x4.add(c3, f32x4.mul(v, v128.load(r, 48))), f32x4.mul(w, v128.load(s, 48)));
+      }
+      if (e < end) {
+        const r = bj + <usize>load<u32>(e);
+        const v = v128.load32_splat(e, 4);
+        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(r)));
+        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(r, 16)));
+        c2 = f32x4.add(c2, f32x4.mul(v, v128.load(r, 32)));
+        c3 = f32x4.add(c3, f32x4.mul(v, v128.load(r, 48)));
+      }
+      const cr = c + <usize>m * ldc + (<usize>jb << 2);
+      if (add) {
+        c0 = f32x4.add(v128.load(cr), c0);
+        c1 = f32x4.add(v128.load(cr, 16), c1);
+        c2 = f32x4.add(v128.load(cr, 32), c2);
+        c3 = f32x4.add(v128.load(cr, 48), c3);
+      }
+      v128.store(cr, c0);
+      v128.store(cr, c1, 16);
+      v128.store(cr, c2, 32);
+      v128.store(cr, c3, 48);
+    }
+  }
+  if (jb >= j1) return;
+  // the last, narrower block: four columns at a time, then one
+  const w = j1 - jb;
+  const w4 = w & ~3;
+  for (let m = 0; m < M; m++) {
+    const n = load<i32>(counts + (<usize>m << 2));
+    const e0 = entries + <usize>m * K * 8;
+    const end = e0 + (<usize>n << 3);
+    const cr = c + <usize>m * ldc + (<usize>jb << 2);
+    let q = 0;
+    for (; q < w4; q += 4) {
+      const bq = b + (<usize>(jb + q) << 2);
+      let acc = f32x4.splat(0);
+      for (let e = e0; e < end; e += 8) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(e, 4), v128.load(bq + <usize>load<u32>(e))));
+      const o = <usize>q << 2;
+      v128.store(cr + o, add ? f32x4.add(v128.load(cr + o), acc) : acc);
+    }
+    for (; q < w; q++) {
+      const bq = b + (<usize>(jb + q) << 2);
+      let acc: f32 = 0;
+      for (let e = e0; e < end; e += 8) acc += load<f32>(e, 4) * load<f32>(bq + <usize>load<u32>(e));
+      const o = <usize>q << 2;
+      store<f32>(cr + o, add ? load<f32>(cr + o) + acc : acc);
     }
   }
 }

@@ -1,6 +1,6 @@
 // The WebAssembly module's entry point: everything it exports (compiled by scripts/gen-wasm.mjs).
-export { gemm, scratchBytes, heapBase } from './gemm';
-export { axpby, adam } from './update';
+export { gemm, scratchBytes, listBytes, heapBase } from './gemm';
+export { axpby, axpbyKeep, adam, firstNonFinite } from './update';
 export { unary, unaryBackward, softmaxRows } from './activation';
 export { addBias, biasGradient, gatherRows } from './rows';
 export { crossEntropyRows, crossEntropyBackward } from './loss';

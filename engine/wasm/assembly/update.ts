@@ -25,6 +25,29 @@ export function axpby(n: i32, alpha: f32, x: usize, beta: f32, y: usize): void {
   }
 }
 
+/**
+ * keep = y, then y = alpha·x + beta·y, in one pass (an SGD update that keeps the weights it
+ * started from: the last good weights of a training step).
+ */
+export function axpbyKeep(n: i32, alpha: f32, x: usize, beta: f32, y: usize, keep: usize): void {
+  const va = f32x4.splat(alpha);
+  const vb = f32x4.splat(beta);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const yi = v128.load(y + o);
+    v128.store(keep + o, yi);
+    v128.store(y + o, f32x4.add(f32x4.mul(va, v128.load(x + o)), f32x4.mul(vb, yi)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const yi = load<f32>(y + o);
+    store<f32>(keep + o, yi);
+    store<f32>(y + o, alpha * load<f32>(x + o) + beta * yi);
+  }
+}
+
 // y = alpha·x
 function scale(n: i32, alpha: f32, x: usize, y: usize): void {
   const va = f32x4.splat(alpha);
@@ -77,4 +100,21 @@ export function adam(n: i32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32
     store<f32>(v + o, vi);
     store<f32>(p + o, load<f32>(p + o) - (step * mi) / (Mathf.sqrt(vi / bc2) + eps));
   }
+}
+
+/** The index of the first of x[0 … n) that is NaN or ±Infinity, or −1 (four lanes at a time). */
+export function firstNonFinite(n: i32, x: usize): i32 {
+  const zero = f32x4.splat(0);
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    // v − v is 0 for a finite lane and NaN for NaN or ±Infinity
+    if (v128.any_true(f32x4.ne(f32x4.sub(v, v), zero))) break;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != 0) return i;
+  }
+  return -1;
 }
