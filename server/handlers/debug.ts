@@ -1,7 +1,7 @@
 /**
  * Requests for tests and diagnosis of the server itself: `nnlens/debug/stats` (memory, the engine
- * workers, documents, training runs, what became of requests about replaced versions, builds)
- * and `nnlens/debug/crashWorker`.
+ * workers, documents, training runs, what became of requests about replaced versions, builds,
+ * model analyses computed and reused) and `nnlens/debug/crashWorker`.
  */
 import { DocumentState } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
@@ -25,6 +25,7 @@ export function addDebugHandlers(connection: Connection, Nn: NnLensServices): vo
       trainingRuns: Nn.lens.Training.live.length,
       requests: { ...Nn.lens.Requests.counts },
       validations,
+      analyses: { ...Nn.analysis.Cache.counts },
     };
   });
   connection.onRequest(DebugCrashWorkerRequestMethod, () => {
