@@ -30,6 +30,7 @@ import { NnDocumentValidator, NnValidationRegistry } from './document-validator'
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
 import type { CancellationToken } from 'vscode-languageserver';
 import { guardCompletionParser, guardParser, NnLexer } from './parser-guard';
+import { NnDocumentFactory } from './incremental-parse';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation, NnScopeProvider } from './scope';
 import { NnTokenBuilder } from './tokens';
@@ -104,6 +105,7 @@ export const NnSharedModule = {
   workspace: {
     DocumentBuilder: (services: LangiumSharedCoreServices) => new NnDocumentBuilder(services),
     IndexManager: (services: LangiumSharedCoreServices) => new NnIndexManager(services),
+    LangiumDocumentFactory: (services: LangiumSharedCoreServices) => new NnDocumentFactory(services),
   },
 };
 

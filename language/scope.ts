@@ -51,7 +51,8 @@ export class NnScopeComputation extends DefaultScopeComputation {
  * wins, and inner containers shadow outer ones.
  */
 export class NnScopeProvider extends DefaultScopeProvider {
-  private readonly scopes = new WeakMap<AstNode, Map<string, Scope>>();
+  /** Per version's symbols (a declaration taken over by the next version's tree, ./incremental-parse.ts, gets new ones). */
+  private readonly scopes = new WeakMap<LocalSymbols, WeakMap<AstNode, Map<string, Scope>>>();
 
   override getScope(context: ReferenceInfo): Scope {
     const localSymbols = AstUtils.getDocument(context.container).localSymbols;
@@ -60,8 +61,10 @@ export class NnScopeProvider extends DefaultScopeProvider {
     while (holder && !localSymbols.has(holder)) holder = holder.$container;
     if (!holder) return super.getScope(context);
     const referenceType = this.reflection.getReferenceType(context);
-    let byType = this.scopes.get(holder);
-    if (!byType) this.scopes.set(holder, (byType = new Map()));
+    let ofVersion = this.scopes.get(localSymbols);
+    if (!ofVersion) this.scopes.set(localSymbols, (ofVersion = new WeakMap()));
+    let byType = ofVersion.get(holder);
+    if (!byType) ofVersion.set(holder, (byType = new Map()));
     let scope = byType.get(referenceType);
     if (!scope) {
       scope = this.getGlobalScope(referenceType, context);
