@@ -6,6 +6,7 @@
 //   … --cli PATH: time another build's out/cli.js (e.g. a copy of main's out/, in the same sitting)
 //
 // --shapes: only the shape diagnostics of the two 1,000-line files (1. below), e.g. to profile.
+// --many: only the shape diagnostics of the 1,000-line file of 33 models.
 // --inlay-refresh: the client says it supports workspace/inlayHint/refresh (as VS Code does), so
 //   the server also works out every inlay hint of the file after each edit.
 //
@@ -31,11 +32,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node.js';
+import { manyModels } from './many-models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
 const BURST = process.argv.includes('--burst');
-const SHAPES_ONLY = process.argv.includes('--shapes');
+const MANY_ONLY = process.argv.includes('--many');
+const SHAPES_ONLY = MANY_ONLY || process.argv.includes('--shapes');
 const INLAY_REFRESH = process.argv.includes('--inlay-refresh');
 const cliArg = process.argv.indexOf('--cli');
 // --cli PATH: another build of the command line (e.g. a copy of main's out/, to compare in one sitting)
@@ -124,11 +127,17 @@ async function shapeLatency(name, text, broken) {
   };
   const times = [];
   const cpu0 = serverCpuMs();
+  const analyses0 = (await conn.sendRequest('nnlens/debug/stats', {})).analyses;
   for (let i = 0; i < RUNS; i++) {
     times.push(await edit(broken, (d) => d.some((x) => x.code === 'shape-mismatch')));
     times.push(await edit(text, (d) => !d.some((x) => x.code === 'shape-mismatch')));
   }
   times.cpuPerEdit = (serverCpuMs() - cpu0) / times.length;
+  // model analyses computed and reused per edit (servers that count them)
+  const analyses = (await conn.sendRequest('nnlens/debug/stats', {})).analyses;
+  times.reuse = analyses && analyses0
+    ? `; per edit ${((analyses.computed - analyses0.computed) / times.length).toFixed(1)} model analyses computed, ${((analyses.reused - analyses0.reused) / times.length).toFixed(1)} reused`
+    : '';
   await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
   await idle();
   return times;
@@ -144,15 +153,17 @@ for (let i = 1; i <= layers; i++) {
 }
 lines.push('  param Wo: [1, 8]', `  y = sigmoid(Wo @ h${layers})`, '  loss C = binary_cross_entropy(y, t)', '}', 'train Deep on d { epochs: 1 }');
 const big = lines.join('\n') + '\n';
-const deep = await shapeLatency('big.nn', big, big.replace(`param b${layers / 2}: [8]`, `param b${layers / 2}: [9]`));
-console.log(`shape diagnostics after an edit, ${lines.length}-line file of one model (${layers} layers): ${fmt(deep)}; server CPU ${deep.cpuPerEdit.toFixed(0)} ms per edit`);
+if (!MANY_ONLY) {
+  const deep = await shapeLatency('big.nn', big, big.replace(`param b${layers / 2}: [8]`, `param b${layers / 2}: [9]`));
+  console.log(`shape diagnostics after an edit, ${lines.length}-line file of one model (${layers} layers): ${fmt(deep)}; server CPU ${deep.cpuPerEdit.toFixed(0)} ms per edit`);
+}
 
 // 1b. 33 models of 30 lines, after a header of consts, functions and data they use.
 const many = manyModels(33);
 const at = many.indexOf('model M17 {');
 const brokenMany = many.slice(0, at) + many.slice(at).replace('param b2: [H]', 'param b2: [9]');
 const manyTimes = await shapeLatency('many.nn', many, brokenMany);
-console.log(`shape diagnostics after an edit, ${many.split('\n').length - 1}-line file of 33 models: ${fmt(manyTimes)}; server CPU ${manyTimes.cpuPerEdit.toFixed(0)} ms per edit`);
+console.log(`shape diagnostics after an edit, ${many.split('\n').length - 1}-line file of 33 models: ${fmt(manyTimes)}; server CPU ${manyTimes.cpuPerEdit.toFixed(0)} ms per edit${manyTimes.reuse}`);
 if (SHAPES_ONLY) {
   const exited = new Promise((r) => child.on('exit', r));
   await conn.sendRequest('shutdown');
@@ -311,61 +322,4 @@ async function burstMode() {
     rmSync(ws, { recursive: true, force: true });
   }
   console.log(`burst of ${EDITS} edits: final hover answered ${fmt(latencies)} after the burst`);
-}
-
-/**
- * A file of `n` models of 30 lines each (with their train blocks) after a 10-line header: two
- * consts, two functions (one with a grad line) and two data sets that the models use. n = 33
- * makes a 1,000-line file.
- */
-function manyModels(n) {
-  const out = [
-    '// generated for scripts/latency.mjs: many models in one file',
-    '// (each model is 30 lines with its train block)',
-    'const H = 16',
-    'const K = 4',
-    'function swish(z) = z * sigmoid(z)',
-    '  grad z = sigmoid(z) * (1 + z * (1 - sigmoid(z)))',
-    'function huber(e) = e^2 / 2',
-    'data ring = circle(n: 200, noise: 0.1, seed: 3)',
-    'data blobs = gauss(n: 200, noise: 0.5)',
-    '',
-    '',
-  ];
-  for (let i = 1; i <= n; i++) {
-    const act = ['tanh', 'swish', 'relu'][i % 3];
-    out.push(
-      `model M${i} {`,
-      '  input x: [2]',
-      '  target t: [1]',
-      '',
-      `  param W1: [H, 2] = normal(0, 0.${(i % 9) + 1})`,
-      '  param b1: [H] = zeros',
-      '  param W2: [H, H] = glorot',
-      '  param b2: [H] = zeros',
-      '  param W3: [K, H] = he',
-      '  param b3: [K] = zeros',
-      '  param W4: [1, K] = glorot',
-      '  param b4: [1] = zeros',
-      '',
-      '  z1 = W1 @ x + b1',
-      '  a1 = tanh(z1)',
-      '  z2 = W2 @ a1 + b2',
-      `  a2 = ${act}(z2)`,
-      '  z3 = W3 @ a2 + b3',
-      '  a3 = sigmoid(z3)',
-      '  z4 = W4 @ a3 + b4',
-      '  y = sigmoid(z4)',
-      `  loss C = ${i % 2 ? 'mse(y, t)' : 'mean(huber(y - t))'}`,
-      '}',
-      '',
-      `train M${i} on ${i % 2 ? 'ring' : 'blobs'} {`,
-      `  optimizer: adam(lr: 0.0${(i % 5) + 1})`,
-      '  batch: 16',
-      `  seed: ${i}`,
-      '}',
-      '',
-    );
-  }
-  return out.join('\n');
 }
