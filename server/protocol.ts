@@ -254,6 +254,11 @@ export interface DebugStatsResult {
    * computes that model only.
    */
   analyses: { computed: number; reused: number; diagnosticsReused: number };
+  /**
+   * Parses of a changed document since the server started: `spliced`, parsed again only around
+   * the change (the declarations before and after it taken over), or `whole`.
+   */
+  parses: { spliced: number; whole: number };
 }
 
 /** Request `nnlens/debug/crashWorker`: makes the engine worker of on-edit checks exit abruptly

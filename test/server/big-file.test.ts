@@ -1,9 +1,10 @@
 /**
- * Big files over LSP (issue 13): after an edit in a file of many models the server analyses and
- * validates again only the models the edit touched — the edited model, the models using a const,
+ * Big files over LSP (issue 13): after an edit in a file of many models the server parses again
+ * only the declarations around the change, and analyses and validates again only the models the
+ * edit touched — the edited model, the models using a const,
  * function or data that changed, the models whose members a new top-level name collides with —
  * and the diagnostics it publishes are those of a fresh build of the same text. Asserted with the
- * server's counts (`analyses` of `nnlens/debug/stats`), never with times. The fresh build is the
+ * server's counts (`analyses` and `parses` of `nnlens/debug/stats`), never with times. The fresh build is the
  * same text opened as a new document of the same server (a document of its own: nothing of the
  * edited one's earlier versions to reuse).
  */
@@ -75,12 +76,14 @@ describe('a file of many models, edited', () => {
 
   /** Replaces the text of the edited document; what its build computed and reused, and what it published. */
   async function edit(text: string) {
-    const before = (await stats()).analyses;
+    const s0 = await stats();
     client.change(uri(), text);
     const diagnostics = await published(uri());
-    const after = (await stats()).analyses;
+    const s1 = await stats();
+    const [before, after] = [s0.analyses, s1.analyses];
     return {
       counts: { computed: after.computed - before.computed, reused: after.reused - before.reused, diagnosticsReused: after.diagnosticsReused - before.diagnosticsReused },
+      parses: { spliced: s1.parses.spliced - s0.parses.spliced, whole: s1.parses.whole - s0.parses.whole },
       diagnostics,
     };
   }
@@ -105,6 +108,8 @@ describe('a file of many models, edited', () => {
     const broken = file(HEADER, (i) => model(i, (l) => (i === 7 ? l.replace(/param b1: \[\w+\]/, 'param b1: [9]') : l)));
     const e1 = await edit(broken);
     expect(e1.counts).toEqual({ computed: 1, reused: N - 1, diagnosticsReused: N - 1 });
+    // (parsed again: M7 and its train block, up to the next declaration)
+    expect(e1.parses).toEqual({ spliced: 1, whole: 0 });
     expect(e1.diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([['shape-mismatch', HEADER.length + 6 * 12 + 6]]);
     expect(seen(e1.diagnostics)).toEqual(seen(await coldDiagnostics(broken)));
     const e2 = await edit(file());
