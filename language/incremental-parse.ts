@@ -155,7 +155,7 @@ export function spliceParse(old: ParseResult<AstNode>, text: string, parse: (tex
   // A block comment opened before the sentinel's end and closed after it is one token of the
   // whole text, but not of the text parsed here (it would lex as `/` and `*`).
   if (sentinel >= 0 && !commentsClosed(text, midStart, parseEnd)) return undefined;
-  const input = text.slice(0, midStart).replace(/[^\r\n]/g, ' ') + text.slice(midStart, parseEnd);
+  const input = blank(text.slice(0, midStart)) + text.slice(midStart, parseEnd);
   const result = parse(input);
   const fresh = result.value as AstNode & { declarations?: AstNode[] };
   const newRoot = fresh.$cstNode as unknown as MovableCst | undefined;
@@ -206,6 +206,18 @@ export function spliceParse(old: ParseResult<AstNode>, text: string, parse: (tex
     m.$containerIndex = i;
   });
   return result;
+}
+
+/** `text` with a space for every character but line breaks. */
+function blank(text: string): string {
+  const parts: string[] = [];
+  let from = 0;
+  for (const m of text.matchAll(/\r\n?|\n/g)) {
+    parts.push(' '.repeat(m.index - from), m[0]);
+    from = m.index + m[0].length;
+  }
+  parts.push(' '.repeat(text.length - from));
+  return parts.join('');
 }
 
 /** Whether every `/*` in text[from, to) is closed within it. */

@@ -7,11 +7,12 @@
 // lexing, parsing, the nesting guard; what every build did before language/incremental-parse.ts)
 // and the lexer alone.
 //
-//   node scripts/build-phases.mjs [--runs N] [--tree DIR]
+//   node scripts/build-phases.mjs [--runs N] [--tree DIR] [--builds-only]
 //
 // --tree DIR: profile another checkout's language/ (e.g. main's, extracted with git archive, with
 //   its node_modules linked and `npm run build` run there for the generated parser).
-// NNLENS_NODE_ARGS-like profiling: node --cpu-prof scripts/build-phases.mjs.
+// --builds-only: stop after the builds (to profile them: node --cpu-prof scripts/build-phases.mjs
+//   --builds-only, then open the .cpuprofile in Chrome's or VS Code's profiler).
 // Not a test: wall time depends on the machine and its load.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -130,6 +131,8 @@ if (counts) console.log(
   `model analyses per build: ${((counts.computed - counts0.computed) / n).toFixed(1)} computed, ${((counts.reused - counts0.reused) / n).toFixed(1)} reused; ` +
     `diagnostics of ${((counts.diagnosticsReused - counts0.diagnosticsReused) / n).toFixed(1)} models reused`,
 );
+
+if (process.argv.includes('--builds-only')) process.exit(0);
 
 // Langium's parse alone, and its lexer alone (the same text, RUNS × 2 times each).
 const parse = [];
