@@ -54,6 +54,8 @@ interface ModelEntry {
   /** How many issues its analysis has (with none, it is reused wherever the model moved). */
   readonly issues: number;
   readonly kept: KeptAnalysis;
+  /** The analysis as the latest version has it, to be taken over as it is by a version that kept the model's nodes. */
+  readonly live?: LiveAnalysis;
   /** Diagnostics of the validation of the model's subtree, once validated (ranges at `position`). */
   readonly diagnostics?: Diagnostic[];
   /** The validation categories they are of. */
@@ -61,6 +63,18 @@ interface ModelEntry {
 }
 
 const positionFree = (e: ModelEntry) => e.issues === 0;
+
+/**
+ * A model's analysis with the nodes it was computed on: the model, and each reference of the
+ * model to something outside it with its target. A version whose tree took the model's nodes over
+ * (../incremental-parse.ts) takes the analysis over as it is (with its `doc` replaced) when every
+ * such reference still resolves to the same node; otherwise it is restored from `kept`.
+ */
+interface LiveAnalysis {
+  readonly model: ast.ModelDecl;
+  readonly analysis: ModelAnalysis;
+  readonly outside: readonly (readonly [Reference, AstNode])[];
+}
 
 /**
  * The memory of one document's models across its versions: the entries of the latest validated
@@ -123,12 +137,15 @@ export class ModelReuse implements ModelAnalysisProvider {
     if (key) {
       const old = this.memo.find(key.content);
       if (old && (positionFree(old) || old.position === key.position)) {
-        const analysis = restore(old.kept, model, doc);
+        const taken = old.live ? takeOver(old.live, model, doc) : undefined;
+        const restored = taken ? undefined : restore(old.kept, model, doc);
+        const analysis = taken ?? restored?.analysis;
         if (analysis) {
           this.counts.reused++;
           const diagnosticsHold = old.diagnostics && (old.position === key.position || (positionFree(old) && old.diagnostics.length === 0));
           if (diagnosticsHold) this.reusedDiagnostics.add(model);
-          this.remember(model, diagnosticsHold ? old : { content: old.content, position: key.position, issues: old.issues, kept: old.kept });
+          const base = diagnosticsHold ? old : { content: old.content, position: key.position, issues: old.issues, kept: old.kept };
+          this.remember(model, { ...base, live: taken ? { ...old.live!, analysis: taken } : liveOf(analysis, model, restored!.outside) });
           return analysis;
         }
       }
@@ -136,7 +153,7 @@ export class ModelReuse implements ModelAnalysisProvider {
     this.counts.computed++;
     const analysis = compute();
     const kept = key && keep(analysis, model);
-    if (key && kept) this.remember(model, { content: key.content, position: key.position, issues: analysis.issues.length, kept });
+    if (key && kept) this.remember(model, { content: key.content, position: key.position, issues: analysis.issues.length, kept: kept.kept, live: liveOf(analysis, model, kept.outside) });
     return analysis;
   }
 
@@ -362,10 +379,10 @@ function within(node: AstNode, root: AstNode): boolean {
   return false;
 }
 
-/** The nodes of a subtree in tree order (that of `AstUtils.streamAst`), and its references' targets in that order. */
-function subtree(root: AstNode): { nodes: AstNode[]; refs: { text: string; target: AstNode | undefined }[] } {
+/** The nodes of a subtree in tree order (that of `AstUtils.streamAst`), and its references with their targets in that order. */
+function subtree(root: AstNode): { nodes: AstNode[]; refs: { ref: Reference; text: string; target: AstNode | undefined }[] } {
   const nodes: AstNode[] = [];
-  const refs: { text: string; target: AstNode | undefined }[] = [];
+  const refs: { ref: Reference; text: string; target: AstNode | undefined }[] = [];
   const visit = (n: AstNode) => {
     nodes.push(n);
     for (const k of Object.keys(n)) {
@@ -374,15 +391,18 @@ function subtree(root: AstNode): { nodes: AstNode[]; refs: { text: string; targe
       if (isAstNode(v)) visit(v);
       else if (Array.isArray(v)) {
         for (const x of v) if (isAstNode(x)) visit(x);
-      } else if (isReference(v)) refs.push({ text: v.$refText, target: v.ref });
+      } else if (isReference(v)) refs.push({ ref: v, text: v.$refText, target: v.ref });
     }
   };
   visit(root);
   return { nodes, refs };
 }
 
-/** The analysis of `model` in a form that holds none of its nodes; undefined when it holds a node it cannot place. */
-function keep(analysis: ModelAnalysis, model: ast.ModelDecl): KeptAnalysis | undefined {
+/**
+ * The analysis of `model` in a form that holds none of its nodes (undefined when it holds a node
+ * it cannot place), and the model's references to something outside it.
+ */
+function keep(analysis: ModelAnalysis, model: ast.ModelDecl): { kept: KeptAnalysis; outside: Outside } | undefined {
   const tree = subtree(model);
   const map = new Map<unknown, unknown>([[analysis.doc, DOCUMENT]]);
   const index = new Map<AstNode, number>();
@@ -408,7 +428,8 @@ function keep(analysis: ModelAnalysis, model: ast.ModelDecl): KeptAnalysis | und
     return { text, at: OUTSIDE, first };
   });
   try {
-    return { analysis: remapObject(analysis, map), types: tree.nodes.map((n) => n.$type), refs, nodes, targets };
+    const kept = { analysis: remapObject(analysis, map), types: tree.nodes.map((n) => n.$type), refs, nodes, targets };
+    return { kept, outside: outsideOf(tree.refs, index) };
   } catch (e) {
     if (e instanceof NotKept) return undefined;
     throw e;
@@ -419,7 +440,7 @@ function keep(analysis: ModelAnalysis, model: ast.ModelDecl): KeptAnalysis | und
  * A kept analysis put onto `model` (of the same text), or undefined when its tree does not
  * correspond (then the model is analysed afresh).
  */
-function restore(kept: KeptAnalysis, model: ast.ModelDecl, doc: DocumentAnalysis): ModelAnalysis | undefined {
+function restore(kept: KeptAnalysis, model: ast.ModelDecl, doc: DocumentAnalysis): { analysis: ModelAnalysis; outside: Outside } | undefined {
   const tree = subtree(model);
   if (tree.nodes.length !== kept.types.length || tree.refs.length !== kept.refs.length) return undefined;
   const map = new Map<unknown, unknown>([[DOCUMENT, doc]]);
@@ -443,11 +464,37 @@ function restore(kept: KeptAnalysis, model: ast.ModelDecl, doc: DocumentAnalysis
   }
   for (const [k, slot] of kept.targets) map.set(slot, tree.refs[k].target);
   try {
-    return remapObject(kept.analysis, map) as ModelAnalysis;
+    const analysis = remapObject(kept.analysis, map) as ModelAnalysis;
+    return { analysis, outside: tree.refs.flatMap((r, k) => (kept.refs[k].at === OUTSIDE ? [[r.ref, r.target!] as const] : [])) };
   } catch (e) {
     if (e instanceof NotKept) return undefined;
     throw e;
   }
+}
+
+type Outside = LiveAnalysis['outside'];
+
+/** The references of a subtree to something outside it (`index`: its nodes), with their targets. */
+function outsideOf(refs: readonly { ref: Reference; target: AstNode | undefined }[], index: ReadonlyMap<AstNode, number>): Outside {
+  return refs.flatMap(({ ref, target }) => (target && !index.has(target) ? [[ref, target] as const] : []));
+}
+
+function liveOf(analysis: ModelAnalysis, model: ast.ModelDecl, outside: Outside): LiveAnalysis {
+  return { model, analysis, outside };
+}
+
+/**
+ * The analysis of `live` for the same model node in a new version (its nodes taken over by the
+ * new tree): a copy with the new document's analysis, when every reference to something outside
+ * the model resolves to the same node as before; undefined otherwise. (A model's analysis is
+ * complete once constructed: the copy shares its maps.)
+ */
+function takeOver(live: LiveAnalysis, model: ast.ModelDecl, doc: DocumentAnalysis): ModelAnalysis | undefined {
+  if (live.model !== model || live.analysis.doc === doc) return undefined;
+  for (const [ref, target] of live.outside) if (ref.ref !== target) return undefined;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(live.analysis)) as ModelAnalysis, live.analysis);
+  (copy as { doc: DocumentAnalysis }).doc = doc;
+  return copy;
 }
 
 /** A copy of an analysis object whose own fields are remapped (its containers always copied). */
