@@ -160,6 +160,8 @@ export function spliceParse(old: ParseResult<AstNode>, text: string, parse: (tex
   const fresh = result.value as AstNode & { declarations?: AstNode[] };
   const newRoot = fresh.$cstNode as unknown as MovableCst | undefined;
   if (!newRoot?.content || !fresh.declarations) return undefined;
+  // Text nested too deeply (./parser-guard.ts) is judged over the whole text: parsed whole.
+  if ((result.lexerReport?.diagnostics ?? []).length > 0) return undefined;
   if (sentinel >= 0) {
     // the sentinel parsed as before, as a top-level declaration, and nothing went wrong from it on
     const last = fresh.declarations[fresh.declarations.length - 1];
@@ -168,10 +170,7 @@ export function spliceParse(old: ParseResult<AstNode>, text: string, parse: (tex
     // (a lexing error, such as a string without its closing quote, may be a token of the whole
     // text that ends after the sentinel)
     if (result.lexerErrors.length > 0) return undefined;
-    const newErrors = [
-      ...(result.lexerReport?.diagnostics ?? []).map((e) => e.offset),
-      ...result.parserErrors.map((e) => (Number.isFinite(e.token.startOffset) ? e.token.startOffset : Infinity)),
-    ];
+    const newErrors = result.parserErrors.map((e) => (Number.isFinite(e.token.startOffset) ? e.token.startOffset : Infinity));
     if (newErrors.some((at) => at >= sentinelStart)) return undefined;
   }
 

@@ -187,4 +187,14 @@ describe('a document parsed again only where it changed', () => {
     expect(next).not.toBe(text);
     expect(spliceParse(tree, next, parse)).toBeUndefined();
   });
+
+  test('text nested too deeply is parsed whole (the nesting guard judges the whole text)', () => {
+    const text = manyModels(5);
+    const tree = parse(text);
+    const deep = '('.repeat(80) + 'x' + ')'.repeat(80);
+    const next = text.replace('  a1 = swish(z1)', `  a1 = swish(z1) + ${deep}`);
+    expect(next).not.toBe(text);
+    expect(parse(next).lexerReport?.diagnostics.map((d) => d.message.slice(0, 17))).toContain('nested too deeply');
+    expect(spliceParse(tree, next, parse)).toBeUndefined();
+  });
 });
