@@ -24,9 +24,9 @@
  *   block comment opened before and closed after it, a string without its closing quote) is
  *   not a token of the text parsed. So a `/*` not closed before the sentinel's end, or an error
  *   of the lexer, means the whole text is parsed.
- * - Otherwise too (an unclosed brace that swallows what follows, an error in the sentinel, errors
- *   of the previous version outside the text parsed again, a previous tree without text) the
- *   whole text is parsed, as Langium does.
+ * - Otherwise too (an unclosed brace that swallows what follows, an error in the sentinel, text
+ *   nested too deeply for the parser, errors of the previous version outside the text parsed
+ *   again, a previous tree without text) the whole text is parsed, as Langium does.
  *
  * Taking declarations over: the previous root CST node takes the new text, and the nodes parsed
  * now in place of those parsed again (their `root` set to it); the prefix's nodes stay as they
