@@ -2,22 +2,37 @@
  * One `DocumentAnalysis` per linked document, computed on first use (by a validator, lowering, a
  * hover) and dropped whenever the document is parsed or linked again.
  *
+ * Across versions of a document, the analysis of each model is reused when the model's text and
+ * what it uses did not change (./analysis/reuse.ts): an edit in one model of a big file analyses
+ * that model again, not the others. The validator reuses their diagnostics the same way
+ * (document-validator.ts). `counts` says how often each happened (tests count, never time).
+ *
  * The language server reads it through the accessors that never throw: `tryOf`, `tryModel` and
  * `shapeOf` answer undefined for a node outside a `.nn` document or a model. The analysis itself
  * is total: any AST the parser recovers, however incomplete, is analysed without an exception
  * (test/language/analysis-cache.test.ts cuts every example short at every few characters).
  */
 import { AstUtils, DocumentState, type AstNode, type LangiumDocument, type LangiumSharedCoreServices } from 'langium';
-import { DocumentAnalysis, type ExprInfo, type ModelAnalysis } from './analysis';
+import type { Diagnostic } from 'vscode-languageserver-types';
+import { DocumentAnalysis, ModelMemo, type ExprInfo, type ModelAnalysis, type ModelReuse, type ReuseCounts } from './analysis';
 import * as ast from './generated/ast';
 
 export class NnAnalysisCache {
   private readonly cache = new WeakMap<ast.Program, DocumentAnalysis>();
+  /** Per document (the same object across its versions): the models of its latest versions. */
+  private readonly memos = new WeakMap<LangiumDocument, ModelMemo>();
+  private readonly reuses = new WeakMap<DocumentAnalysis, ModelReuse>();
+  /** Model analyses computed and reused, and models whose diagnostics were reused, since the start. */
+  readonly counts: ReuseCounts = { computed: 0, reused: 0, diagnosticsReused: 0 };
 
   constructor(shared?: LangiumSharedCoreServices) {
     shared?.workspace.DocumentBuilder.onDocumentPhase(DocumentState.Linked, (doc: LangiumDocument) => {
       const root = doc.parseResult.value;
       if (ast.isProgram(root)) this.cache.delete(root);
+    });
+    shared?.workspace.DocumentBuilder.onDocumentPhase(DocumentState.Validated, (doc: LangiumDocument) => {
+      const root = doc.parseResult.value;
+      if (ast.isProgram(root)) this.memos.get(doc)?.settle(root);
     });
   }
 
@@ -34,10 +49,37 @@ export class NnAnalysisCache {
     if (!ast.isProgram(root)) return undefined;
     let a = this.cache.get(root);
     if (!a) {
-      a = new DocumentAnalysis(root);
+      const document = root.$document;
+      let reuse: ModelReuse | undefined;
+      if (document) {
+        let memo = this.memos.get(document);
+        if (!memo) this.memos.set(document, (memo = new ModelMemo(this.counts)));
+        reuse = memo.begin(root, document);
+      }
+      a = new DocumentAnalysis(root, reuse);
       this.cache.set(root, a);
+      if (reuse) this.reuses.set(a, reuse);
     }
     return a;
+  }
+
+  /**
+   * The diagnostics of the validation (of the `categories`, a key) of a model's subtree, when they carry over from the
+   * previous version of its document (the model and what it uses are unchanged, and where they
+   * matter, so are their lines); undefined when the model must be validated. Takes the model's
+   * analysis over as well.
+   */
+  reusedDiagnostics(model: ast.ModelDecl, categories: string): Diagnostic[] | undefined {
+    const doc = this.tryOf(model);
+    if (!doc) return undefined;
+    doc.modelAnalysis(model);
+    return this.reuses.get(doc)?.diagnosticsOf(model, categories);
+  }
+
+  /** Keeps the diagnostics of the validation (of `categories`) of a model's subtree, for the next version. */
+  storeDiagnostics(model: ast.ModelDecl, diagnostics: Diagnostic[], categories: string): void {
+    const doc = this.tryOf(model);
+    if (doc) this.reuses.get(doc)?.storeDiagnostics(model, diagnostics, categories);
   }
 
   /** The analysis of the model that is or contains `node`, or undefined outside a model. Never throws. */

@@ -4,16 +4,28 @@
  * `unknown-grad-arg`). Names that are not declared in the file but mean something where they
  * stand are left to the validators: built-in functions, and words in configuration positions
  * (`zeros`, `sgd(...)`, `gradients: auto`, data sources).
+ *
+ * In a document of many models, a model that did not change since the previous version (nor
+ * did what it uses, see ./analysis/reuse.ts) is not validated again: the diagnostics of its
+ * subtree carry over and the walk skips it.
  */
 import {
   AstUtils,
   DefaultDocumentValidator,
+  ValidationRegistry,
   type AstNode,
+  type LangiumCoreServices,
   type LangiumDocument,
   type ParseResult,
+  type ValidationAcceptor,
+  type ValidationCategory,
+  type ValidationCheck,
+  type ValidationChecks,
   type ValidationOptions,
 } from 'langium';
-import type { CancellationToken, Diagnostic } from 'vscode-languageserver';
+import { CancellationToken, type Diagnostic } from 'vscode-languageserver';
+import type { NnAnalysisCache } from './analysis-cache';
+import { walkTree } from './build-phases';
 import { isBuiltinName } from './builtins';
 import { Codes } from '../engine/codes';
 import * as ast from './generated/ast';
@@ -39,7 +51,74 @@ export function isConfigPosition(node: AstNode): boolean {
 type Pos = { line: number; character: number };
 const before = (a: Pos, b: Pos) => a.line < b.line || (a.line === b.line && a.character <= b.character);
 
+/** Langium's registry of checks, knowing which categories have checks (to tell when two validations run the same ones). */
+export class NnValidationRegistry extends ValidationRegistry {
+  readonly categoriesInUse = new Set<ValidationCategory>();
+
+  override register<T>(checksRecord: ValidationChecks<T>, thisObj?: ThisParameterType<unknown>, category: ValidationCategory = 'fast'): void {
+    this.categoriesInUse.add(category);
+    super.register(checksRecord, thisObj, category);
+  }
+}
+
+const inside = (outer: { start: Pos; end: Pos }, inner: { start: Pos; end: Pos }) => before(outer.start, inner.start) && before(inner.end, outer.end);
+
 export class NnDocumentValidator extends DefaultDocumentValidator {
+  private readonly analysis: NnAnalysisCache;
+
+  constructor(services: LangiumCoreServices & { analysis: { Cache: NnAnalysisCache } }) {
+    super(services);
+    this.analysis = services.analysis.Cache;
+  }
+
+  /**
+   * Langium's walk over every node with the registered checks, except that each model is walked
+   * on its own: an unchanged model's diagnostics are taken from the previous version and its
+   * subtree is skipped; a changed one is validated and its diagnostics kept for the next version.
+   * The diagnostics come out in the same order as from one walk.
+   */
+  protected override async validateAst(rootNode: AstNode, options: ValidationOptions, cancelToken = CancellationToken.None): Promise<Diagnostic[]> {
+    const items: Diagnostic[] = [];
+    const acceptor: ValidationAcceptor = (severity, message, info) => {
+      items.push(this.toDiagnostic(severity, message, info));
+    };
+    await this.validateAstBefore(rootNode, options, acceptor, cancelToken);
+    // Kept per set of checks run: a build may ask for some categories only.
+    const inUse = this.validationRegistry instanceof NnValidationRegistry ? [...this.validationRegistry.categoriesInUse] : ['?'];
+    const categories = inUse.filter((c) => !options.categories || options.categories.includes(c)).sort().join(',');
+    const checksOf = new Map<string, ValidationCheck[]>();
+    /** Runs the checks of one node; false when its children are to be skipped (a promise only when it has checks). */
+    const validateNode = (node: AstNode): boolean | Promise<boolean> => {
+      const nodeOptions = this.validateSingleNodeOptions(node, options);
+      if (!nodeOptions.validateNode) return nodeOptions.validateChildren;
+      let checks = checksOf.get(node.$type);
+      if (!checks) checksOf.set(node.$type, (checks = this.validationRegistry.getChecks(node.$type, options.categories).toArray()));
+      if (checks.length === 0) return nodeOptions.validateChildren;
+      return (async () => {
+        for (const check of checks) await check(node, acceptor, cancelToken);
+        return nodeOptions.validateChildren;
+      })();
+    };
+    /** A model: its diagnostics from the previous version, or validated and kept for the next. */
+    const validateModel = async (model: ast.ModelDecl): Promise<false> => {
+      const kept = this.analysis.reusedDiagnostics(model, categories);
+      if (kept) {
+        items.push(...kept);
+        return false;
+      }
+      const from = items.length;
+      await walkTree(model, cancelToken, validateNode);
+      const own = items.slice(from);
+      // (kept only when every one lies inside the model, so that it moves with it)
+      const range = model.$cstNode?.range;
+      if (range && own.every((d) => inside(range, d.range))) this.analysis.storeDiagnostics(model, own, categories);
+      return false;
+    };
+    await walkTree(rootNode, cancelToken, (node) => (ast.isModelDecl(node) ? validateModel(node) : validateNode(node)));
+    await this.validateAstAfter(rootNode, options, acceptor, cancelToken);
+    return items;
+  }
+
   /** One source for every NN Lens diagnostic (the engine's findings say `nnlens` too). */
   protected override getSource(): string | undefined {
     return 'nnlens';

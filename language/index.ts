@@ -33,6 +33,7 @@ export {
 } from './builtins';
 export type { ExprInfo, DenseInfo, Issue, ModelAnalysis, DocumentAnalysis } from './analysis';
 export { NnAnalysisCache } from './analysis-cache';
+export { NnDocumentFactory, type ParseCounts } from './incremental-parse';
 export { NnDataContextProvider } from './data-context';
 export { fmtShape, sizeOf } from '../engine/shape';
 export * as NnAst from './generated/ast';

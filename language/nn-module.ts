@@ -24,11 +24,13 @@ import {
   type PartialLangiumServices,
 } from 'langium/lsp';
 import { NnAnalysisCache } from './analysis-cache';
+import { NnAstNodeDescriptionProvider, NnIndexManager, NnLinker, NnReferenceDescriptionProvider } from './build-phases';
 import { NnDataContextProvider } from './data-context';
-import { NnDocumentValidator } from './document-validator';
+import { NnDocumentValidator, NnValidationRegistry } from './document-validator';
 import { NnGeneratedModule, NnGeneratedSharedModule } from './generated/module';
 import type { CancellationToken } from 'vscode-languageserver';
-import { guardCompletionParser, guardParser } from './parser-guard';
+import { guardCompletionParser, guardParser, NnLexer } from './parser-guard';
+import { NnDocumentFactory } from './incremental-parse';
 import { NnLexerErrorMessageProvider, NnParserErrorMessageProvider } from './parser-messages';
 import { NnScopeComputation, NnScopeProvider } from './scope';
 import { NnTokenBuilder } from './tokens';
@@ -51,6 +53,7 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
     DataContext: (services) => new NnDataContextProvider(services.shared),
   },
   parser: {
+    Lexer: (services) => new NnLexer(services),
     // Text nested too deeply for a recursive-descent parser is cut short with an error.
     LangiumParser: (services) => guardParser(createLangiumParser(services), services),
     CompletionParser: (services) => guardCompletionParser(createCompletionParser(services), services),
@@ -62,9 +65,15 @@ export const NnModule: Module<NnServices, PartialLangiumServices & NnAddedServic
   references: {
     ScopeComputation: (services) => new NnScopeComputation(services),
     ScopeProvider: (services) => new NnScopeProvider(services),
+    Linker: (services) => new NnLinker(services),
+  },
+  workspace: {
+    AstNodeDescriptionProvider: (services) => new NnAstNodeDescriptionProvider(services),
+    ReferenceDescriptionProvider: (services) => new NnReferenceDescriptionProvider(services),
   },
   validation: {
     DocumentValidator: (services) => new NnDocumentValidator(services),
+    ValidationRegistry: (services) => new NnValidationRegistry(services),
   },
 };
 
@@ -95,6 +104,8 @@ export class NnDocumentBuilder extends DefaultDocumentBuilder {
 export const NnSharedModule = {
   workspace: {
     DocumentBuilder: (services: LangiumSharedCoreServices) => new NnDocumentBuilder(services),
+    IndexManager: (services: LangiumSharedCoreServices) => new NnIndexManager(services),
+    LangiumDocumentFactory: (services: LangiumSharedCoreServices) => new NnDocumentFactory(services),
   },
 };
 

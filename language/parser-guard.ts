@@ -14,7 +14,17 @@
  * empty with one error instead of leaving the parser in a broken state.
  */
 import type { ILexingError, IToken } from 'chevrotain';
-import type { AstNode, LangiumCompletionParser, LangiumCoreServices, LangiumParser, LexingDiagnostic, ParseResult } from 'langium';
+import {
+  DefaultLexer,
+  type AstNode,
+  type LangiumCompletionParser,
+  type LangiumCoreServices,
+  type LangiumParser,
+  type LexerResult,
+  type LexingDiagnostic,
+  type ParseResult,
+  type TokenizeOptions,
+} from 'langium';
 
 /** Weight of one level of nesting, by what opens it. The budget is 1,000. */
 export const NESTING_WEIGHTS = {
@@ -166,12 +176,34 @@ function isStackOverflow(e: unknown): boolean {
 const OVERFLOW_MESSAGE =
   'nested too deeply: this text nests deeper than NN Lens can parse; split deep expressions into named values';
 
+/**
+ * Langium's lexer, which can be handed the tokens of a text it is about to be asked for: the guard
+ * lexes a text before the parser does, and when it changed nothing the parser takes those tokens
+ * instead of lexing the same text again. (The default lexer's result depends on the text only.)
+ */
+export class NnLexer extends DefaultLexer {
+  private kept: { text: string; result: LexerResult } | undefined;
+
+  /** The result of lexing `text`, for the next `tokenize` call (if it is about the same text). */
+  keep(text: string, result: LexerResult): void {
+    this.kept = { text, result };
+  }
+
+  override tokenize(text: string, options?: TokenizeOptions): LexerResult {
+    const kept = this.kept;
+    this.kept = undefined;
+    return kept && kept.text === text ? kept.result : super.tokenize(text, options);
+  }
+}
+
 /** Wraps a document parser with the nesting guard and a stack-overflow fallback. */
 export function guardParser(parser: LangiumParser, services: LangiumCoreServices): LangiumParser {
   const parse = parser.parse.bind(parser);
   const lexer = services.parser.Lexer;
   parser.parse = (<T extends AstNode>(input: string, options?: Parameters<LangiumParser['parse']>[1]): ParseResult<T> => {
-    const guard = guardNesting(input, lexer.tokenize(input).tokens);
+    const lexed = lexer.tokenize(input);
+    const guard = guardNesting(input, lexed.tokens);
+    if (guard.text === input && lexer instanceof NnLexer) lexer.keep(input, lexed);
     try {
       const result = parse<T>(guard.text, options);
       if (guard.diagnostics.length > 0) {

@@ -9,16 +9,37 @@ import {
   DefaultScopeComputation,
   DefaultScopeProvider,
   MapScope,
+  MultiMap,
   type AstNode,
   type AstNodeDescription,
   type LangiumDocument,
+  type LocalSymbols,
   type ReferenceInfo,
   type Scope,
 } from 'langium';
+import { CancellationToken } from 'vscode-languageserver';
+import { walkTree } from './build-phases';
+import * as ast from './generated/ast';
 
 export class NnScopeComputation extends DefaultScopeComputation {
   override async collectExportedSymbols(_document: LangiumDocument): Promise<AstNodeDescription[]> {
     return [];
+  }
+
+  /**
+   * Langium's local symbols (each named node, in the scope of its container), without walking into
+   * expressions: nothing named inside an expression can be referred to (an argument's name, `n` in
+   * `dense(x, n: 30)`, is not a symbol). Expressions are most of a document's nodes.
+   */
+  override async collectLocalSymbols(document: LangiumDocument, cancelToken = CancellationToken.None): Promise<LocalSymbols> {
+    const symbols = new MultiMap<AstNode, AstNodeDescription>();
+    const root = document.parseResult.value;
+    await walkTree(root, cancelToken, (node) => {
+      if (ast.isExpression(node)) return false;
+      if (node !== root) this.addLocalSymbol(node, document, symbols);
+      return true;
+    });
+    return symbols;
   }
 }
 
@@ -30,7 +51,8 @@ export class NnScopeComputation extends DefaultScopeComputation {
  * wins, and inner containers shadow outer ones.
  */
 export class NnScopeProvider extends DefaultScopeProvider {
-  private readonly scopes = new WeakMap<AstNode, Map<string, Scope>>();
+  /** Per version's symbols (a declaration taken over by the next version's tree, ./incremental-parse.ts, gets new ones). */
+  private readonly scopes = new WeakMap<LocalSymbols, WeakMap<AstNode, Map<string, Scope>>>();
 
   override getScope(context: ReferenceInfo): Scope {
     const localSymbols = AstUtils.getDocument(context.container).localSymbols;
@@ -39,8 +61,10 @@ export class NnScopeProvider extends DefaultScopeProvider {
     while (holder && !localSymbols.has(holder)) holder = holder.$container;
     if (!holder) return super.getScope(context);
     const referenceType = this.reflection.getReferenceType(context);
-    let byType = this.scopes.get(holder);
-    if (!byType) this.scopes.set(holder, (byType = new Map()));
+    let ofVersion = this.scopes.get(localSymbols);
+    if (!ofVersion) this.scopes.set(localSymbols, (ofVersion = new WeakMap()));
+    let byType = ofVersion.get(holder);
+    if (!byType) ofVersion.set(holder, (byType = new Map()));
     let scope = byType.get(referenceType);
     if (!scope) {
       scope = this.getGlobalScope(referenceType, context);

@@ -1,7 +1,14 @@
 // Latency of the language server as an editor sees it, over stdio (build first: npm run build).
 //
 //   node scripts/latency.mjs [--runs N]
+//   node scripts/latency.mjs --shapes [--runs N] [--inlay-refresh]
 //   node scripts/latency.mjs --burst [--runs N]
+//   … --cli PATH: time another build's out/cli.js (e.g. a copy of main's out/, in the same sitting)
+//
+// --shapes: only the shape diagnostics of the two 1,000-line files (1. below), e.g. to profile.
+// --many: only the shape diagnostics of the 1,000-line file of 33 models.
+// --inlay-refresh: the client says it supports workspace/inlayHint/refresh (as VS Code does), so
+//   the server also works out every inlay hint of the file after each edit.
 //
 // --burst: the editor under a burst of edits (issue 13). examples/digits.nn is opened and
 //   checked; then 1,500 full-text edits (a line typed character by character inside the model,
@@ -12,8 +19,9 @@
 //   answered (a result, or ContentModified/RequestCancelled). One fresh server per run.
 //
 // Without --burst, reports p50/p95 of
-//   1. shape diagnostics after an edit, on a generated 1,000-line file (goal < 50 ms): the time
-//      from didChange to the publishDiagnostics of that version;
+//   1. shape diagnostics after an edit, on two generated 1,000-line files (goal < 50 ms): one
+//      model of 330 layers, and 33 models of 30 lines that use the file's consts, functions and
+//      data (issue 13); the time from didChange to the publishDiagnostics of that version;
 //   2. hover on a weight, with the engine's numbers (goal < 100 ms);
 //   3. the fast gradient check of examples/digits.nn (goal < 300 ms): an nnlens/checkGradients
 //      request in fast mode (lowering, the worker's check, its numbers and gradient health).
@@ -24,10 +32,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-languageserver-protocol/node.js';
+import { manyModels } from './many-models.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runsArg = process.argv.indexOf('--runs');
 const BURST = process.argv.includes('--burst');
+const MANY_ONLY = process.argv.includes('--many');
+const SHAPES_ONLY = MANY_ONLY || process.argv.includes('--shapes');
+const INLAY_REFRESH = process.argv.includes('--inlay-refresh');
+const cliArg = process.argv.indexOf('--cli');
+// --cli PATH: another build of the command line (e.g. a copy of main's out/, to compare in one sitting)
+const CLI = cliArg > 0 ? resolve(process.argv[cliArg + 1]) : join(root, 'out', 'cli.js');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : BURST ? 5 : 40;
 
 // NNLENS_NODE_ARGS: extra node options for the server (e.g. "--cpu-prof --cpu-prof-dir=prof").
@@ -36,7 +51,7 @@ if (BURST) {
   await burstMode();
   process.exit(0);
 }
-const child = spawn(process.execPath, [...nodeArgs, join(root, 'out', 'cli.js'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...nodeArgs, CLI, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
 const waiters = [];
 conn.onNotification('textDocument/publishDiagnostics', (p) => {
@@ -58,7 +73,11 @@ await conn.sendRequest('initialize', {
   processId: process.pid,
   rootUri: uriOf(ws),
   workspaceFolders: [{ uri: uriOf(ws), name: 'latency' }],
-  capabilities: { textDocument: { hover: { contentFormat: ['markdown'] }, publishDiagnostics: { versionSupport: true } }, window: { workDoneProgress: true } },
+  capabilities: {
+    textDocument: { hover: { contentFormat: ['markdown'] }, publishDiagnostics: { versionSupport: true } },
+    window: { workDoneProgress: true },
+    ...(INLAY_REFRESH ? { workspace: { inlayHint: { refreshSupport: true } } } : {}),
+  },
 });
 await conn.sendNotification('initialized', {});
 
@@ -71,6 +90,16 @@ async function idle() {
   }
 }
 
+/** CPU time (user + system) the server process has used so far, in ms (Linux: /proc; else NaN). */
+function serverCpuMs() {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 function percentile(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -79,7 +108,42 @@ function fmt(xs) {
   return `p50 ${percentile(xs, 50).toFixed(1)} ms, p95 ${percentile(xs, 95).toFixed(1)} ms (n = ${xs.length})`;
 }
 
-// 1. A 1,000-line file: one model of 330 small layers (3 lines each) plus a header.
+// 1. Two 1,000-line files. Each is opened, then edited RUNS times back and forth: a shape error
+//    is introduced in the middle of the file and fixed again; each edit is timed from didChange to
+//    the publishDiagnostics of its version (with or without the error, as it should be).
+async function shapeLatency(name, text, broken) {
+  const path = join(ws, name);
+  writeFileSync(path, text);
+  const uri = uriOf(path);
+  let version = 1;
+  await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'nn', version, text } });
+  await published(uri, version, () => true);
+  const edit = async (next, check) => {
+    version++;
+    const t0 = performance.now();
+    const done = published(uri, version, check);
+    await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text: next }] });
+    return (await done) - t0;
+  };
+  const times = [];
+  const cpu0 = serverCpuMs();
+  const analyses0 = (await conn.sendRequest('nnlens/debug/stats', {})).analyses;
+  for (let i = 0; i < RUNS; i++) {
+    times.push(await edit(broken, (d) => d.some((x) => x.code === 'shape-mismatch')));
+    times.push(await edit(text, (d) => !d.some((x) => x.code === 'shape-mismatch')));
+  }
+  times.cpuPerEdit = (serverCpuMs() - cpu0) / times.length;
+  // model analyses computed and reused per edit (servers that count them)
+  const analyses = (await conn.sendRequest('nnlens/debug/stats', {})).analyses;
+  times.reuse = analyses && analyses0
+    ? `; per edit ${((analyses.computed - analyses0.computed) / times.length).toFixed(1)} model analyses computed, ${((analyses.reused - analyses0.reused) / times.length).toFixed(1)} reused`
+    : '';
+  await conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
+  await idle();
+  return times;
+}
+
+// 1a. One model of 330 small layers (3 lines each) plus a header.
 const layers = 330;
 const lines = ['// generated for scripts/latency.mjs', 'data d = circle(n: 200)', 'model Deep {', '  input x: [2]', '  target t: [1]'];
 for (let i = 1; i <= layers; i++) {
@@ -89,30 +153,26 @@ for (let i = 1; i <= layers; i++) {
 }
 lines.push('  param Wo: [1, 8]', `  y = sigmoid(Wo @ h${layers})`, '  loss C = binary_cross_entropy(y, t)', '}', 'train Deep on d { epochs: 1 }');
 const big = lines.join('\n') + '\n';
-const bigPath = join(ws, 'big.nn');
-writeFileSync(bigPath, big);
-const bigUri = uriOf(bigPath);
-let version = 1;
-await conn.sendNotification('textDocument/didOpen', { textDocument: { uri: bigUri, languageId: 'nn', version, text: big } });
-await published(bigUri, version, () => true);
-
-const edit = async (text, check) => {
-  version++;
-  const t0 = performance.now();
-  const done = published(bigUri, version, check);
-  await conn.sendNotification('textDocument/didChange', { textDocument: { uri: bigUri, version }, contentChanges: [{ text }] });
-  return (await done) - t0;
-};
-const broken = big.replace(`param b${layers / 2}: [8]`, `param b${layers / 2}: [9]`);
-const shape = [];
-for (let i = 0; i < RUNS; i++) {
-  // alternately introduce and fix a shape error in the middle of the file
-  shape.push(await edit(broken, (d) => d.some((x) => x.code === 'shape-mismatch')));
-  shape.push(await edit(big, (d) => !d.some((x) => x.code === 'shape-mismatch')));
+if (!MANY_ONLY) {
+  const deep = await shapeLatency('big.nn', big, big.replace(`param b${layers / 2}: [8]`, `param b${layers / 2}: [9]`));
+  console.log(`shape diagnostics after an edit, ${lines.length}-line file of one model (${layers} layers): ${fmt(deep)}; server CPU ${deep.cpuPerEdit.toFixed(0)} ms per edit`);
 }
-console.log(`shape diagnostics after an edit, ${lines.length}-line file: ${fmt(shape)}`);
-await conn.sendNotification('textDocument/didClose', { textDocument: { uri: bigUri } });
-await idle();
+
+// 1b. 33 models of 30 lines, after a header of consts, functions and data they use.
+const many = manyModels(33);
+const at = many.indexOf('model M17 {');
+const brokenMany = many.slice(0, at) + many.slice(at).replace('param b2: [H]', 'param b2: [9]');
+const manyTimes = await shapeLatency('many.nn', many, brokenMany);
+console.log(`shape diagnostics after an edit, ${many.split('\n').length - 1}-line file of 33 models: ${fmt(manyTimes)}; server CPU ${manyTimes.cpuPerEdit.toFixed(0)} ms per edit${manyTimes.reuse}`);
+if (SHAPES_ONLY) {
+  const exited = new Promise((r) => child.on('exit', r));
+  await conn.sendRequest('shutdown');
+  await conn.sendNotification('exit');
+  await exited; // (a server started with --cpu-prof writes its profile as it exits)
+  conn.dispose();
+  rmSync(ws, { recursive: true, force: true });
+  process.exit(0);
+}
 
 // 2. Hover on a weight of digits.nn, with the engine's numbers.
 const digitsPath = join(ws, 'digits.nn');
@@ -184,7 +244,7 @@ async function burstMode() {
   const w1 = { line: lineOf('param W1'), character: digits.split('\n')[lineOf('param W1')].indexOf('W1') + 1 };
   const latencies = [];
   for (let run = 0; run < RUNS; run++) {
-    const child = spawn(process.execPath, [...nodeArgs, join(root, 'out', 'cli.js'), 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'lsp', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     let publishedFirst;
     const first = new Promise((r) => (publishedFirst = r));

@@ -247,6 +247,18 @@ export interface DebugStatsResult {
   requests: { received: number; stale: number; overtaken: number; answered: number; cancelled: number };
   /** Document builds that reached validation since the server started (a burst of edits is built once). */
   validations: number;
+  /**
+   * Model analyses since the server started: `computed` afresh, `reused` from the previous version
+   * of their document (the model's text and what it uses were unchanged), and models whose
+   * diagnostics were reused too (their validation skipped). An edit in one model of a big file
+   * computes that model only.
+   */
+  analyses: { computed: number; reused: number; diagnosticsReused: number };
+  /**
+   * Parses of a changed document since the server started: `spliced`, parsed again only around
+   * the change (the declarations before and after it taken over), or `whole`.
+   */
+  parses: { spliced: number; whole: number };
 }
 
 /** Request `nnlens/debug/crashWorker`: makes the engine worker of on-edit checks exit abruptly

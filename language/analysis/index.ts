@@ -6,7 +6,8 @@
  *
  * The analysis is computed lazily and once per linked document (see `NnAnalysisCache`); the
  * validators report its issues, lowering reads its shapes, and the language server reads it for
- * hovers and inlay hints.
+ * hovers and inlay hints. A model whose text (and what it uses) did not change since the
+ * previous version of its document takes that version's analysis over (./reuse.ts).
  */
 import { findCycles } from '../cycles';
 import * as ast from '../generated/ast';
@@ -14,16 +15,26 @@ import { bodyCallsOf, calleeFn, callsOf } from './ast-helpers';
 import { ConstAnalysis } from './consts';
 import { FunctionAnalysis } from './functions';
 import { ModelAnalysis } from './models';
+import type { ModelAnalysisProvider } from './reuse';
 
 export * from './ast-helpers';
 export { constIssue, type ConstFailure, type ConstResult } from './consts';
 export { FunctionAnalysis } from './functions';
 export { ModelAnalysis, type DenseActivation, type DenseInfo, type ExprInfo } from './models';
+export { ModelMemo, ModelReuse, type ModelAnalysisProvider, type ReuseCounts } from './reuse';
 
 export class DocumentAnalysis extends ConstAnalysis {
   private readonly functions = new Map<ast.FunctionDecl, FunctionAnalysis>();
   private readonly models = new Map<ast.ModelDecl, ModelAnalysis>();
   private functionCycles?: ReturnType<typeof findCycles<ast.FunctionDecl>>;
+
+  /** `modelSource`: where model analyses come from (the language's cache reuses them across versions, ./reuse.ts). */
+  constructor(
+    program: ast.Program,
+    private readonly modelSource?: ModelAnalysisProvider,
+  ) {
+    super(program);
+  }
 
   functionAnalysis(fn: ast.FunctionDecl): FunctionAnalysis {
     let a = this.functions.get(fn);
@@ -46,7 +57,8 @@ export class DocumentAnalysis extends ConstAnalysis {
   modelAnalysis(model: ast.ModelDecl): ModelAnalysis {
     let a = this.models.get(model);
     if (!a) {
-      a = new ModelAnalysis(this, model);
+      const compute = () => new ModelAnalysis(this, model);
+      a = this.modelSource ? this.modelSource.modelAnalysis(this, model, compute) : compute();
       this.models.set(model, a);
     }
     return a;

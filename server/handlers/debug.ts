@@ -1,17 +1,19 @@
 /**
  * Requests for tests and diagnosis of the server itself: `nnlens/debug/stats` (memory, the engine
- * workers, documents, training runs, what became of requests about replaced versions, builds)
- * and `nnlens/debug/crashWorker`.
+ * workers, documents, training runs, what became of requests about replaced versions, builds,
+ * model analyses computed and reused, parses in part and whole) and `nnlens/debug/crashWorker`.
  */
 import { DocumentState } from 'langium';
 import type { LangiumSharedServices } from 'langium/lsp';
 import type { Connection } from 'vscode-languageserver';
+import { NnDocumentFactory } from '../../language';
 import type { NnLensServices } from '../module';
 import { DebugCrashWorkerRequestMethod, DebugStatsRequestMethod, type DebugStatsResult } from '../protocol';
 
 export function addDebugHandlers(connection: Connection, Nn: NnLensServices): void {
   const shared = Nn.shared as LangiumSharedServices;
   const engine = Nn.lens.Engine;
+  const factory = shared.workspace.LangiumDocumentFactory;
   let validations = 0;
   shared.workspace.DocumentBuilder.onDocumentPhase(DocumentState.Validated, () => {
     validations++;
@@ -25,6 +27,8 @@ export function addDebugHandlers(connection: Connection, Nn: NnLensServices): vo
       trainingRuns: Nn.lens.Training.live.length,
       requests: { ...Nn.lens.Requests.counts },
       validations,
+      analyses: { ...Nn.analysis.Cache.counts },
+      parses: factory instanceof NnDocumentFactory ? { ...factory.counts } : { spliced: 0, whole: 0 },
     };
   });
   connection.onRequest(DebugCrashWorkerRequestMethod, () => {
