@@ -3,7 +3,7 @@
  * the store, and carries out what it asks (stop a run, remove runs, save an export).
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
+import { webviewHtml } from './webview-html';
 import type { HostMessage, PanelBoundary, PanelMessage, PanelState, RunPoint } from './panel/messages';
 import type { RunStore, StoreEvent } from './runStore';
 
@@ -97,28 +97,7 @@ export class LossPanelHost implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', name));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data: blob:`,
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('panel.css')}" nonce="${nonce}">
-<title>Loss</title>
-</head>
-<body>
-<script nonce="${nonce}" src="${asset('panel.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { bundle: 'panel', title: 'Loss', images: 'blob:' });
   }
 
   private post(message: HostMessage): void {

@@ -6,7 +6,7 @@
  * current step's statement in the editor.
  */
 import * as vscode from 'vscode';
-import { randomBytes } from 'node:crypto';
+import { webviewHtml } from '../webview-html';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import {
   ListModelsRequestMethod, TraceRequestMethod,
@@ -155,28 +155,7 @@ export class BackpropHost implements vscode.Disposable {
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'out', name));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('backprop.css')}" nonce="${nonce}">
-<title>Backprop</title>
-</head>
-<body>
-<script nonce="${nonce}" src="${asset('backprop.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, { bundle: 'backprop', title: 'Backprop' });
   }
 
   private post(m: HostMessage): void {

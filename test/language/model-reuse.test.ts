@@ -12,6 +12,7 @@ import { parseHelper, setTextDocument } from 'langium/test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describe, expect, test } from 'vitest';
 import { createNnServices, lowerDocument, NnAst as ast, type NnServices } from '../../language/index';
+import { HEADER, manyModels, model, modelsUsing, N } from '../fixtures/many-models';
 
 /** A document that is edited in place, as the language server does (the same LangiumDocument). */
 function editor() {
@@ -96,42 +97,7 @@ function nodesOfAnalysis(Nn: NnServices, model: ast.ModelDecl): AstNode[] {
   ];
 }
 
-const HEADER = [
-  '// many models in one file',
-  'const H = 8',
-  'const K = 3',
-  'const H2 = H * 2',
-  'function swish(z) = z * sigmoid(z)',
-  '  grad z = sigmoid(z) * (1 + z * (1 - sigmoid(z)))',
-  'function half(e) = e / 2',
-  'data ring = circle(n: 50, seed: 1)',
-  'data blobs = gauss(n: 50, seed: 2)',
-];
-
-/** Model i: its hidden size, activation, loss function and data vary with i (what it uses). */
-function model(i: number): string[] {
-  const size = ['H', 'K', 'H2', '5'][i % 4];
-  const act = ['tanh', 'swish', 'relu'][i % 3];
-  return [
-    `model M${i} {`,
-    '  input x: [2]',
-    '  target t: [1]',
-    `  param W1: [${size}, 2] = normal(0, 0.5)`,
-    `  param b1: [${size}] = zeros`,
-    `  param W2: [1, ${size}]`,
-    '  z1 = W1 @ x + b1',
-    `  a1 = ${act}(z1)`,
-    '  y = sigmoid(W2 @ a1)',
-    `  loss C = ${i % 2 ? 'mse(y, t)' : 'mean(half((y - t) ^ 2))'}`,
-    '}',
-    `train M${i} on ${i % 2 ? 'ring' : 'blobs'} { epochs: 1 }`,
-  ];
-}
-
-const N = 12;
-const text = (models: (i: number) => string[] = model, header = HEADER) =>
-  [...header, ...Array.from({ length: N }, (_, i) => models(i + 1)).flat(), ''].join('\n');
-const modelsUsing = (pred: (i: number) => boolean) => Array.from({ length: N }, (_, i) => i + 1).filter(pred).length;
+const text = (models: (i: number) => string[] = model, header = HEADER) => manyModels(header, models);
 
 describe('reuse of model analyses across edits', () => {
   test('an edit inside one model analyses and validates that model only', async () => {

@@ -14,43 +14,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Diagnostic } from 'vscode-languageserver-protocol';
 import type { DebugStatsResult } from '../../server/protocol';
+import { HEADER, manyModels, model, modelsUsing, N } from '../fixtures/many-models';
 import { fileUri, LspClient } from './lsp-client';
 
-const N = 12;
-const HEADER = [
-  '// many models in one file',
-  'const H = 8',
-  'const K = 3',
-  'const H2 = H * 2',
-  'function swish(z) = z * sigmoid(z)',
-  '  grad z = sigmoid(z) * (1 + z * (1 - sigmoid(z)))',
-  'function half(e) = e / 2',
-  'data ring = circle(n: 50, seed: 1)',
-  'data blobs = gauss(n: 50, seed: 2)',
-];
-
-/** Model i: its hidden size, activation, loss and data vary with i (what it uses). */
-function model(i: number, edit: (line: string) => string = (l) => l): string[] {
-  const size = ['H', 'K', 'H2', '5'][i % 4];
-  return [
-    `model M${i} {`,
-    '  input x: [2]',
-    '  target t: [1]',
-    `  param W1: [${size}, 2] = normal(0, 0.5)`,
-    `  param b1: [${size}] = zeros`,
-    `  param W2: [1, ${size}]`,
-    '  z1 = W1 @ x + b1',
-    `  a1 = ${['tanh', 'swish', 'relu'][i % 3]}(z1)`,
-    '  y = sigmoid(W2 @ a1)',
-    `  loss C = ${i % 2 ? 'mse(y, t)' : 'mean(half((y - t) ^ 2))'}`,
-    '}',
-    `train M${i} on ${i % 2 ? 'ring' : 'blobs'} { epochs: 1 }`,
-  ].map(edit);
-}
-
-const ids = Array.from({ length: N }, (_, i) => i + 1);
-const count = (pred: (i: number) => boolean) => ids.filter(pred).length;
-const file = (header = HEADER, models: (i: number) => string[] = (i) => model(i)) => [...header, ...ids.flatMap(models), ''].join('\n');
+const count = modelsUsing;
+const file = (header = HEADER, models: (i: number) => string[] = (i) => model(i)) => manyModels(header, models);
 const replaced = (from: string, to: string) => HEADER.map((l) => (l === from ? to : l));
 
 /** What a user sees of a diagnostic. */
