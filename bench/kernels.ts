@@ -3,7 +3,7 @@
  * register-blocked JavaScript, WebAssembly SIMD) at the matrix sizes of the workloads.
  * Each figure is the median of several timed runs of repeated gemm calls on the same buffers.
  */
-import { jsBackend, referenceBackend, wasmBackend, wasmSimdSupported, type Backend } from '../engine/kernels/index';
+import { jsBackend, referenceBackend, wasmBackend, wasmFmaSupported, wasmSimdSupported, type Backend } from '../engine/kernels/index';
 import { Rng } from '../engine/rng';
 import { median } from './engine';
 
@@ -61,7 +61,8 @@ function timeGemm(be: Backend, c: GemmCase, seconds: number, repeats: number): n
 
 export function kernelBackends(): Backend[] {
   const list: Backend[] = [referenceBackend('f32'), jsBackend('f32'), jsBackend('f64')];
-  if (wasmSimdSupported()) list.push(wasmBackend());
+  if (wasmSimdSupported()) list.push(wasmBackend({ fma: false }));
+  if (wasmFmaSupported()) list.push(wasmBackend({ fma: true }));
   return list;
 }
 

@@ -5,7 +5,8 @@
  * Backends (all implement `Backend` from ./backend):
  *   referenceBackend(dtype)  the definition: plain triple loop (tests compare against it)
  *   jsBackend(dtype)         register-blocked JavaScript, 4×4 blocks, every transpose variant
- *   wasmBackend({ threads }) float32 WebAssembly SIMD kernel; buffers live in the module's memory
+ *   wasmBackend({ threads, fma }) float32 WebAssembly SIMD kernel; buffers live in the module's memory
+ *                            (fma: fused multiply-adds, the relaxed-SIMD build, by default where it runs)
  *                            (threads ≥ 2: shared memory, helper worker_threads split large products)
  *   bestBackend(dtype)       'f32': wasmBackend() when WebAssembly SIMD validates, else jsBackend('f32');
  *                            'f64': jsBackend('f64')
@@ -27,10 +28,10 @@
  */
 import { referenceBackend, referenceGemm, type Backend, type DType, type FloatArray, type MappedFn } from './backend';
 import { gemmF32, gemmF64, jsBackend } from './js';
-import { PARALLEL_MIN_MACS, wasmBackend, wasmSimdSupported, wasmThreadsSupported, type WasmBackend, type WasmBackendOptions } from './wasm';
+import { PARALLEL_MIN_MACS, wasmBackend, wasmFmaSupported, wasmSimdSupported, wasmThreadsSupported, type WasmBackend, type WasmBackendOptions } from './wasm';
 
 export type { Backend, DType, FloatArray, MappedFn, WasmBackend, WasmBackendOptions };
-export { referenceBackend, referenceGemm, jsBackend, gemmF32, gemmF64, wasmBackend, wasmSimdSupported, wasmThreadsSupported, PARALLEL_MIN_MACS };
+export { referenceBackend, referenceGemm, jsBackend, gemmF32, gemmF64, wasmBackend, wasmSimdSupported, wasmThreadsSupported, wasmFmaSupported, PARALLEL_MIN_MACS };
 export {
   biasGradient,
   axpby,

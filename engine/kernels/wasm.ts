@@ -18,9 +18,15 @@
  *   views) falls back to the register-blocked JavaScript kernel — correct, just slower.
  * - C must not overlap A or B (as for every backend).
  */
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Backend, FloatArray, MappedFn } from './backend';
-import { KERNELS_THREADS_WASM_BASE64, KERNELS_WASM_BASE64 } from '../generated/kernels-wasm';
+import {
+  KERNELS_FMA_THREADS_WASM_BASE64,
+  KERNELS_FMA_WASM_BASE64,
+  KERNELS_THREADS_WASM_BASE64,
+  KERNELS_WASM_BASE64,
+} from '../generated/kernels-wasm';
 import {
   adamStep,
   addBias,
@@ -109,49 +115,68 @@ const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
  */
 export const PARALLEL_MIN_MACS = 1 << 20;
 
-let bytes: Uint8Array<ArrayBuffer> | null = null;
-let compiled: WebAssembly.Module | null = null;
-let supported: boolean | null = null;
-let threadedBytes: Uint8Array<ArrayBuffer> | null = null;
-let threadedCompiled: WebAssembly.Module | null = null;
-let threadsSupported: boolean | null = null;
+/**
+ * The four builds of engine/wasm/assembly (scripts/gen-wasm.mjs): SIMD, and SIMD with relaxed SIMD
+ * (`fma`: the matrix products' multiply-adds fused), each with its own memory or, for threads, a
+ * shared imported one.
+ */
+type Build = 'simd' | 'simdThreads' | 'fma' | 'fmaThreads';
+const BUILD_BASE64: Record<Build, string> = {
+  simd: KERNELS_WASM_BASE64,
+  simdThreads: KERNELS_THREADS_WASM_BASE64,
+  fma: KERNELS_FMA_WASM_BASE64,
+  fmaThreads: KERNELS_FMA_THREADS_WASM_BASE64,
+};
+const buildBytes: Partial<Record<Build, Uint8Array<ArrayBuffer>>> = {};
+const buildModules: Partial<Record<Build, WebAssembly.Module>> = {};
+const buildValid: Partial<Record<Build, boolean>> = {};
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  if (!bytes) bytes = new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-  return bytes;
+function bytesOf(build: Build): Uint8Array<ArrayBuffer> {
+  return (buildBytes[build] ??= new Uint8Array(Buffer.from(BUILD_BASE64[build], 'base64')));
+}
+
+function validates(build: Build): boolean {
+  return (buildValid[build] ??= typeof WebAssembly === 'object' && WebAssembly.validate(bytesOf(build)));
+}
+
+function moduleOf(build: Build): WebAssembly.Module {
+  return (buildModules[build] ??= new WebAssembly.Module(bytesOf(build)));
 }
 
 /** True when this WebAssembly engine accepts the SIMD kernel. */
 export function wasmSimdSupported(): boolean {
-  if (supported === null) {
-    supported = typeof WebAssembly === 'object' && WebAssembly.validate(moduleBytes());
-  }
-  return supported;
-}
-
-function gemmModule(): WebAssembly.Module {
-  if (!compiled) {
-    if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not available in this JavaScript engine');
-    compiled = new WebAssembly.Module(moduleBytes());
-  }
-  return compiled;
+  return validates('simd');
 }
 
 /** True when the threaded kernel (SIMD, atomics, a shared memory) can run here. */
 export function wasmThreadsSupported(): boolean {
-  if (threadsSupported === null) {
-    threadedBytes ??= new Uint8Array(Buffer.from(KERNELS_THREADS_WASM_BASE64, 'base64'));
-    threadsSupported = wasmSimdSupported() && typeof SharedArrayBuffer === 'function' && WebAssembly.validate(threadedBytes);
-  }
-  return threadsSupported;
+  return wasmSimdSupported() && typeof SharedArrayBuffer === 'function' && validates('simdThreads');
 }
 
-function threadedModule(): WebAssembly.Module {
-  if (!threadedCompiled) {
-    if (!wasmThreadsSupported()) throw new Error('WebAssembly threads are not available in this JavaScript engine');
-    threadedCompiled = new WebAssembly.Module(threadedBytes!);
+let fmaSupported: boolean | null = null;
+
+/**
+ * True when the relaxed-SIMD build runs here: its products use the CPU's fused multiply-add (x64
+ * FMA3, arm64), ~20 % faster than a multiply and an add (docs/performance.md). V8 ships relaxed SIMD
+ * from 11.4 (Node 22, Electron ≥ 25); Node 20's V8 11.3 has it, complete, behind
+ * `--experimental-wasm-relaxed-simd`, which is set here (a V8 flag, for the whole process) when the
+ * build does not validate without it. NNLENS_WASM_FMA=0 turns it off (the plain SIMD build).
+ */
+export function wasmFmaSupported(): boolean {
+  if (fmaSupported !== null) return fmaSupported;
+  fmaSupported = false;
+  if (!wasmSimdSupported() || (typeof process === 'object' && process.env?.NNLENS_WASM_FMA === '0')) return false;
+  if (!validates('fma')) {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      return false;
+    }
+    delete buildValid.fma;
+    if (!validates('fma')) return false;
   }
-  return threadedCompiled;
+  fmaSupported = true;
+  return true;
 }
 
 /** A helper thread: its own instance of the threaded module over the shared memory, in helperLoop. */
@@ -171,6 +196,11 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Default PARALLEL_MIN_MACS. */
   parallelMinMacs?: number;
+  /**
+   * Fused multiply-adds in the matrix products (the relaxed-SIMD build). Default: where
+   * `wasmFmaSupported()`; true where it is not falls back to the plain build.
+   */
+  fma?: boolean;
 }
 
 /** The WebAssembly backend, with its memory exposed for tests and diagnostics. */
@@ -182,6 +212,8 @@ export interface WasmBackend extends Backend {
   readonly usedBytes: number;
   /** Threads its large products use (1: this thread only). */
   readonly threads: number;
+  /** Its products use fused multiply-adds (the relaxed-SIMD build). */
+  readonly fma: boolean;
   /** Products split between threads so far (for tests and the benchmark). */
   readonly parallelProducts: number;
   /** Every helper thread has started (products are split only then). */
@@ -218,7 +250,9 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const threads = Math.max(1, Math.floor(opts.threads ?? 1)) > 1 && wasmThreadsSupported() ? Math.max(1, Math.floor(opts.threads!)) : 1;
   const minMacs = opts.parallelMinMacs ?? PARALLEL_MIN_MACS;
   const threaded = threads > 1;
-  const module = threaded ? threadedModule() : gemmModule();
+  if (!wasmSimdSupported()) throw new Error('WebAssembly SIMD is not available in this JavaScript engine');
+  const fma = (opts.fma ?? true) && wasmFmaSupported();
+  const module = moduleOf(fma ? (threaded ? 'fmaThreads' : 'fma') : threaded ? 'simdThreads' : 'simd');
   const sharedMemory = threaded ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : null;
   const instance = new WebAssembly.Instance(module, sharedMemory ? { env: { memory: sharedMemory } } : {});
   const ex = instance.exports as unknown as KernelExports;
@@ -296,7 +330,8 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
 
   return {
     dtype: 'f32',
-    name: threaded ? `wasm-simd-f32 (${threads} threads)` : 'wasm-simd-f32',
+    name: `wasm-simd${fma ? '-fma' : ''}-f32${threaded ? ` (${threads} threads)` : ''}`,
+    fma,
     memory,
     threads,
     get usedBytes() {

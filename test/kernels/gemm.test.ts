@@ -7,9 +7,11 @@ import {
   referenceBackend,
   referenceGemm,
   wasmBackend,
+  wasmFmaSupported,
   wasmSimdSupported,
   type Backend,
   type FloatArray,
+  type WasmBackend,
 } from '../../engine/kernels';
 import { Rng } from '../../engine/rng';
 
@@ -74,7 +76,8 @@ function backends(): [string, () => Backend][] {
     ['js-f64', () => jsBackend('f64')],
     ['js-f32', () => jsBackend('f32')],
   ];
-  if (wasmSimdSupported()) list.push(['wasm-simd-f32', () => wasmBackend()]);
+  if (wasmSimdSupported()) list.push(['wasm-simd-f32', () => wasmBackend({ fma: false })]);
+  if (wasmFmaSupported()) list.push(['wasm-simd-fma-f32', () => wasmBackend({ fma: true })]);
   return list;
 }
 
@@ -151,11 +154,31 @@ describe.each(backends())('%s gemm', (_label, make) => {
             }
             expected[m * N + j] = accumulate ? Math.fround(C[m * N + j] + acc) : acc;
           }
+        const C0 = Float32Array.from(C);
         be.gemm(tA, false, M, N, K, A, 0, B, 0, C, 0, accumulate);
-        if (!be.name.startsWith('wasm')) {
+        if (!be.name.startsWith('wasm') || (be as WasmBackend).fma) {
           for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - expected[i])).toBeLessThan(1e-6 * K);
+        }
+        if ((be as WasmBackend).fma) {
+          // fused multiply-adds round once per term: the dense kernel of the same build (a
+          // transposed B takes it) adds the same terms in the same order, zeros included
+          const [A2, BT, D] = be.allocate([M * K, N * K, M * N]);
+          A2.set(A.subarray(0, M * K));
+          for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) BT[j * K + k] = B[k * N + j];
+          D.set(C0);
+          be.gemm(tA, true, M, N, K, A2, 0, BT, 0, D, 0, accumulate);
+          const Cs = Float32Array.from(D);
+          const [A3, B3, C3] = be.allocate([M * K, K * N, M * N]);
+          A3.set(A2);
+          for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B3[k * N + j] = BT[j * K + k];
+          C3.set(C0);
+          be.gemm(tA, false, M, N, K, A3, 0, B3, 0, C3, 0, accumulate);
+          let differ = 0;
+          for (let i = 0; i < C3.length; i++) if (C3[i] !== Cs[i]) differ++;
+          expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}: sparse vs dense`).toBe(0);
           continue;
         }
+        if (!be.name.startsWith('wasm')) continue;
         let differ = 0;
         for (let i = 0; i < C.length; i++) if (C[i] !== expected[i]) differ++;
         expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}`).toBe(0);
@@ -250,7 +273,7 @@ describe.runIf(wasmSimdSupported())('wasm backend memory', () => {
 
 describe('bestBackend', () => {
   it('picks WebAssembly SIMD for float32 when it validates, JavaScript for float64', () => {
-    expect(bestBackend('f32').name).toBe(wasmSimdSupported() ? 'wasm-simd-f32' : 'js-f32');
+    expect(bestBackend('f32').name).toBe(wasmFmaSupported() ? 'wasm-simd-fma-f32' : wasmSimdSupported() ? 'wasm-simd-f32' : 'js-f32');
     expect(bestBackend('f64').name).toBe('js-f64');
     expect(bestBackend('f64').dtype).toBe('f64');
   });

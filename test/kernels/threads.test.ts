@@ -30,9 +30,10 @@ describe.skipIf(!wasmThreadsSupported())('threaded wasm backend', () => {
 
   it('names its threads and leaves a one-thread backend alone', () => {
     expect(one.threads).toBe(1);
-    expect(one.name).toBe('wasm-simd-f32');
+    expect(one.name).toBe(one.fma ? 'wasm-simd-fma-f32' : 'wasm-simd-f32');
     expect(two.threads).toBe(2);
-    expect(two.name).toBe('wasm-simd-f32 (2 threads)');
+    expect(two.name).toBe(`${one.name} (2 threads)`);
+    expect(two.fma).toBe(one.fma);
     expect(two.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(PARALLEL_MIN_MACS).toBe(1 << 20);
   });

@@ -39,7 +39,7 @@ function check(be: Backend, fn: MappedFn, rel: number): void {
       expect(got, `exp(${x})`).toBe(Infinity);
       continue;
     }
-    if (fn === 'exp' && be.name === 'wasm-simd-f32' && x > 88.3762626647949) {
+    if (fn === 'exp' && be.name.startsWith('wasm-simd') && x > 88.3762626647949) {
       // documented: between the clamp and float32 overflow the result stays at e^88.376
       expect(got).toBeGreaterThan(2.4e38);
       continue;

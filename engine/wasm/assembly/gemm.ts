@@ -59,6 +59,16 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+// c + a·b, four lanes. In the build with relaxed SIMD (ASC_FEATURE_RELAXED_SIMD, the "fma" modules of
+// scripts/gen-wasm.mjs) a fused multiply-add, one rounding, where the CPU has one (x64 FMA3, arm64);
+// else a multiply and an add. Every kernel of this file adds its terms through it in the same order,
+// so the dense, sparse and threaded paths of one build give the same bits.
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 // Stores the transpose of the 4×4 block whose rows are r0..r3 as four vectors, `stride` bytes
 // apart: column q of the block (r0[q], r1[q], r2[q], r3[q]) goes to dst + q·stride.
 @inline
@@ -209,17 +219,17 @@ function micro(kc: i32, ap: usize, bp: usize, c: usize, ldc: usize, rows: i32, c
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     ap += 16;
     bp += 32;
   }
@@ -418,18 +428,18 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
         const v = v128.load32_splat(e, 4);
         const s = bj + <usize>load<u32>(e, 8);
         const w = v128.load32_splat(e, 12);
-        c0 = f32x4.add(f32x4.add(c0, f32x4.mul(v, v128.load(r))), f32x4.mul(w, v128.load(s)));
-        c1 = f32x4.add(f32x4.add(c1, f32x4.mul(v, v128.load(r, 16))), f32x4.mul(w, v128.load(s, 16)));
-        c2 = f32x4.add(f32x4.add(c2, f32x4.mul(v, v128.load(r, 32))), f32x4.mul(w, v128.load(s, 32)));
-        c3 = f32x4.add(f32x4.add(c3, f32x4.mul(v, v128.load(r, 48))), f32x4.mul(w, v128.load(s, 48)));
+        c0 = madd(w, v128.load(s), madd(v, v128.load(r), c0));
+        c1 = madd(w, v128.load(s, 16), madd(v, v128.load(r, 16), c1));
+        c2 = madd(w, v128.load(s, 32), madd(v, v128.load(r, 32), c2));
+        c3 = madd(w, v128.load(s, 48), madd(v, v128.load(r, 48), c3));
       }
       if (e < end) {
         const r = bj + <usize>load<u32>(e);
         const v = v128.load32_splat(e, 4);
-        c0 = f32x4.add(c0, f32x4.mul(v, v128.load(r)));
-        c1 = f32x4.add(c1, f32x4.mul(v, v128.load(r, 16)));
-        c2 = f32x4.add(c2, f32x4.mul(v, v128.load(r, 32)));
-        c3 = f32x4.add(c3, f32x4.mul(v, v128.load(r, 48)));
+        c0 = madd(v, v128.load(r), c0);
+        c1 = madd(v, v128.load(r, 16), c1);
+        c2 = madd(v, v128.load(r, 32), c2);
+        c3 = madd(v, v128.load(r, 48), c3);
       }
       const cr = c + <usize>m * ldc + (<usize>jb << 2);
       if (add) {
@@ -457,7 +467,7 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
     for (; q < w4; q += 4) {
       const bq = b + (<usize>(jb + q) << 2);
       let acc = f32x4.splat(0);
-      for (let e = e0; e < end; e += 8) acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(e, 4), v128.load(bq + <usize>load<u32>(e))));
+      for (let e = e0; e < end; e += 8) acc = madd(v128.load32_splat(e, 4), v128.load(bq + <usize>load<u32>(e)), acc);
       const o = <usize>q << 2;
       v128.store(cr + o, add ? f32x4.add(v128.load(cr + o), acc) : acc);
     }
