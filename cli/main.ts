@@ -200,7 +200,20 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that closes the pipe (`nnlens train x.nn | head`) ends the command as it ends any Unix
+ * program that writes on: quietly, with 141 (128 + SIGPIPE), instead of an unhandled EPIPE.
+ */
+export function exitOnClosedPipe(stream: NodeJS.WriteStream, exit: (code: number) => void = (c) => process.exit(c)): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') exit(141);
+    else throw e;
+  });
+}
+
 if (require.main === module) {
+  exitOnClosedPipe(process.stdout);
+  exitOnClosedPipe(process.stderr);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

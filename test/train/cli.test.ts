@@ -186,6 +186,22 @@ describe('nnlens train exit statuses', () => {
   });
 });
 
+describe('nnlens train into a pipe its reader closes', () => {
+  it('ends quietly with 141 (128 + SIGPIPE), as `nnlens train x.nn | head -3` expects, not with an EPIPE stack', async () => {
+    const file = join(dir, 'long-pipe.nn');
+    writeFileSync(file, readFileSync(join(dir, 'digits.nn'), 'utf8').replace('epochs: 20', 'epochs: 100000'));
+    const child = spawn(process.execPath, [CLI, 'train', file, '--json'], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.once('data', () => child.stdout.destroy()); // the reader goes away after the first line
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code).toBe(141);
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|internal error/);
+  });
+});
+
 describe('nnlens train overrides, --resume and --threads', () => {
   it('--epochs, --batch and --seed replace the train block’s; the same seed gives the same weights, another seed others', () => {
     const sub = mkdtempSync(join(dir, 'over-'));

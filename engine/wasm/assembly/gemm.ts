@@ -12,15 +12,15 @@
 //     for each block of NC columns: pack op(B) into panels of NR = 8 columns, k-major
 //       for each block of MC rows:  pack op(A) into panels of MR = 4 rows, k-major
 //         for each 4×8 tile of C: the micro-kernel — 8 f32x4 accumulators; per k it loads
-//         8 B values (two vectors) and broadcasts 4 A values, 8 multiplies + 8 adds (64 flops).
+//         8 B values (two vectors) and broadcasts 4 A values, 8 multiply-adds (64 flops; see madd).
 // Packing turns every transpose variant into the same contiguous micro-kernel input and pads
 // the edges with zeros, so the micro-kernel never branches; a partial tile at the bottom or
 // right edge goes through a small buffer and only its valid part is stored.
 //
 // A sparse op(A) (the gradient of a relu layer: half of it exact zeros) with a row-major B takes
 // another path (`gemmSparse`): each row of op(A) becomes a list of its nonzero (k, value) pairs,
-// and each row of C is Σ over that list of value · B[k, ·], 16 columns at a time in four
-// vector accumulators (more make V8 spill them), the B block L1-resident. Zero terms add nothing to a float sum (except
+// and each row of C is Σ over that list of value · B[k, ·], 28 columns at a time in seven
+// vector accumulators (eight make V8 spill them), then 16, the B block L1-resident. Zero terms add nothing to a float sum (except
 // the sign of a zero sum, and 0·∞ = NaN, which B of finite values never has), so it gives the
 // dense kernel's result at the cost of the nonzero terms only.
 //
@@ -41,8 +41,9 @@ const TILE_BYTES: i32 = MR * NR * 4;
 const LIST_ROWS: i32 = 4096;
 const LIST_ENTRIES: i32 = 1 << 17;
 const LIST_BYTES: i32 = LIST_ROWS * 4 + LIST_ENTRIES * 8;
-/** Columns of C per block of the sparse kernel (12 vectors). */
+/** Columns of C per block of the sparse kernel: 16 (4 vectors), after blocks of 28 (7 vectors). */
 const SB: i32 = 16;
+const SB7: i32 = 28;
 
 /** Bytes of scratch memory `gemm` needs (packed A block, packed B block, one edge tile). */
 export function scratchBytes(): i32 {
@@ -414,6 +415,48 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
   const entries = lists + LIST_ROWS * 4;
   const ldc = <usize>N << 2;
   let jb = j0;
+  // 28 columns at a time first: seven vector accumulators, seven independent chains of fused
+  // multiply-adds (a multiply-add takes 4 cycles and two can start per cycle: four chains, as in the
+  // 16-wide loop below, leave half of that unused). With the 7 loads of B and the broadcast, 15 of
+  // the 16 vector registers: 8 accumulators (32 columns) make V8 spill, as it loads B first.
+  for (; jb + SB7 <= j1; jb += SB7) {
+    const bj = b + (<usize>jb << 2);
+    for (let m = 0; m < M; m++) {
+      const n = load<i32>(counts + (<usize>m << 2));
+      let e = entries + <usize>m * K * 8;
+      const end = e + (<usize>n << 3);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0);
+      for (; e < end; e += 8) {
+        const r = bj + <usize>load<u32>(e);
+        const v = v128.load32_splat(e, 4);
+        c0 = madd(v, v128.load(r), c0);
+        c1 = madd(v, v128.load(r, 16), c1);
+        c2 = madd(v, v128.load(r, 32), c2);
+        c3 = madd(v, v128.load(r, 48), c3);
+        c4 = madd(v, v128.load(r, 64), c4);
+        c5 = madd(v, v128.load(r, 80), c5);
+        c6 = madd(v, v128.load(r, 96), c6);
+      }
+      const cr = c + <usize>m * ldc + (<usize>jb << 2);
+      if (add) {
+        c0 = f32x4.add(v128.load(cr), c0);
+        c1 = f32x4.add(v128.load(cr, 16), c1);
+        c2 = f32x4.add(v128.load(cr, 32), c2);
+        c3 = f32x4.add(v128.load(cr, 48), c3);
+        c4 = f32x4.add(v128.load(cr, 64), c4);
+        c5 = f32x4.add(v128.load(cr, 80), c5);
+        c6 = f32x4.add(v128.load(cr, 96), c6);
+      }
+      v128.store(cr, c0);
+      v128.store(cr, c1, 16);
+      v128.store(cr, c2, 32);
+      v128.store(cr, c3, 48);
+      v128.store(cr, c4, 64);
+      v128.store(cr, c5, 80);
+      v128.store(cr, c6, 96);
+    }
+  }
   for (; jb + SB <= j1; jb += SB) {
     const bj = b + (<usize>jb << 2);
     for (let m = 0; m < M; m++) {
