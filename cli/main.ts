@@ -41,7 +41,8 @@ Usage:
       written); 3 with a warning when the run diverged: the loss became NaN or infinite (the
       last good weights are written) or the last epoch's loss is 10x its lowest epoch's;
       1 when the file has errors, its gradient check fails or its data cannot be loaded;
-      2 on unusable arguments (a --workspace or --resume that does not exist, among others).
+      2 on unusable arguments (a --workspace or --resume that does not exist, among others);
+      141 when the reader of its output closes the pipe (nnlens train FILE | head).
 
   nnlens trace FILE --model NAME [--example N] [--weights W.json] [--json]
       The forward and backward pass of one example in float64: every tensor's value and
