@@ -104,6 +104,8 @@ export class CompiledModel {
   private readonly fnGrads: { mode: 'user' | 'true' };
   private readonly extraSizes: number[];
   private gradBuffers: FloatArray[] = [];
+  /** The gradient buffers `backward` zeroes: all but those a kernel stores on its first write. */
+  private zeroedGrads: FloatArray[] = [];
   private capacity = 0;
   private scratch: FloatArray[][] = [];
   private dataFull: Record<string, FloatArray> = {};
@@ -400,6 +402,7 @@ export class CompiledModel {
       if (full) this.data[d.name] = full.subarray(0, B * sizeOf(d.shape));
     }
     this.kernels = [];
+    const first = this.firstGradWrites();
     for (const id of [...this.forwardOrder, ...this.backwardBlockOrder]) {
       const n = this.nodes[id];
       if (LEAF_OPS.has(n.op)) continue;
@@ -407,6 +410,7 @@ export class CompiledModel {
       let fusion: Fusion | null = null;
       if (f) fusion = { z: this.slots[f.z], yExt: this.fusedY.get(f.y)!.ext };
       this.kernels[id] = nodeEntry(n).kernel.bind({
+        firstGradWrite: first.get(id),
         B,
         node: n,
         out: this.slots[id],
@@ -421,7 +425,42 @@ export class CompiledModel {
     this.backwardOrder = this.forwardOrder
       .filter((id) => this.lossAncestor[id] && this.needGrad[id] && this.kernels[id]!.backward)
       .reverse();
+    // the gradients a kernel stores on its first write need no zeroing before the pass
+    const stored = new Set<FloatArray>();
+    for (const id of this.backwardOrder) {
+      const s = this.kernels[id]!.storesGrad;
+      if (s) this.nodes[id].args.forEach((a, i) => s[i] && stored.add(this.slots[a].g!));
+    }
+    this.zeroedGrads = this.gradBuffers.filter((g) => !stored.has(g));
     this.affected.clear();
+  }
+
+  /**
+   * For each node of the backward pass, per argument: whether it is the first node of the pass
+   * (reverse forward order, among the loss's ancestors that carry a gradient) to write that
+   * argument's gradient, when the gradient is unbatched and belongs to that argument's slot alone
+   * (a param used twice shares one buffer between its nodes). Every later writer adds to it.
+   */
+  private firstGradWrites(): Map<number, boolean[]> {
+    const owners = new Map<FloatArray, number>();
+    for (const s of this.slots) if (s?.g) owners.set(s.g, (owners.get(s.g) ?? 0) + 1);
+    const written = new Set<number>();
+    const out = new Map<number, boolean[]>();
+    for (let i = this.forwardOrder.length - 1; i >= 0; i--) {
+      const id = this.forwardOrder[i];
+      if (!this.lossAncestor[id] || !this.needGrad[id] || LEAF_OPS.has(this.nodes[id].op)) continue;
+      const args = this.nodes[id].args;
+      const flags = args.map((a) => {
+        const g = this.slots[a].g;
+        return !written.has(a) && !!g && !this.batched[a] && owners.get(g) === 1 && args.indexOf(a) === args.lastIndexOf(a);
+      });
+      for (const a of args) written.add(a);
+      // a fused loss writes the gradient of its softmax's (or sigmoid's) input too
+      const f = this.fused.get(id);
+      if (f) written.add(f.z).add(f.y);
+      if (flags.some((f) => f)) out.set(id, flags);
+    }
+    return out;
   }
 
   private requireBatch(): void {
@@ -459,7 +498,7 @@ export class CompiledModel {
    */
   backward(): void {
     this.requireBatch();
-    const gb = this.gradBuffers;
+    const gb = this.zeroedGrads;
     for (let i = 0; i < gb.length; i++) gb[i].fill(0);
     const seed = this.slots[this.lossNode].g;
     if (seed) this.writeSeed(seed);

@@ -51,12 +51,23 @@ export interface OpContext {
   /** Which derivative of user functions backpropagation uses (switchable at run time). */
   readonly fnGrads: { mode: 'user' | 'true' };
   readonly fusion: Fusion | null;
+  /**
+   * Per argument: this node's backward is the first in the backward pass to write that argument's
+   * gradient, which is unbatched and no other slot's; the pass does not zero it first when the
+   * kernel says (`OpKernel.storesGrad`) that it stores its contribution instead of adding it.
+   */
+  readonly firstGradWrite?: readonly boolean[];
 }
 
 export interface OpKernel {
   forward(): void;
   /** Adds this node's contribution to its arguments' gradients; null if none needs one. */
   backward: (() => void) | null;
+  /**
+   * Per argument: `backward` stores (writes every element of) that argument's gradient instead of
+   * adding to it — only where `OpContext.firstGradWrite` allowed it.
+   */
+  storesGrad?: readonly boolean[];
   /**
    * For ops with kinks (relu, abs, leaky_relu, max, user functions with such ops): writes, per
    * output element (per example for `max`), a code of the branch the evaluation is on. The

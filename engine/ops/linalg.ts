@@ -93,25 +93,33 @@ const matmulKernel: OpDef = {
     const ga = a.g;
     const gb = b.g;
     const go = out.g;
+    // the gradient of an unbatched operand is one product over the whole operand (not in 'loop'
+    // mode): when this is its first write of the pass, it stores (the pass then skips zeroing it —
+    // W2's 784×128 weight gradient is 400 KB a step)
+    const first = ctx.firstGradWrite;
+    const storeA = !!(ga && first?.[0] && mode !== 'loop' && !a.batched && a !== b);
+    const storeB = !!(gb && first?.[1] && mode !== 'loop' && !b.batched && a !== b);
+    const addA = !storeA;
+    const addB = !storeB;
     if (go && (ga || gb)) {
       switch (mode) {
         case 'single':
           backward = () => {
-            if (ga) gemm(false, true, M, K, N, go, 0, b.v, 0, ga, 0, true);
-            if (gb) gemm(true, false, K, N, M, a.v, 0, go, 0, gb, 0, true);
+            if (ga) gemm(false, true, M, K, N, go, 0, b.v, 0, ga, 0, addA);
+            if (gb) gemm(true, false, K, N, M, a.v, 0, go, 0, gb, 0, addB);
           };
           break;
         case 'foldA':
           backward = () => {
-            if (ga) gemm(false, true, B * M, K, N, go, 0, b.v, 0, ga, 0, true);
-            if (gb) gemm(true, false, K, N, B * M, a.v, 0, go, 0, gb, 0, true);
+            if (ga) gemm(false, true, B * M, K, N, go, 0, b.v, 0, ga, 0, addA);
+            if (gb) gemm(true, false, K, N, B * M, a.v, 0, go, 0, gb, 0, addB);
           };
           break;
         case 'foldB':
           // O[B, M] = X[B, K] · Aᵀ:  ∂X = ∂O · A,  ∂A = ∂Oᵀ · X
           backward = () => {
-            if (gb) gemm(false, false, B, K, M, go, 0, a.v, 0, gb, 0, true);
-            if (ga) gemm(true, false, M, K, B, go, 0, b.v, 0, ga, 0, true);
+            if (gb) gemm(false, false, B, K, M, go, 0, a.v, 0, gb, 0, addB);
+            if (ga) gemm(true, false, M, K, B, go, 0, b.v, 0, ga, 0, addA);
           };
           break;
         case 'loop':
@@ -152,7 +160,7 @@ const matmulKernel: OpDef = {
           }
       }
     };
-    return { forward, backward, perturbed };
+    return { forward, backward, perturbed, storesGrad: backward && (storeA || storeB) ? [storeA, storeB] : undefined };
   },
 };
 

@@ -485,7 +485,8 @@ model B {
       allocate: (s) => good.allocate(s),
       gemm: (tA, tB, M, N, K, A, ao, B, bo, C, co, acc) => {
         good.gemm(tA, tB, M, N, K, A, ao, B, bo, C, co, acc);
-        if (acc) for (let i = 0; i < M * N; i++) C[co + i] *= 1.5;
+        // the backward products: those that add, and a weight gradient's, which stores (op(A) = ∂Zᵀ)
+        if (acc || tA) for (let i = 0; i < M * N; i++) C[co + i] *= 1.5;
       },
     };
     const r = check(prog, prog.models[0], { backend: broken });

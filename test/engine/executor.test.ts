@@ -4,7 +4,7 @@ import { compileModel } from '../../engine/exec/program';
 import { referenceBackend, type Backend } from '../../engine/kernels/backend';
 import { jsBackend, wasmBackend, wasmSimdSupported } from '../../engine/kernels/index';
 import { Rng } from '../../engine/rng';
-import { randn, setup } from './helpers';
+import { expectClose, numericGrad, randn, setup } from './helpers';
 import { ModelBuilder, program } from './irBuilder';
 
 function digitsLike() {
@@ -291,6 +291,59 @@ describe('float32 backends', () => {
       }
     });
   }
+});
+
+describe('weight gradients stored, not zeroed and added to', () => {
+  // a dense layer's weight gradient is one product over the whole matrix: its first write of the
+  // pass stores it, and backward() skips zeroing that buffer; a weight used twice shares one
+  // gradient, which the first product stores and the second adds to
+  function model(shared: boolean) {
+    const b = new ModelBuilder();
+    const x = b.input('x', [5]);
+    const t = b.target('t', [3]);
+    const W = b.param('W', [4, 5]);
+    const V = b.param('V', [3, 4]);
+    const h = b.value('h', b.unary('tanh', b.matmul(W, x)));
+    let z = b.matmul(V, h);
+    if (shared) z = b.add(z, b.matmul(V, b.unary('sigmoid', h)));
+    b.loss('C', b.op('mse', [b.value('z', z), t]));
+    const m = b.model();
+    return { m, prog: program([m]) };
+  }
+  for (const shared of [false, true]) {
+    it(`${shared ? 'V used twice' : 'each weight used once'}: the gemm stores, and every backward() matches central differences, batch after batch`, () => {
+      const { m, prog } = model(shared);
+      const { be, calls } = spy(referenceBackend('f64'));
+      const p = compileModel(prog, m, be);
+      p.setBatchSize(4);
+      const rng = new Rng(9);
+      for (const k of Object.keys(p.params)) p.params[k].set(randn(rng, p.params[k].length));
+      for (let batch = 0; batch < 3; batch++) {
+        for (const k of Object.keys(p.data)) p.data[k].set(randn(rng, p.data[k].length));
+        p.forward();
+        calls.gemm.length = 0;
+        p.backward();
+        for (const k of ['W', 'V']) expectClose(p.grads[k], numericGrad(p, p.params[k]), 1e-6, `batch ${batch} ∂C/∂${k}`);
+      }
+      // W's gradient (4×5 from ∂h[B×4] and x[B×5]) is stored; V's first write too, when V is used twice the second adds
+      const weightProducts = calls.gemm.filter((c) => c.transA && !c.transB);
+      expect(weightProducts.map((c) => `${c.M}x${c.N}`).sort()).toEqual(shared ? ['3x4', '3x4', '4x5'] : ['3x4', '4x5']);
+    });
+  }
+  it('stores only where it writes the whole gradient: an unbatched operand of one product', () => {
+    const { m, prog } = model(true);
+    const accs: boolean[] = [];
+    const inner = referenceBackend('f64');
+    const be: Backend = { ...inner, name: 'acc-spy', allocate: (s) => inner.allocate(s), gemm: (tA, tB, M, N, K, A, ao, B, bo, C, co, acc) => (accs.push(acc), inner.gemm(tA, tB, M, N, K, A, ao, B, bo, C, co, acc)) };
+    const p = compileModel(prog, m, be);
+    p.setBatchSize(2);
+    p.forward();
+    accs.length = 0;
+    p.backward();
+    // the products of the backward pass: two weight gradients of V (one stores, one adds), one of
+    // W (stores), and the input gradients of the batched operands (all add)
+    expect(accs.filter((a) => !a)).toHaveLength(2);
+  });
 });
 
 describe('graph edge cases', () => {
