@@ -157,7 +157,8 @@ let fmaSupported: boolean | null = null;
 
 /**
  * True when the relaxed-SIMD build runs here: its products use the CPU's fused multiply-add (x64
- * FMA3, arm64), ~20 % faster than a multiply and an add (docs/performance.md). V8 ships relaxed SIMD
+ * FMA3, arm64) — half the floating-point instructions of a multiply and an add: up to ~20 % faster
+ * when the core's pipes are shared, as fast otherwise (docs/performance.md). V8 ships relaxed SIMD
  * from 11.4 (Node 22, Electron ≥ 25); Node 20's V8 11.3 has it, complete, behind
  * `--experimental-wasm-relaxed-simd`, which is set here (a V8 flag, for the whole process) when the
  * build does not validate without it. NNLENS_WASM_FMA=0 turns it off (the plain SIMD build).
