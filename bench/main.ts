@@ -15,6 +15,8 @@
  *   --workloads-only    skip the kernel micro-benchmark
  *   --kernels-only      only the kernel micro-benchmark
  *   --json              print one JSON object instead of tables
+ *   --cpu N             (bench/run.mjs) run everything — the engine, PyTorch, nnlens train — on
+ *                       CPU N only (`taskset -c N`): both sides on the same core, no threaded rows
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
@@ -229,8 +231,10 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: availableParallelism(),
     node: process.version,
+    pinnedTo: process.env.NNLENS_BENCH_CPU ?? null,
   };
-  log(`NN Lens benchmark — ${machine.date}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  const pinned = machine.pinnedTo !== null ? ` — everything pinned to CPU ${machine.pinnedTo} (taskset)` : '';
+  log(`NN Lens benchmark — ${machine.date}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${pinned}`);
 
   const out: { machine: typeof machine; torch: TorchInfo | { unavailable: string } | null; workloads: WorkloadResult[]; kernels: unknown } = {
     machine,

@@ -27,4 +27,21 @@ await esbuild.build({
   logLevel: 'warning',
   mainFields: ['module', 'main'],
 });
-execFileSync(process.execPath, ['--enable-source-maps', '.cache/bench/bench.js', ...process.argv.slice(2)], { stdio: 'inherit' });
+// --cpu N: the whole benchmark — this process's engine, the PyTorch child, the nnlens train children
+// (they inherit the affinity) — on one core. The 2 vCPUs of a shared host can differ by 30 % for
+// minutes at a time (a busy neighbour on one of them), so a process that lands on the other core
+// than its opponent's measures the host, not the code.
+const args = process.argv.slice(2);
+const at = args.indexOf('--cpu');
+let cmd = process.execPath;
+let cmdArgs = ['--enable-source-maps', '.cache/bench/bench.js'];
+const env = { ...process.env };
+if (at >= 0) {
+  const cpu = args[at + 1];
+  if (!/^\d+$/.test(cpu ?? '')) throw new Error('--cpu needs a CPU number');
+  args.splice(at, 2);
+  cmdArgs = ['-c', cpu, process.execPath, ...cmdArgs];
+  cmd = 'taskset';
+  env.NNLENS_BENCH_CPU = cpu;
+}
+execFileSync(cmd, [...cmdArgs, ...args], { stdio: 'inherit', env });
