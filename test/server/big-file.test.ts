@@ -56,6 +56,9 @@ describe('a file of many models, edited', () => {
     };
   }
 
+  /** The counts of an edit that analyses `k` models again and reuses the others with their diagnostics. */
+  const recomputed = (k: number) => ({ computed: k, reused: N - k, diagnosticsReused: N - k });
+
   /** The diagnostics of `text` opened as a new document (nothing to reuse: every model is analysed). */
   async function coldDiagnostics(text: string): Promise<Diagnostic[]> {
     const before = (await stats()).analyses;
@@ -75,13 +78,13 @@ describe('a file of many models, edited', () => {
     // a shape error in M7, then fixed again
     const broken = file(HEADER, (i) => model(i, (l) => (i === 7 ? l.replace(/param b1: \[\w+\]/, 'param b1: [9]') : l)));
     const e1 = await edit(broken);
-    expect(e1.counts).toEqual({ computed: 1, reused: N - 1, diagnosticsReused: N - 1 });
+    expect(e1.counts).toEqual(recomputed(1));
     // (parsed again: M7 and its train block, up to the next declaration)
     expect(e1.parses).toEqual({ spliced: 1, whole: 0 });
     expect(e1.diagnostics.map((d) => [d.code, d.range.start.line])).toEqual([['shape-mismatch', HEADER.length + 6 * 12 + 6]]);
     expect(seen(e1.diagnostics)).toEqual(seen(await coldDiagnostics(broken)));
     const e2 = await edit(file());
-    expect(e2.counts).toEqual({ computed: 1, reused: N - 1, diagnosticsReused: N - 1 });
+    expect(e2.counts).toEqual(recomputed(1));
     expect(e2.diagnostics).toEqual([]);
   });
 
@@ -91,13 +94,13 @@ describe('a file of many models, edited', () => {
     const text = file(replaced('const H = 8', 'const H = 6'));
     const users = count((i) => i % 4 === 1 || i % 4 === 3);
     const e = await edit(text);
-    expect(e.counts).toEqual({ computed: users, reused: N - users, diagnosticsReused: N - users });
+    expect(e.counts).toEqual(recomputed(users));
     expect(e.diagnostics).toEqual([]);
     // K = 2.5 breaks the three dimensions of each model of size K (and H is back at 8)
     const broken = file(replaced('const K = 3', 'const K = 2.5'));
     const kUsers = count((i) => i % 4 === 2);
     const b = await edit(broken);
-    expect(b.counts).toEqual({ computed: kUsers + users, reused: N - kUsers - users, diagnosticsReused: N - kUsers - users });
+    expect(b.counts).toEqual(recomputed(kUsers + users));
     expect(b.diagnostics.filter((d) => d.code === 'invalid-dim')).toHaveLength(3 * kUsers);
     expect(seen(b.diagnostics)).toEqual(seen(await coldDiagnostics(broken)));
   });
@@ -107,7 +110,7 @@ describe('a file of many models, edited', () => {
     const arity = file(replaced('function half(e) = e / 2', 'function half(e, s) = e / s'));
     const callers = count((i) => i % 2 === 0);
     const a = await edit(arity);
-    expect(a.counts).toEqual({ computed: callers, reused: N - callers, diagnosticsReused: N - callers });
+    expect(a.counts).toEqual(recomputed(callers));
     expect(a.diagnostics.filter((d) => d.code === 'arity')).toHaveLength(callers);
     expect(seen(a.diagnostics)).toEqual(seen(await coldDiagnostics(arity)));
     // swish's grad line: the models that use swish
@@ -115,14 +118,14 @@ describe('a file of many models, edited', () => {
     const grad = file(replaced('  grad z = sigmoid(z) * (1 + z * (1 - sigmoid(z)))', '  grad z = 1'));
     const swish = count((i) => i % 3 === 1);
     const g = await edit(grad);
-    expect(g.counts).toEqual({ computed: swish, reused: N - swish, diagnosticsReused: N - swish });
+    expect(g.counts).toEqual(recomputed(swish));
     expect(seen(g.diagnostics)).toEqual(seen(await coldDiagnostics(grad)));
     // ring's labels are [3] now: the train blocks of the models on ring mismatch their targets
     await edit(file());
     const data = file(replaced('data ring = circle(n: 50, seed: 1)', 'data ring = spiral(n: 60, classes: 3)'));
     const onRing = count((i) => i % 2 === 1);
     const d = await edit(data);
-    expect(d.counts).toEqual({ computed: onRing, reused: N - onRing, diagnosticsReused: N - onRing });
+    expect(d.counts).toEqual(recomputed(onRing));
     expect(d.diagnostics.filter((x) => x.code === 'data-shape-mismatch')).toHaveLength(onRing);
     expect(seen(d.diagnostics)).toEqual(seen(await coldDiagnostics(data)));
   });
@@ -132,16 +135,16 @@ describe('a file of many models, edited', () => {
     // a const named like a member of every model, at the end of the file (no model moves)
     const colliding = file().replace(/\n$/, '\nconst W2 = 1\n');
     const c = await edit(colliding);
-    expect(c.counts).toEqual({ computed: N, reused: 0, diagnosticsReused: 0 });
+    expect(c.counts).toEqual(recomputed(N));
     expect(c.diagnostics.filter((d) => d.code === 'duplicate-name')).toHaveLength(N);
     expect(seen(c.diagnostics)).toEqual(seen(await coldDiagnostics(colliding)));
     // its value changes: the members collide with it as before, nothing to do again
     const c2 = await edit(colliding.replace('const W2 = 1', 'const W2 = 7'));
-    expect(c2.counts).toEqual({ computed: 0, reused: N, diagnosticsReused: N });
+    expect(c2.counts).toEqual(recomputed(0));
     expect(seen(c2.diagnostics)).toEqual(seen(c.diagnostics));
     // gone again: every model is analysed again, and clean
     const gone = await edit(file());
-    expect(gone.counts).toEqual({ computed: N, reused: 0, diagnosticsReused: 0 });
+    expect(gone.counts).toEqual(recomputed(N));
     expect(gone.diagnostics).toEqual([]);
   });
 });

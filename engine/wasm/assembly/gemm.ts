@@ -70,6 +70,12 @@ function madd(a: v128, b: v128, c: v128): v128 {
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
+// A row piece of C from an accumulator: stored, or added to what C holds (C + acc, in that order).
+@inline
+function putC(p: usize, acc: v128, add: bool): void {
+  v128.store(p, add ? f32x4.add(v128.load(p), acc) : acc);
+}
+
 // Stores the transpose of the 4×4 block whose rows are r0..r3 as four vectors, `stride` bytes
 // apart: column q of the block (r0[q], r1[q], r2[q], r3[q]) goes to dst + q·stride.
 @inline
@@ -480,22 +486,13 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
         c6 = madd(v, v128.load(r, 96), c6);
       }
       const cr = c + <usize>m * ldc + (<usize>jb << 2);
-      if (add) {
-        c0 = f32x4.add(v128.load(cr), c0);
-        c1 = f32x4.add(v128.load(cr, 16), c1);
-        c2 = f32x4.add(v128.load(cr, 32), c2);
-        c3 = f32x4.add(v128.load(cr, 48), c3);
-        c4 = f32x4.add(v128.load(cr, 64), c4);
-        c5 = f32x4.add(v128.load(cr, 80), c5);
-        c6 = f32x4.add(v128.load(cr, 96), c6);
-      }
-      v128.store(cr, c0);
-      v128.store(cr, c1, 16);
-      v128.store(cr, c2, 32);
-      v128.store(cr, c3, 48);
-      v128.store(cr, c4, 64);
-      v128.store(cr, c5, 80);
-      v128.store(cr, c6, 96);
+      putC(cr, c0, add);
+      putC(cr + 16, c1, add);
+      putC(cr + 32, c2, add);
+      putC(cr + 48, c3, add);
+      putC(cr + 64, c4, add);
+      putC(cr + 80, c5, add);
+      putC(cr + 96, c6, add);
     }
   }
   for (; jb + SB <= j1; jb += SB) {
@@ -526,16 +523,10 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
         c3 = madd(v, v128.load(r, 48), c3);
       }
       const cr = c + <usize>m * ldc + (<usize>jb << 2);
-      if (add) {
-        c0 = f32x4.add(v128.load(cr), c0);
-        c1 = f32x4.add(v128.load(cr, 16), c1);
-        c2 = f32x4.add(v128.load(cr, 32), c2);
-        c3 = f32x4.add(v128.load(cr, 48), c3);
-      }
-      v128.store(cr, c0);
-      v128.store(cr, c1, 16);
-      v128.store(cr, c2, 32);
-      v128.store(cr, c3, 48);
+      putC(cr, c0, add);
+      putC(cr + 16, c1, add);
+      putC(cr + 32, c2, add);
+      putC(cr + 48, c3, add);
     }
   }
   if (jb >= j1) return;
@@ -553,7 +544,7 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
       let acc = f32x4.splat(0);
       for (let e = e0; e < end; e += 8) acc = madd(v128.load32_splat(e, 4), v128.load(bq + <usize>load<u32>(e)), acc);
       const o = <usize>q << 2;
-      v128.store(cr + o, add ? f32x4.add(v128.load(cr + o), acc) : acc);
+      putC(cr + o, acc, add);
     }
     for (; q < w; q++) {
       const bq = b + (<usize>(jb + q) << 2);
