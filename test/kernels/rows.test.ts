@@ -114,18 +114,21 @@ describe.each(backends().map((b) => [b.name, b] as const))('%s training kernels'
 
   it('gatherRows: rows by index (repeats and any order), at offsets', () => {
     const rng = new Rng(7);
-    for (const cols of [1, 2, 3, 10, 256]) {
-      const rows = 9;
-      const [X, Y, I] = be.allocate([1 + rows * cols, 2 + 5 * cols, 6]);
-      for (let i = 0; i < X.length; i++) X[i] = rng.range(-5, 5);
-      const idx = new Uint32Array(I.buffer, I.byteOffset, 6);
-      idx.set([0, 8, 3, 3, 5], 1);
-      Y.fill(-9);
-      be.gatherRows!(5, cols, X, 1, idx, 1, Y, 2);
-      expect(Array.from(Y.subarray(0, 2))).toEqual([-9, -9]);
-      for (let i = 0; i < 5; i++)
-        for (let j = 0; j < cols; j++) expect(Y[2 + i * cols + j]).toBe(X[1 + idx[1 + i] * cols + j]);
-    }
+    // 5 rows: one at a time; 19: two blocks of eight (the wasm kernel's interleaved copy), then 3
+    for (const count of [5, 19])
+      for (const cols of [1, 2, 3, 10, 256, 785]) {
+        const rows = 9;
+        const [X, Y, I] = be.allocate([1 + rows * cols, 2 + count * cols + 1, 1 + count]);
+        for (let i = 0; i < X.length; i++) X[i] = rng.range(-5, 5);
+        const idx = new Uint32Array(I.buffer, I.byteOffset, 1 + count);
+        idx.set(count === 5 ? [0, 8, 3, 3, 5] : Array.from({ length: count }, () => rng.int(rows)), 1);
+        Y.fill(-9);
+        be.gatherRows!(count, cols, X, 1, idx, 1, Y, 2);
+        expect(Array.from(Y.subarray(0, 2))).toEqual([-9, -9]);
+        expect(Y[2 + count * cols]).toBe(-9);
+        for (let i = 0; i < count; i++)
+          for (let j = 0; j < cols; j++) expect(Y[2 + i * cols + j]).toBe(X[1 + idx[1 + i] * cols + j]);
+      }
   });
 
   it('crossEntropyRows: −Σ t·log y per row; reports the first row whose y underflowed where t ≠ 0', () => {

@@ -51,7 +51,42 @@ export function biasGradient(rows: i32, cols: i32, g: usize, s: usize): void {
 export function gatherRows(count: i32, cols: i32, src: usize, idx: usize, dst: usize): void {
   const rowBytes = <usize>cols << 2;
   const vecBytes = <usize>(cols & ~3) << 2;
-  for (let i = 0; i < count; i++) {
+  // eight rows at a time, interleaved: eight streams of cache misses in flight instead of one (the
+  // data set is far larger than L2; W2's 64 rows of 3 KB: 32 → 14 µs)
+  let i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const ip = idx + (<usize>i << 2);
+    const s0 = src + <usize>load<u32>(ip) * rowBytes;
+    const s1 = src + <usize>load<u32>(ip, 4) * rowBytes;
+    const s2 = src + <usize>load<u32>(ip, 8) * rowBytes;
+    const s3 = src + <usize>load<u32>(ip, 12) * rowBytes;
+    const s4 = src + <usize>load<u32>(ip, 16) * rowBytes;
+    const s5 = src + <usize>load<u32>(ip, 20) * rowBytes;
+    const s6 = src + <usize>load<u32>(ip, 24) * rowBytes;
+    const s7 = src + <usize>load<u32>(ip, 28) * rowBytes;
+    const d = dst + <usize>i * rowBytes;
+    for (let o: usize = 0; o < vecBytes; o += 16) {
+      v128.store(d + o, v128.load(s0 + o));
+      v128.store(d + rowBytes + o, v128.load(s1 + o));
+      v128.store(d + 2 * rowBytes + o, v128.load(s2 + o));
+      v128.store(d + 3 * rowBytes + o, v128.load(s3 + o));
+      v128.store(d + 4 * rowBytes + o, v128.load(s4 + o));
+      v128.store(d + 5 * rowBytes + o, v128.load(s5 + o));
+      v128.store(d + 6 * rowBytes + o, v128.load(s6 + o));
+      v128.store(d + 7 * rowBytes + o, v128.load(s7 + o));
+    }
+    for (let o = vecBytes; o < rowBytes; o += 4) {
+      store<f32>(d + o, load<f32>(s0 + o));
+      store<f32>(d + rowBytes + o, load<f32>(s1 + o));
+      store<f32>(d + 2 * rowBytes + o, load<f32>(s2 + o));
+      store<f32>(d + 3 * rowBytes + o, load<f32>(s3 + o));
+      store<f32>(d + 4 * rowBytes + o, load<f32>(s4 + o));
+      store<f32>(d + 5 * rowBytes + o, load<f32>(s5 + o));
+      store<f32>(d + 6 * rowBytes + o, load<f32>(s6 + o));
+      store<f32>(d + 7 * rowBytes + o, load<f32>(s7 + o));
+    }
+  }
+  for (; i < count; i++) {
     const s = src + <usize>load<u32>(idx + (<usize>i << 2)) * rowBytes;
     const d = dst + <usize>i * rowBytes;
     let o: usize = 0;
