@@ -72,6 +72,8 @@ interface KernelExports {
   heapBase(): number;
   scratchBytes(): number;
   listBytes(): number;
+  setSparse(on: number): void;
+  sparseProducts(transposed: number): number;
   /** The threaded module only. */
   ctlBytes?(): number;
   gemmParallel?(
@@ -202,6 +204,12 @@ export interface WasmBackendOptions {
    * `wasmFmaSupported()`; true where it is not falls back to the plain build.
    */
   fma?: boolean;
+  /**
+   * The products' sparse path (default true): an op(A) with many exact zeros (a relu layer's
+   * gradient, a batch of digits) multiplied through lists of its nonzero entries. Off: the dense
+   * kernel for every product (tests compare the two).
+   */
+  sparse?: boolean;
 }
 
 /** The WebAssembly backend, with its memory exposed for tests and diagnostics. */
@@ -217,6 +225,11 @@ export interface WasmBackend extends Backend {
   readonly fma: boolean;
   /** Products split between threads so far (for tests and the benchmark). */
   readonly parallelProducts: number;
+  /**
+   * Products that took the sparse path so far (for tests): with B row-major, and with B stored N×K
+   * (transposed first).
+   */
+  readonly sparseProducts: { rowMajor: number; transposed: number };
   /** Every helper thread has started (products are split only then). */
   readonly helpersReady: boolean;
   /**
@@ -257,6 +270,7 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
   const sharedMemory = threaded ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : null;
   const instance = new WebAssembly.Instance(module, sharedMemory ? { env: { memory: sharedMemory } } : {});
   const ex = instance.exports as unknown as KernelExports;
+  if (opts.sparse === false) ex.setSparse(0);
   const memory = sharedMemory ?? ex.memory;
   const scratch = align(ex.heapBase());
   let end = align(scratch + ex.scratchBytes() + ex.listBytes());
@@ -340,6 +354,9 @@ export function wasmBackend(opts: WasmBackendOptions = {}): WasmBackend {
     },
     get parallelProducts() {
       return parallelProducts;
+    },
+    get sparseProducts() {
+      return { rowMajor: ex.sparseProducts(0), transposed: ex.sparseProducts(1) };
     },
     get helpersReady() {
       return threaded && canSplit();

@@ -71,6 +71,18 @@ function check(
 
 const SMALL = [1, 2, 3, 4, 5, 7, 8, 9, 16, 33];
 
+/** C0 (+)= op(A)·op(B) by the wasm kernel of the fused build with its sparse paths off. */
+function denseProduct(tA: boolean, tB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C0: Float32Array, accumulate: boolean): Float32Array {
+  const dense = wasmBackend({ fma: true, sparse: false });
+  const [A2, B2, D] = dense.allocate([M * K, N * K, M * N]);
+  A2.set(A.subarray(0, M * K));
+  B2.set(B.subarray(0, N * K));
+  D.set(C0);
+  dense.gemm(tA, tB, M, N, K, A2, 0, B2, 0, D, 0, accumulate);
+  expect(dense.sparseProducts).toEqual({ rowMajor: 0, transposed: 0 });
+  return D;
+}
+
 function backends(): [string, () => Backend][] {
   const list: [string, () => Backend][] = [
     ['js-f64', () => jsBackend('f64')],
@@ -160,21 +172,11 @@ describe.each(backends())('%s gemm', (_label, make) => {
           for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - expected[i])).toBeLessThan(1e-6 * K);
         }
         if ((be as WasmBackend).fma) {
-          // fused multiply-adds round once per term: the dense kernel of the same build (a
-          // transposed B takes it) adds the same terms in the same order, zeros included
-          const [A2, BT, D] = be.allocate([M * K, N * K, M * N]);
-          A2.set(A.subarray(0, M * K));
-          for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) BT[j * K + k] = B[k * N + j];
-          D.set(C0);
-          be.gemm(tA, true, M, N, K, A2, 0, BT, 0, D, 0, accumulate);
-          const Cs = Float32Array.from(D);
-          const [A3, B3, C3] = be.allocate([M * K, K * N, M * N]);
-          A3.set(A2);
-          for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) B3[k * N + j] = BT[j * K + k];
-          C3.set(C0);
-          be.gemm(tA, false, M, N, K, A3, 0, B3, 0, C3, 0, accumulate);
+          // fused multiply-adds round once per term: the dense kernel of the same build adds the
+          // same terms in the same order, zeros included
+          const D = denseProduct(tA, false, M, N, K, A, B, C0, accumulate);
           let differ = 0;
-          for (let i = 0; i < C3.length; i++) if (C3[i] !== Cs[i]) differ++;
+          for (let i = 0; i < C.length; i++) if (C[i] !== D[i]) differ++;
           expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}: sparse vs dense`).toBe(0);
           continue;
         }
@@ -182,6 +184,60 @@ describe.each(backends())('%s gemm', (_label, make) => {
         let differ = 0;
         for (let i = 0; i < C.length; i++) if (C[i] !== expected[i]) differ++;
         expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}`).toBe(0);
+      }
+    }
+  });
+
+  it('an op(A) of mostly zeros times B stored N×K (a first layer on digits): B transposed, the sum of the nonzero terms', () => {
+    // the wasm kernel's second sparse path (≥ 70% zeros, ≥ 16 rows, a finite B of ≤ 1 MB): B
+    // transposed into the lists' space, then as above; the 4×4 transpose and its edges (N, K not
+    // multiples of 4)
+    const be = make();
+    const rng = new Rng(29);
+    const wasm = be.name.startsWith('wasm') ? (be as WasmBackend) : null;
+    for (const [tA, M, N, K, zeros] of [
+      [false, 64, 128, 784, 0.8], // W2's first layer on digits (past the dense kernel's KC)
+      [false, 40, 83, 90, 0.9],
+      [true, 33, 50, 202, 0.75],
+    ] as const) {
+      for (const accumulate of [false, true]) {
+        const before = wasm?.sparseProducts.transposed ?? 0;
+        const [A, B, C] = be.allocate([M * K, N * K, M * N]);
+        for (let i = 0; i < A.length; i++) A[i] = rng.uniform() < zeros ? 0 : rng.range(-1, 1);
+        for (let i = 0; i < B.length; i++) B[i] = rng.range(-1, 1);
+        for (let i = 0; i < C.length; i++) C[i] = rng.range(-1, 1);
+        const C0 = Float32Array.from(C);
+        const R = Float64Array.from(C);
+        referenceGemm(tA, true, M, N, K, Float64Array.from(A), 0, Float64Array.from(B), 0, R, 0, accumulate);
+        be.gemm(tA, true, M, N, K, A, 0, B, 0, C, 0, accumulate);
+        for (let i = 0; i < C.length; i++) expect(Math.abs(C[i] - R[i])).toBeLessThan(4e-7 * (K + 2));
+        if (!wasm) continue;
+        expect(wasm.sparseProducts.transposed, `${name(tA, true)} ${M}×${N}×${K}: the sparse path`).toBe(before + 1);
+        if (wasm.fma && K <= 256) {
+          const D = denseProduct(tA, true, M, N, K, A, B, C0, accumulate);
+          let differ = 0;
+          for (let i = 0; i < C.length; i++) if (C[i] !== D[i]) differ++;
+          expect(differ, `${name(tA, true)} ${M}×${N}×${K}: sparse vs dense`).toBe(0);
+        }
+      }
+    }
+    if (!wasm) return;
+    // too few zeros, or a B with ±∞ or NaN: the dense kernel (0·∞ = NaN, as IEEE says)
+    const [A, B, C] = be.allocate([64 * 784, 128 * 784, 64 * 128]);
+    for (let i = 0; i < A.length; i++) A[i] = rng.uniform() < 0.6 ? 0 : rng.range(-1, 1);
+    for (let i = 0; i < B.length; i++) B[i] = rng.range(-1, 1);
+    let before = wasm.sparseProducts.transposed;
+    be.gemm(false, true, 64, 128, 784, A, 0, B, 0, C, 0, false);
+    expect(wasm.sparseProducts.transposed).toBe(before);
+    for (let i = 0; i < A.length; i++) if (rng.uniform() < 0.3) A[i] = 0; // now 72% zeros
+    for (const bad of [Infinity, NaN]) {
+      B[5 * 784 + 7] = bad; // column 5 of C: Σ_k A[m, k]·B[5, k], with k = 7 among them
+      before = wasm.sparseProducts.transposed;
+      be.gemm(false, true, 64, 128, 784, A, 0, B, 0, C, 0, false);
+      expect(wasm.sparseProducts.transposed).toBe(before);
+      for (let m = 0; m < 64; m++) {
+        if (A[m * 784 + 7] === 0) expect(C[m * 128 + 5], `row ${m}: 0·${bad}`).toBeNaN();
+        expect(Number.isFinite(C[m * 128 + 6])).toBe(true);
       }
     }
   });

@@ -47,6 +47,7 @@ describe.skipIf(!wasmThreadsSupported())('threaded wasm backend', () => {
       [true, false, 128, 784, 64, 0.5, true, 0], // its weight gradient: the sparse path
       [true, false, 128, 784, 64, 0, true, 3],
       [false, false, 64, 128, 64, 0.5, false, 5], // sparse, A not transposed
+      [false, true, 64, 128, 784, 0.8, true, 2], // a first layer on digits: sparse, B transposed first
       [true, true, 33, 100, 257, 0, false, 1], // past KC, uneven columns
       [false, false, 129, 1030, 9, 0, true, 0], // past MC and NC
       [false, true, 7, 40, 300, 0, false, 2],
@@ -68,6 +69,7 @@ describe.skipIf(!wasmThreadsSupported())('threaded wasm backend', () => {
       }
     }
     expect(two.parallelProducts + three.parallelProducts).toBeGreaterThan(split + 10);
+    for (const be of [one, two, three]) expect(be.sparseProducts.transposed, be.name).toBeGreaterThan(0);
     split = two.parallelProducts;
     // below the size at which a split pays, the product stays in this thread
     const [A, B, C] = two.allocate([8 * 8, 8 * 8, 8 * 8]);

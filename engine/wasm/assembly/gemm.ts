@@ -17,8 +17,9 @@
 // the edges with zeros, so the micro-kernel never branches; a partial tile at the bottom or
 // right edge goes through a small buffer and only its valid part is stored.
 //
-// A sparse op(A) (the gradient of a relu layer: half of it exact zeros) with a row-major B takes
-// another path (`gemmSparse`): each row of op(A) becomes a list of its nonzero (k, value) pairs,
+// A sparse op(A) (the gradient of a relu layer: half of it exact zeros; a batch of digits, the input
+// of a first layer: about 80%) takes another path (`gemmSparse`), with B row-major or, stored N×K,
+// transposed first (planSparse): each row of op(A) becomes a list of its nonzero (k, value) pairs,
 // and each row of C is Σ over that list of value · B[k, ·], 28 columns at a time in seven
 // vector accumulators (eight make V8 spill them), then 16, the B block L1-resident. Zero terms add nothing to a float sum (except
 // the sign of a zero sum, and 0·∞ = NaN, which B of finite values never has), so it gives the
@@ -40,7 +41,10 @@ const TILE_BYTES: i32 = MR * NR * 4;
 /** Sparse path: at most this many rows of op(A), and rows × K entries, in the lists. */
 const LIST_ROWS: i32 = 4096;
 const LIST_ENTRIES: i32 = 1 << 17;
-const LIST_BYTES: i32 = LIST_ROWS * 4 + LIST_ENTRIES * 8;
+/** …and a B stored N×K (transB) of at most BT_BYTES, transposed after them into K×N. */
+const BT_BYTES: i32 = 1 << 20;
+const BT_OFFSET: i32 = LIST_ROWS * 4 + LIST_ENTRIES * 8;
+const LIST_BYTES: i32 = BT_OFFSET + BT_BYTES;
 /** Columns of C per block of the sparse kernel: 16 (4 vectors), after blocks of 28 (7 vectors). */
 const SB: i32 = 16;
 const SB7: i32 = 28;
@@ -53,6 +57,23 @@ export function scratchBytes(): i32 {
 /** Bytes of the sparse path's lists (after the scratch of `gemm`). */
 export function listBytes(): i32 {
   return LIST_BYTES;
+}
+
+// The sparse path is on unless a test turns it off (setSparse(0)) to compare it with the dense kernel.
+let sparseOn: bool = true;
+
+/** Products planned for the sparse path so far: [B row-major, B transposed]. */
+let sparseRowMajor: i32 = 0;
+let sparseTransposed: i32 = 0;
+
+/** Turns the sparse path on (1, the default) or off (0) for this instance. */
+export function setSparse(on: i32): void {
+  sparseOn = on != 0;
+}
+
+/** How many products took the sparse path: with B row-major (transposed: 0), or stored N×K (1). */
+export function sparseProducts(transposed: i32): i32 {
+  return transposed ? sparseTransposed : sparseRowMajor;
 }
 
 /** First free byte after the module's static data. */
@@ -303,7 +324,7 @@ export function gemm(
   scratch: usize,
 ): void {
   const lists = scratch + <usize>scratchBytes();
-  const sparse = planSparse(transA, transB, M, N, K, a, lists);
+  const sparse = planSparse(transA, transB, M, N, K, a, b, lists);
   gemmCols(transA, transB, M, N, K, a, b, c, accumulate, scratch, sparse, lists, 0, N);
 }
 
@@ -331,7 +352,8 @@ export function gemmCols(
     return;
   }
   if (sparse) {
-    gemmSparse(M, N, K, b, c, accumulate != 0, lists, j0, j1);
+    // sparse == 2: B was stored N×K and planSparse transposed it after the lists
+    gemmSparse(M, N, K, sparse == 2 ? lists + BT_OFFSET : b, c, accumulate != 0, lists, j0, j1);
     return;
   }
   const packA_ = scratch;
@@ -363,18 +385,32 @@ export function gemmCols(
 // ---- the sparse path -------------------------------------------------------------------------
 
 /**
- * Whether C (+)= op(A)·B takes the sparse path, and if so, op(A)'s nonzero entries written to
+ * Whether C (+)= op(A)·op(B) takes the sparse path, and if so, op(A)'s nonzero entries written to
  * `lists`: counts[m] (i32 × M), then for row m at entries + m·K·8: (byte offset of row k of B,
- * value) pairs, k ascending. Only for a row-major B, a product large enough to be worth it, lists
- * that fit, and an op(A) with at least 35% zeros (a relu layer's gradient has about half). Returns 1 or 0.
+ * value) pairs, k ascending. Only for a product large enough to be worth it, lists that fit, and an
+ * op(A) with enough zeros:
+ * - B row-major (K×N): at least 35% zeros (a relu layer's gradient has about half). Returns 1.
+ * - B stored N×K (a layer's weights in its forward product, op(A) its input: a batch of digits is
+ *   about 80% zeros): at least 70% zeros, at least 16 rows, B of finite values and at most
+ *   BT_BYTES. B is transposed after the lists (K×N, row-major), which costs about as much as 3
+ *   dense rows of the product. Returns 2.
+ * Else 0 (the dense kernel). A B holding ±∞ or NaN is left to the dense kernel, which multiplies
+ * them by op(A)'s zeros as IEEE says (NaN); the first case's B (data, or a layer's input) is not checked.
  */
-export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, lists: usize): i32 {
-  if (transB != 0 || N < SB || M > LIST_ROWS || <i64>M * K > <i64>LIST_ENTRIES) return 0;
+export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, b: usize, lists: usize): i32 {
+  if (!sparseOn || N < SB || M > LIST_ROWS || <i64>M * K > <i64>LIST_ENTRIES) return 0;
   if (<i64>M * N * K < 1 << 18) return 0;
+  if (transB != 0 && (M < 16 || <i64>K * N * 4 > <i64>BT_BYTES)) return 0;
   const total = M * K;
-  // below about a third of zeros the dense kernel is as fast
+  // below about a third of zeros the dense kernel is as fast; with B to transpose, about 70 %. A
+  // first eighth of op(A) with less than half that many is taken as the answer (dense data costs
+  // an eighth of a count)
+  const need: i32 = transB != 0 ? 14 : 7; // in twentieths
+  const sample = (total >> 3) & ~3;
+  if (countZeros(a, sample) * 40 < sample * need) return 0;
   const zeros = countZeros(a, total);
-  if (zeros * 20 < total * 7) return 0;
+  if (zeros * 20 < total * need) return 0;
+  if (transB != 0 && !transposeFinite(N, K, b, lists + BT_OFFSET)) return 0;
   const counts = lists;
   const entries = lists + LIST_ROWS * 4;
   const rowB = <usize>N << 2;
@@ -441,7 +477,50 @@ export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: 
     }
     store<i32>(counts + (<usize>m << 2), n);
   }
+  if (transB != 0) {
+    sparseTransposed++;
+    return 2;
+  }
+  sparseRowMajor++;
   return 1;
+}
+
+/**
+ * dst (K×N, row-major) = the transpose of B (stored N×K), 4×4 blocks at a time; false (dst then
+ * partly written) when B holds ±∞ or NaN: x·0 is ±0 for every finite x, NaN otherwise.
+ */
+function transposeFinite(N: i32, K: i32, b: usize, dst: usize): bool {
+  const zero = f32x4.splat(0);
+  let bad = zero;
+  const ld = <usize>K << 2;
+  const ldd = <usize>N << 2;
+  const N4 = N & ~3;
+  const K4 = K & ~3;
+  // four rows of dst at a time, written in order (the 16-byte pieces of B's N rows that they read
+  // stay in L1 for the next four)
+  for (let k = 0; k < K4; k += 4) {
+    const s = b + (<usize>k << 2);
+    const d = dst + <usize>k * ldd;
+    for (let j = 0; j < N4; j += 4) {
+      const o = s + <usize>j * ld;
+      const r0 = v128.load(o);
+      const r1 = v128.load(o + ld);
+      const r2 = v128.load(o + 2 * ld);
+      const r3 = v128.load(o + 3 * ld);
+      bad = v128.or(bad, v128.or(v128.or(f32x4.mul(r0, zero), f32x4.mul(r1, zero)), v128.or(f32x4.mul(r2, zero), f32x4.mul(r3, zero))));
+      storeTransposed4(r0, r1, r2, r3, d + (<usize>j << 2), ldd);
+    }
+  }
+  // the edges: the last K mod 4 rows of dst, the last N mod 4 columns
+  for (let j = 0; j < N; j++) {
+    for (let k = j < N4 ? K4 : 0; k < K; k++) {
+      const v = load<f32>(b + <usize>j * ld + (<usize>k << 2));
+      if (!(v * 0 == 0)) return false;
+      store<f32>(dst + <usize>k * ldd + (<usize>j << 2), v);
+    }
+  }
+  // the OR of ±0 has at most the sign bit set; with a NaN among them, exponent bits too
+  return !v128.any_true(v128.and(bad, i32x4.splat(0x7fffffff)));
 }
 
 /** How many of n float32 values are ±0 (NaN is not). */
@@ -548,10 +627,12 @@ function gemmSparse(M: i32, N: i32, K: i32, b: usize, c: usize, add: bool, lists
     }
     for (; q < w; q++) {
       const bq = b + (<usize>(jb + q) << 2);
-      let acc: f32 = 0;
-      for (let e = e0; e < end; e += 8) acc += load<f32>(e, 4) * load<f32>(bq + <usize>load<u32>(e));
+      // one lane of madd: fused in the fma build, as the dense kernel's edge columns are
+      let acc = f32x4.splat(0);
+      for (let e = e0; e < end; e += 8) acc = madd(v128.load32_splat(e, 4), v128.load32_splat(bq + <usize>load<u32>(e)), acc);
       const o = <usize>q << 2;
-      store<f32>(cr + o, add ? load<f32>(cr + o) + acc : acc);
+      const v = f32x4.extract_lane(acc, 0);
+      store<f32>(cr + o, add ? load<f32>(cr + o) + v : v);
     }
   }
 }

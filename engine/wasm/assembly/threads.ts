@@ -83,7 +83,7 @@ export function gemmParallel(
   parts: i32,
 ): void {
   const lists = scratch + <usize>scratchBytes();
-  const sparse = K > 0 && M > 0 && N > 0 ? planSparse(transA, transB, M, N, K, a, lists) : 0;
+  const sparse = K > 0 && M > 0 && N > 0 ? planSparse(transA, transB, M, N, K, a, b, lists) : 0;
   const j = ctl + JOB;
   store<i32>(j, transA, 0);
   store<i32>(j, transB, 4);
