@@ -62,10 +62,15 @@ export interface CliTimes {
   trainMs: number;
 }
 
-/** One `nnlens train` run of `epochs` epochs with `threads`: its wall time and reported training time. */
-export function timeCli(cli: string, setup: E2eSetup, epochs: number, threads: number | 'auto'): CliTimes {
+/**
+ * One `nnlens train` run of `epochs` epochs with `threads`: its wall time and reported training time.
+ * With `cpu`, the command runs on that CPU only (`taskset -c`: its main thread and its training
+ * worker share it).
+ */
+export function timeCli(cli: string, setup: E2eSetup, epochs: number, threads: number | 'auto', cpu: number | null = null): CliTimes {
   const start = performance.now();
-  const r = spawnSync(process.execPath, [cli, 'train', setup.file, '--epochs', String(epochs), '--threads', String(threads)], {
+  const argv = [cli, 'train', setup.file, '--epochs', String(epochs), '--threads', String(threads)];
+  const r = spawnSync(cpu === null ? process.execPath : 'taskset', cpu === null ? argv : ['-c', String(cpu), process.execPath, ...argv], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
   });

@@ -12,12 +12,23 @@
  *   --no-e2e            skip the end-to-end rows
  *   --no-threads        skip the threaded rows
  *   --no-torch          skip PyTorch
+ *   --no-pin            let the scheduler place both sides (default: core-matched pairs, below)
  *   --workloads-only    skip the kernel micro-benchmark
  *   --kernels-only      only the kernel micro-benchmark
  *   --json              print one JSON object instead of tables
  *   --cpu N             (bench/run.mjs) run everything — the engine, PyTorch, nnlens train — on
  *                       CPU N only (`taskset -c N`): both sides on the same core, no threaded rows
+ *
+ * Core-matched pairs (the default on a machine of 2 or more CPUs with `taskset`): the vCPUs of a
+ * shared host are not alike — here the two differed by 30–44 % for minutes at a time (a busy
+ * neighbour on one of them), so a run of the engine on one and of PyTorch on the other measures the
+ * host. Each one-thread measurement is therefore a pair: an engine run (the step in this process, or
+ * `nnlens train` E and 1 epochs) and the PyTorch run right after it, both pinned to the same CPU
+ * (`taskset`), the pairs alternating between CPUs 0, 1, …. engine/PyTorch is the median of the
+ * pairs' ratios; the steps/s columns are the medians of each side's runs. The threaded rows are
+ * not pinned (they need the cores).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +50,7 @@ interface Args {
   e2e: boolean;
   threads: boolean;
   torch: boolean;
+  pin: boolean;
   workloads: boolean;
   kernels: boolean;
   json: boolean;
@@ -48,12 +60,13 @@ function parseArgs(argv: string[]): Args {
   const a: Args = {
     only: null,
     seconds: 1,
-    repeats: 5,
+    repeats: 6,
     e2eSeconds: 3,
-    e2eRepeats: 3,
+    e2eRepeats: 4,
     e2e: true,
     threads: true,
     torch: true,
+    pin: true,
     workloads: true,
     kernels: true,
     json: false,
@@ -73,6 +86,7 @@ function parseArgs(argv: string[]): Args {
     else if (s === '--no-e2e') a.e2e = false;
     else if (s === '--no-threads') a.threads = false;
     else if (s === '--no-torch') a.torch = false;
+    else if (s === '--no-pin') a.pin = false;
     else if (s === '--workloads-only') a.kernels = false;
     else if (s === '--kernels-only') a.workloads = false;
     else if (s === '--json') a.json = true;
@@ -97,6 +111,9 @@ interface Row {
   goal: number | null;
   engineRuns: number[];
   torchRuns: number[];
+  /** Core-matched pairs: each pair's CPU and engine/PyTorch ratio (the row's ratio is their median). */
+  pairCpus?: number[];
+  pairRatios?: number[];
   /** End to end: epochs of the long run, and the pairs' reported training times and wall times (ms). */
   epochs?: number;
   timesE?: number[];
@@ -131,7 +148,38 @@ function table(rows: string[][]): string {
 
 const CLI = join(process.cwd(), 'out', 'cli.js');
 
-async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null, torchDefault: number, log: (s: string) => void): Promise<WorkloadResult> {
+/**
+ * The CPUs core-matched pairs alternate between (see the header), or null: not pinned — with
+ * --no-pin, under --cpu (everything is on one CPU already), on one CPU, or without `taskset`.
+ */
+function pairCpus(args: Args): number[] | null {
+  if (!args.pin || process.env.NNLENS_BENCH_CPU !== undefined) return null;
+  const n = availableParallelism();
+  if (n < 2) return null;
+  if (spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status !== 0) return null;
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Every CPU this process may run on, as taskset lists them (read before any pinning: Node's
+ * availableParallelism() counts the CPUs of the current affinity). */
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
+
+/** Moves every thread of process `pid` to `cpu`, or back to every CPU (null). */
+function pin(pid: number | undefined, cpu: number | null): void {
+  if (pid === undefined) return;
+  const cpus = cpu === null ? ALL_CPUS : String(cpu);
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed`);
+}
+
+async function benchWorkload(
+  w: Workload,
+  args: Args,
+  torch: TorchRunner | null,
+  torchDefault: number,
+  cpus: number[] | null,
+  log: (s: string) => void,
+): Promise<WorkloadResult> {
   const res: WorkloadResult = { id: w.id, title: w.title, mflop: stepFlops(w) / 1e6, goal: w.goal, backend: null, rows: [] };
   // threads that `auto` picks for this workload here (the language's analysis gives the model)
   const analysis = await analyzeText(w.source, { uri: `bench-${w.id}.nn` });
@@ -166,21 +214,45 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
       step.error = e instanceof Error ? e.message : String(e);
       log(`  ${w.id}: engine failed: ${step.error}`);
     }
+    // core-matched pairs for the one-thread rows (the header); the threaded rows on every CPU
+    const paired = threads === 1 && torchThreads === 1 && cpus !== null && runner !== null && torch !== null;
+    const cpuOf = (r: number) => (paired ? cpus![r % cpus!.length] : null);
+    const place = (cpu: number | null) => {
+      if (!cpus) return;
+      pin(process.pid, cpu);
+      pin(torch?.pid, cpu);
+    };
+    if (paired) {
+      step.pairCpus = [];
+      step.pairRatios = [];
+      e2e.pairCpus = [];
+      e2e.pairRatios = [];
+    }
+    place(null);
     if (torch) await torch.stepsPerSecond(w, 0.3, torchThreads); // warm up
     for (let r = 0; r < args.repeats; r++) {
+      const cpu = cpuOf(r);
+      if (cpu !== null) place(cpu);
       if (runner) step.engineRuns.push(runFor(runner, args.seconds));
       if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
+      if (cpu !== null) {
+        step.pairCpus!.push(cpu);
+        step.pairRatios!.push(step.engineRuns[r] / step.torchRuns[r]);
+      }
     }
+    place(null);
     runner?.dispose();
     if (step.engineRuns.length) step.engine = median(step.engineRuns);
     // end to end: E epochs train about --e2e-seconds at the step's speed; PyTorch keeps running
     // between the pairs (its median covers the whole time)
     const epochs = setup && step.engine ? Math.max(3, Math.round((args.e2eSeconds * step.engine) / setup.stepsPerEpoch)) : 0;
     e2e.epochs = epochs;
+    const e2eTorch: number[] = [];
     for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
+      const cpu = cpuOf(r);
       try {
-        const long = timeCli(CLI, setup, epochs, threads);
-        const one = timeCli(CLI, setup, 1, threads);
+        const long = timeCli(CLI, setup, epochs, threads, cpu);
+        const one = timeCli(CLI, setup, 1, threads, cpu);
         e2e.timesE!.push(long.trainMs);
         e2e.times1!.push(one.trainMs);
         e2e.wallE!.push(long.wallMs);
@@ -192,22 +264,34 @@ async function benchWorkload(w: Workload, args: Args, torch: TorchRunner | null,
         log(`  ${w.id}: end to end failed: ${e2e.error}`);
         break;
       }
-      if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
+      if (torch) {
+        if (cpu !== null) place(cpu);
+        const t = await torch.stepsPerSecond(w, args.seconds, torchThreads);
+        if (cpu !== null) {
+          place(null);
+          e2eTorch.push(t);
+          e2e.pairCpus!.push(cpu);
+          e2e.pairRatios!.push(e2e.engineRuns[r] / t);
+        } else step.torchRuns.push(t);
+      }
     }
     if (step.torchRuns.length) step.torch = median(step.torchRuns);
-    if (step.engine !== null && step.torch !== null) step.ratio = step.engine / step.torch;
-    e2e.torch = step.torch;
-    e2e.torchRuns = step.torchRuns;
+    if (step.engine !== null && step.torch !== null) step.ratio = paired ? median(step.pairRatios!) : step.engine / step.torch;
+    // paired: the e2e row's PyTorch runs are those of its pairs; else every PyTorch run of the config
+    e2e.torchRuns = paired ? e2eTorch : step.torchRuns;
+    e2e.torch = e2e.torchRuns.length ? median(e2e.torchRuns) : null;
     if (e2e.engineRuns.length) e2e.engine = median(e2e.engineRuns);
     if (setup && e2e.wallE!.length) {
       const steps = (epochs - 1) * setup.stepsPerEpoch;
       e2e.wallRate = median(e2e.wallE!.map((t, i) => (1000 * steps) / (t - e2e.wall1![i])));
     }
-    if (e2e.engine !== null && e2e.torch !== null) e2e.ratio = e2e.engine / e2e.torch;
+    if (e2e.engine !== null && e2e.torch !== null) e2e.ratio = e2e.pairRatios?.length ? median(e2e.pairRatios) : e2e.engine / e2e.torch;
     const t = threads > 1 ? ` (${threads} threads; PyTorch ${torchThreads})` : '';
     log(
       `  ${w.id}${t}: step ${fmtRate(step.engine)} steps/s, end to end ${fmtRate(e2e.engine)} steps/s (${epochs} epochs; from the commands' wall times ${fmtRate(e2e.wallRate ?? null)}), PyTorch ${fmtRate(step.torch)} steps/s`,
     );
+    const pairs = (row: Row) => row.pairRatios!.map((q, i) => `${q.toFixed(2)} (CPU ${row.pairCpus![i]})`).join(', ');
+    if (paired) log(`    pairs, engine/PyTorch: step ${pairs(step)}; end to end ${pairs(e2e)}`);
     res.rows.push(step);
     if (setup) res.rows.push(e2e);
   }
@@ -236,9 +320,16 @@ async function main(): Promise<void> {
   const pinned = machine.pinnedTo !== null ? ` — everything pinned to CPU ${machine.pinnedTo} (taskset)` : '';
   log(`NN Lens benchmark — ${machine.date}\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${pinned}`);
 
-  const out: { machine: typeof machine; torch: TorchInfo | { unavailable: string } | null; workloads: WorkloadResult[]; kernels: unknown } = {
+  const out: {
+    machine: typeof machine;
+    torch: TorchInfo | { unavailable: string } | null;
+    pairCpus: number[] | null;
+    workloads: WorkloadResult[];
+    kernels: unknown;
+  } = {
     machine,
     torch: null,
+    pairCpus: null,
     workloads: [],
     kernels: null,
   };
@@ -259,14 +350,21 @@ async function main(): Promise<void> {
         log(`PyTorch ${info.torch}, ${info.threads} thread (its default here: ${info.defaultThreads}), BLAS ${info.blas}`);
       }
     }
+    const cpus = torch ? pairCpus(args) : null;
+    out.pairCpus = cpus;
     log(
       `\nTraining steps per second (float32, median of ${args.repeats} × ${args.seconds} s, interleaved). step: the trainer's step — gather, forward, backward, SGD;` +
-        `\nend to end: nnlens train as a user runs it, (training time of E epochs − of 1 epoch, as it reports them) / steps, median of ${args.e2eRepeats} pairs:`,
+        `\nend to end: nnlens train as a user runs it, (training time of E epochs − of 1 epoch, as it reports them) / steps, median of ${args.e2eRepeats} runs.` +
+        (cpus
+          ? `\nCore-matched pairs (one thread): each engine run and the PyTorch run after it on the same CPU (taskset), alternating CPUs ${cpus.join(', ')};` +
+            `\nengine/PyTorch is the median of the pairs' ratios (--no-pin: unpinned).`
+          : ''),
     );
     const selected = WORKLOADS.filter((w) => !args.only || args.only.includes(w.id));
     try {
-      for (const w of selected) out.workloads.push(await benchWorkload(w, args, torch, torchDefault, log));
+      for (const w of selected) out.workloads.push(await benchWorkload(w, args, torch, torchDefault, cpus, log));
     } finally {
+      if (cpus) pin(process.pid, null);
       torch?.close();
     }
     const rows = [['workload', 'MFLOP/step', '', 'threads', 'engine steps/s', 'engine GFLOP/s', 'PyTorch steps/s', 'engine/PyTorch', 'goal']];

@@ -76,6 +76,11 @@ export class TorchRunner {
     });
   }
 
+  /** The PyTorch process (to pin it to a CPU). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   info(): Promise<TorchInfo> {
     return this.request<TorchInfo>({ cmd: 'info' });
   }

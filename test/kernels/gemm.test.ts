@@ -72,7 +72,7 @@ function check(
 const SMALL = [1, 2, 3, 4, 5, 7, 8, 9, 16, 33];
 
 /** C0 (+)= op(A)·op(B) by the wasm kernel of the fused build with its sparse paths off. */
-function denseProduct(tA: boolean, tB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C0: Float32Array, accumulate: boolean): Float32Array {
+function denseProduct(tA: boolean, tB: boolean, M: number, N: number, K: number, A: FloatArray, B: FloatArray, C0: FloatArray, accumulate: boolean): FloatArray {
   const dense = wasmBackend({ fma: true, sparse: false });
   const [A2, B2, D] = dense.allocate([M * K, N * K, M * N]);
   A2.set(A.subarray(0, M * K));
