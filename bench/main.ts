@@ -23,8 +23,9 @@
  * shared host are not alike — here the two differed by 30–44 % for minutes at a time (a busy
  * neighbour on one of them), so a run of the engine on one and of PyTorch on the other measures the
  * host. Each one-thread measurement is therefore a pair: an engine run (the step in this process, or
- * `nnlens train` E and 1 epochs) and the PyTorch run right after it, both pinned to the same CPU
- * (`taskset`), the pairs alternating between CPUs 0, 1, …. engine/PyTorch is the median of the
+ * `nnlens train` E and 1 epochs) and the PyTorch run right after it (for `nnlens train`, a PyTorch
+ * run before it too: their mean step time), all pinned to the same CPU (`taskset`), the pairs
+ * alternating between CPUs 0, 1, …. engine/PyTorch is the median of the
  * pairs' ratios; the steps/s columns are the medians of each side's runs. The threaded rows are
  * not pinned (they need the cores).
  */
@@ -243,13 +244,20 @@ async function benchWorkload(
     place(null);
     runner?.dispose();
     if (step.engineRuns.length) step.engine = median(step.engineRuns);
-    // end to end: E epochs train about --e2e-seconds at the step's speed; PyTorch keeps running
-    // between the pairs (its median covers the whole time)
+    // end to end: E epochs train about --e2e-seconds at the step's speed. Unpaired, PyTorch keeps
+    // running between the runs (its median covers the whole time); paired, a PyTorch run on the
+    // same CPU just before the two commands and one just after bracket them (the vCPU's speed can
+    // drift in the ~5 s they take), and the pair's PyTorch rate is the two runs' (mean step time)
     const epochs = setup && step.engine ? Math.max(3, Math.round((args.e2eSeconds * step.engine) / setup.stepsPerEpoch)) : 0;
     e2e.epochs = epochs;
     const e2eTorch: number[] = [];
     for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
       const cpu = cpuOf(r);
+      let before = 0;
+      if (cpu !== null) {
+        place(cpu);
+        before = await torch!.stepsPerSecond(w, args.seconds, torchThreads);
+      }
       try {
         const long = timeCli(CLI, setup, epochs, threads, cpu);
         const one = timeCli(CLI, setup, 1, threads, cpu);
@@ -269,9 +277,10 @@ async function benchWorkload(
         const t = await torch.stepsPerSecond(w, args.seconds, torchThreads);
         if (cpu !== null) {
           place(null);
-          e2eTorch.push(t);
+          const bracket = 2 / (1 / before + 1 / t);
+          e2eTorch.push(bracket);
           e2e.pairCpus!.push(cpu);
-          e2e.pairRatios!.push(e2e.engineRuns[r] / t);
+          e2e.pairRatios!.push(e2e.engineRuns[r] / bracket);
         } else step.torchRuns.push(t);
       }
     }
@@ -356,7 +365,7 @@ async function main(): Promise<void> {
       `\nTraining steps per second (float32, median of ${args.repeats} × ${args.seconds} s, interleaved). step: the trainer's step — gather, forward, backward, SGD;` +
         `\nend to end: nnlens train as a user runs it, (training time of E epochs − of 1 epoch, as it reports them) / steps, median of ${args.e2eRepeats} runs.` +
         (cpus
-          ? `\nCore-matched pairs (one thread): each engine run and the PyTorch run after it on the same CPU (taskset), alternating CPUs ${cpus.join(', ')};` +
+          ? `\nCore-matched pairs (one thread): each engine run and the PyTorch run after it (end to end: and before it) on the same CPU (taskset), alternating CPUs ${cpus.join(', ')};` +
             `\nengine/PyTorch is the median of the pairs' ratios (--no-pin: unpinned).`
           : ''),
     );
