@@ -407,8 +407,9 @@ export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: 
   // an eighth of a count)
   const need: i32 = transB != 0 ? 14 : 7; // in twentieths
   const sample = (total >> 3) & ~3;
-  if (countZeros(a, sample) * 40 < sample * need) return 0;
-  const zeros = countZeros(a, total);
+  const sampleZeros = countZeros(a, sample);
+  if (sampleZeros * 40 < sample * need) return 0;
+  const zeros = sampleZeros + countZeros(a + (<usize>sample << 2), total - sample);
   if (zeros * 20 < total * need) return 0;
   if (transB != 0 && !transposeFinite(N, K, b, lists + BT_OFFSET)) return 0;
   const counts = lists;
