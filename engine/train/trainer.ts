@@ -669,7 +669,7 @@ function trainLoop(
   let best = Infinity;
   let bestEpoch = 0;
 
-  const report = (epochEnd: boolean, epochLoss?: number) => {
+  const report = (epochEnd: boolean, epochLoss?: number, last = false) => {
     const loss = sinceN ? sinceSum / sinceN : lastReported;
     lastReported = loss;
     sinceSum = 0;
@@ -696,9 +696,10 @@ function trainLoop(
       p.epochEnd = true;
       p.epochLoss = epochLoss;
     }
-    // at the interval, and after the last epoch (every epoch's end would cost a forward pass per
-    // cell per epoch: a tiny model's short epochs would spend most of their time on it)
-    if (boundary && (now - lastBoundary >= boundaryInterval || (epochEnd && trainer.epoch >= plan.epochs))) {
+    // at the interval, after the last epoch, and at a stop: the picture ends at the kept weights
+    // (every epoch's end would cost a forward pass per cell per epoch: a tiny model's short epochs
+    // would spend most of their time on it)
+    if (boundary && (last || now - lastBoundary >= boundaryInterval || (epochEnd && trainer.epoch >= plan.epochs))) {
       p.boundary = boundary.compute(trainer.program.params, trainer.steps, trainer.epoch);
       lastBoundary = now;
     }
@@ -743,9 +744,10 @@ function trainLoop(
   };
 
   const stopped = () => {
-    // what was trained of the epoch in progress still makes a point (and a last report)
+    // what was trained of the epoch in progress still makes a point, and a last report carries it
+    // with the decision boundary of the weights kept
     if (pointN > 0) point(false);
-    if (points.length) report(false);
+    if (points.length || (boundary && trainer.steps > 0)) report(false, undefined, true);
     const out = finish(
       'stopped',
       `stopped at epoch ${trainer.epoch}, step ${trainer.steps.toLocaleString('en-US')} of ${plan.totalSteps.toLocaleString('en-US')}; kept the weights after step ${trainer.steps.toLocaleString('en-US')}`,

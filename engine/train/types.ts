@@ -117,8 +117,8 @@ export interface TrainProgress {
   points?: TrainPoint[];
   /**
    * For a model whose input is a point of the plane: its output over the plane at the current
-   * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`
-   * and at the last epoch's end.
+   * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`,
+   * at the last epoch's end, and on a stopped run's last report (the weights it kept).
    */
   boundary?: DecisionBoundary;
 }

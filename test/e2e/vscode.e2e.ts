@@ -490,6 +490,8 @@ describe('NN Lens in VS Code (code-server)', () => {
   it('draws the decision boundary of the 2-D Ring model beside the loss curves (needs the language server)', async () => {
     needsServer();
     const frame = await lossFrame();
+    // the run is stopped by now: its first report drew the picture, and the stop's last report drew
+    // it again at the weights kept, however soon the stop came (test/train/boundary.test.ts)
     await expect.poll(() => frame.evaluate(() => (window as { __nnlensBoundary?: { draws: number } }).__nnlensBoundary?.draws ?? 0), { timeout: 30_000 }).toBeGreaterThan(1);
     expect(await frame.locator('.nn-boundary-title').innerText()).toMatch(/^Decision boundary — epoch \d+, step [\d,]+$/);
     await shot('loss-panel-decision-boundary');

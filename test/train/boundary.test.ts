@@ -15,6 +15,26 @@ function collect(job: Parameters<typeof runTraining>[0]): { progress: TrainProgr
   return { progress, out };
 }
 
+/** The largest difference between a 2-4-1 tanh/sigmoid network's picture and that network written
+ * out by hand at the given weights, at the centre of every cell. */
+function worstAgainstHand(b: DecisionBoundary, params: Record<string, ArrayLike<number>>): number {
+  const { W1, b1, W2, b2 } = params;
+  const y = (x0: number, x1: number) => {
+    let z = b2[0];
+    for (let h = 0; h < 4; h++) z += W2[h] * Math.tanh(W1[2 * h] * x0 + W1[2 * h + 1] * x1 + b1[h]);
+    return sigmoid(z);
+  };
+  let worst = 0;
+  for (let i = 0; i < b.size; i++) {
+    for (let j = 0; j < b.size; j++) {
+      const x0 = b.x[0] + ((j + 0.5) / b.size) * (b.x[1] - b.x[0]);
+      const x1 = b.y[0] + ((i + 0.5) / b.size) * (b.y[1] - b.y[0]);
+      worst = Math.max(worst, Math.abs(b.values[i * b.size + j] - y(x0, x1)));
+    }
+  }
+  return worst;
+}
+
 describe('the decision boundary', () => {
   it('xor.nn: the first report and the last epoch’s end carry the output over the plane, equal to the network written out by hand', async () => {
     const { program, model, ctx } = await example('xor.nn');
@@ -35,23 +55,25 @@ describe('the decision boundary', () => {
     expect(b.x[0]).toBeLessThan(0);
     expect(b.x[1]).toBeGreaterThan(1);
     // y = sigmoid(W2 @ tanh(W1 @ x + b1) + b2) at the centre of every cell, by hand, at the final weights
-    const { W1, b1, W2, b2 } = out.params;
-    const y = (x0: number, x1: number) => {
-      let z = b2[0];
-      for (let h = 0; h < 4; h++) z += W2[h] * Math.tanh(W1[2 * h] * x0 + W1[2 * h + 1] * x1 + b1[h]);
-      return sigmoid(z);
-    };
-    let worst = 0;
-    for (let i = 0; i < b.size; i++) {
-      for (let j = 0; j < b.size; j++) {
-        const x0 = b.x[0] + ((j + 0.5) / b.size) * (b.x[1] - b.x[0]);
-        const x1 = b.y[0] + ((i + 0.5) / b.size) * (b.y[1] - b.y[0]);
-        worst = Math.max(worst, Math.abs(b.values[i * b.size + j] - y(x0, x1)));
-      }
-    }
-    expect(worst).toBeLessThan(1e-4);
+    expect(worstAgainstHand(b, out.params)).toBeLessThan(1e-4);
     // it changes as the model learns
     expect(pictures[0].boundary!.values).not.toEqual(b.values);
+  });
+
+  it('a stopped run’s last report carries the picture of the weights it kept, however soon the stop came', async () => {
+    const { program, model, ctx } = await example('xor.nn');
+    for (const stopAfter of [1, 7, 500]) {
+      const progress: TrainProgress[] = [];
+      let asked = 0;
+      // a stop long before the 250 ms interval comes round again
+      const out = runTraining({ program, model: model.name, ctx, options: { epochs: 1_000_000 } }, (p) => progress.push(p), () => ++asked > stopAfter);
+      expect(out.reason).toBe('stopped');
+      expect(out.steps).toBe(stopAfter);
+      const last = progress.at(-1)!;
+      expect(last.step).toBe(out.steps);
+      expect(last.boundary).toMatchObject({ step: out.steps, epoch: out.stoppedInEpoch });
+      expect(worstAgainstHand(last.boundary!, out.params)).toBeLessThan(1e-4);
+    }
   });
 
   it('a 3-class spiral: one probability per class and cell, summing to 1, with class labels', async () => {
