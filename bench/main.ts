@@ -30,7 +30,7 @@
  * not pinned (they need the cores).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 import { analyzeText } from '../language/index';
@@ -155,20 +155,46 @@ const CLI = join(process.cwd(), 'out', 'cli.js');
  */
 function pairCpus(args: Args): number[] | null {
   if (!args.pin || process.env.NNLENS_BENCH_CPU !== undefined) return null;
-  const n = availableParallelism();
-  if (n < 2) return null;
+  if (START.cpus.length < 2) return null;
   if (spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status !== 0) return null;
-  return Array.from({ length: n }, (_, i) => i);
+  return START.cpus;
 }
 
-/** Every CPU this process may run on, as taskset lists them (read before any pinning: Node's
- * availableParallelism() counts the CPUs of the current affinity). */
-const ALL_CPUS = `0-${availableParallelism() - 1}`;
+/** "0-3,6" (taskset's and the kernel's CPU list) as [0, 1, 2, 3, 6]; null if it is not one. */
+function parseCpuList(list: string): number[] | null {
+  const out: number[] = [];
+  for (const part of list.trim().split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return null;
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo) return null;
+    for (let c = lo; c <= hi; c++) out.push(c);
+  }
+  return out.length ? out : null;
+}
+
+/**
+ * The CPUs this process may run on, read once before any pinning (Node's availableParallelism()
+ * counts the CPUs of the current affinity, and a container or `taskset -c 2,3` need not start at
+ * CPU 0): the kernel's Cpus_allowed_list, else CPUs 0 … n−1.
+ */
+const START: { list: string; cpus: number[]; count: number } = (() => {
+  const count = availableParallelism();
+  try {
+    const line = /^Cpus_allowed_list:\s*(\S+)\s*$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    const cpus = line ? parseCpuList(line[1]) : null;
+    if (line && cpus) return { list: line[1], cpus, count };
+  } catch {
+    /* not Linux: taskset is absent too, and nothing is pinned */
+  }
+  return { list: `0-${count - 1}`, cpus: Array.from({ length: count }, (_, i) => i), count };
+})();
 
 /** Moves every thread of process `pid` to `cpu`, or back to every CPU (null). */
 function pin(pid: number | undefined, cpu: number | null): void {
   if (pid === undefined) return;
-  const cpus = cpu === null ? ALL_CPUS : String(cpu);
+  const cpus = cpu === null ? START.list : String(cpu);
   const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
   if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed`);
 }
@@ -187,7 +213,7 @@ async function benchWorkload(
   const model = analysis.program.models.find((m) => m.name === w.model);
   // what auto picks on an idle machine (it picks one thread on a busy one: the rows say how threads
   // fare either way)
-  const auto = model ? chooseThreads('auto', model, w.batch, availableParallelism(), 0) : 1;
+  const auto = model ? chooseThreads('auto', model, w.batch, START.count, 0) : 1;
   const configs: { threads: number; torchThreads: number }[] = [{ threads: 1, torchThreads: 1 }];
   // the threaded engine against PyTorch with as many threads (and, below, with its default)
   if (args.threads && auto > 1) configs.push({ threads: auto, torchThreads: auto });
@@ -231,17 +257,20 @@ async function benchWorkload(
     }
     place(null);
     if (torch) await torch.stepsPerSecond(w, 0.3, torchThreads); // warm up
-    for (let r = 0; r < args.repeats; r++) {
-      const cpu = cpuOf(r);
-      if (cpu !== null) place(cpu);
-      if (runner) step.engineRuns.push(runFor(runner, args.seconds));
-      if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
-      if (cpu !== null) {
-        step.pairCpus!.push(cpu);
-        step.pairRatios!.push(step.engineRuns[r] / step.torchRuns[r]);
+    try {
+      for (let r = 0; r < args.repeats; r++) {
+        const cpu = cpuOf(r);
+        if (cpu !== null) place(cpu);
+        if (runner) step.engineRuns.push(runFor(runner, args.seconds));
+        if (torch) step.torchRuns.push(await torch.stepsPerSecond(w, args.seconds, torchThreads));
+        if (cpu !== null) {
+          step.pairCpus!.push(cpu);
+          step.pairRatios!.push(step.engineRuns[r] / step.torchRuns[r]);
+        }
       }
+    } finally {
+      place(null); // whatever failed, the rest of the benchmark runs on every CPU again
     }
-    place(null);
     runner?.dispose();
     if (step.engineRuns.length) step.engine = median(step.engineRuns);
     // end to end: E epochs train about --e2e-seconds at the step's speed. Unpaired, PyTorch keeps
@@ -251,38 +280,42 @@ async function benchWorkload(
     const epochs = setup && step.engine ? Math.max(3, Math.round((args.e2eSeconds * step.engine) / setup.stepsPerEpoch)) : 0;
     e2e.epochs = epochs;
     const e2eTorch: number[] = [];
-    for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
-      const cpu = cpuOf(r);
-      let before = 0;
-      if (cpu !== null) {
-        place(cpu);
-        before = await torch!.stepsPerSecond(w, args.seconds, torchThreads);
-      }
-      try {
-        const long = timeCli(CLI, setup, epochs, threads, cpu);
-        const one = timeCli(CLI, setup, 1, threads, cpu);
-        e2e.timesE!.push(long.trainMs);
-        e2e.times1!.push(one.trainMs);
-        e2e.wallE!.push(long.wallMs);
-        e2e.wall1!.push(one.wallMs);
-        const steps = (epochs - 1) * setup.stepsPerEpoch;
-        e2e.engineRuns.push((1000 * steps) / (long.trainMs - one.trainMs));
-      } catch (err) {
-        e2e.error = err instanceof Error ? err.message : String(err);
-        log(`  ${w.id}: end to end failed: ${e2e.error}`);
-        break;
-      }
-      if (torch) {
-        if (cpu !== null) place(cpu);
-        const t = await torch.stepsPerSecond(w, args.seconds, torchThreads);
+    try {
+      for (let r = 0; setup && epochs && r < args.e2eRepeats; r++) {
+        const cpu = cpuOf(r);
+        let before = 0;
         if (cpu !== null) {
-          place(null);
-          const bracket = 2 / (1 / before + 1 / t);
-          e2eTorch.push(bracket);
-          e2e.pairCpus!.push(cpu);
-          e2e.pairRatios!.push(e2e.engineRuns[r] / bracket);
-        } else step.torchRuns.push(t);
+          place(cpu);
+          before = await torch!.stepsPerSecond(w, args.seconds, torchThreads);
+        }
+        try {
+          const long = timeCli(CLI, setup, epochs, threads, cpu);
+          const one = timeCli(CLI, setup, 1, threads, cpu);
+          e2e.timesE!.push(long.trainMs);
+          e2e.times1!.push(one.trainMs);
+          e2e.wallE!.push(long.wallMs);
+          e2e.wall1!.push(one.wallMs);
+          const steps = (epochs - 1) * setup.stepsPerEpoch;
+          e2e.engineRuns.push((1000 * steps) / (long.trainMs - one.trainMs));
+        } catch (err) {
+          e2e.error = err instanceof Error ? err.message : String(err);
+          log(`  ${w.id}: end to end failed: ${e2e.error}`);
+          break;
+        }
+        if (torch) {
+          if (cpu !== null) place(cpu);
+          const t = await torch.stepsPerSecond(w, args.seconds, torchThreads);
+          if (cpu !== null) {
+            place(null);
+            const bracket = 2 / (1 / before + 1 / t);
+            e2eTorch.push(bracket);
+            e2e.pairCpus!.push(cpu);
+            e2e.pairRatios!.push(e2e.engineRuns[r] / bracket);
+          } else step.torchRuns.push(t);
+        }
       }
+    } finally {
+      place(null); // an end-to-end failure leaves nothing pinned
     }
     if (step.torchRuns.length) step.torch = median(step.torchRuns);
     if (step.engine !== null && step.torch !== null) step.ratio = paired ? median(step.pairRatios!) : step.engine / step.torch;
@@ -322,7 +355,7 @@ async function main(): Promise<void> {
   const machine = {
     date: new Date().toISOString(),
     cpu: cpus()[0]?.model ?? 'unknown',
-    cores: availableParallelism(),
+    cores: START.count,
     node: process.version,
     pinnedTo: process.env.NNLENS_BENCH_CPU ?? null,
   };

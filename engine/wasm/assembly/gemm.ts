@@ -84,7 +84,8 @@ export function heapBase(): usize {
 // c + a·b, four lanes. In the build with relaxed SIMD (ASC_FEATURE_RELAXED_SIMD, the "fma" modules of
 // scripts/gen-wasm.mjs) a fused multiply-add, one rounding, where the CPU has one (x64 FMA3, arm64);
 // else a multiply and an add. Every kernel of this file adds its terms through it in the same order,
-// so the dense, sparse and threaded paths of one build give the same bits.
+// so the dense, sparse and threaded paths of one build give the same bits up to K = KC; past it the
+// dense kernel adds each KC block's sum to C, while the sparse kernel sums all of k in one chain.
 @inline
 function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -395,7 +396,10 @@ export function gemmCols(
  *   BT_BYTES. B is transposed after the lists (K×N, row-major), which costs about as much as 3
  *   dense rows of the product. Returns 2.
  * Else 0 (the dense kernel). A B holding ±∞ or NaN is left to the dense kernel, which multiplies
- * them by op(A)'s zeros as IEEE says (NaN); the first case's B (data, or a layer's input) is not checked.
+ * them by op(A)'s zeros as IEEE says (NaN). The first case's B is not checked: it is data or a
+ * layer's input in a weight gradient, but weights in `x @ W` and in the input gradient ∂O·W, where
+ * an ∞ weight times a skipped zero gives no NaN. A run that far gone is caught anyway: the loss or
+ * the weights turn non-finite (the trainer checks both), as with a NaN behind relu.
  */
 export function planSparse(transA: i32, transB: i32, M: i32, N: i32, K: i32, a: usize, b: usize, lists: usize): i32 {
   if (!sparseOn || N < SB || M > LIST_ROWS || <i64>M * K > <i64>LIST_ENTRIES) return 0;
