@@ -1,8 +1,8 @@
 /**
  * The decision boundary beside the loss curves (TF Playground's other picture): for a model
  * whose input is a point of the plane, its output over the plane as a heatmap with the data
- * points, redrawn whenever a progress notification brings a new one (at least every 250 ms
- * while the model trains, and once more at its end or stop).
+ * points, redrawn whenever a progress notification brings a new one (every 250 ms while a small
+ * model trains, and once more at its end or stop; see engine/train/boundary.ts `pictureDue`).
  *
  * Colours (blended over the editor background, so the pixel of a cell says its value):
  * - 'binary' (one probability): orange below 0.5, blue above, opacity |v − 0.5| · 2 · 0.85;

@@ -4,9 +4,10 @@
  * SIZE × SIZE grid covering the data, computed by the training worker with the current weights
  * and sent with the progress reports (`TrainProgress.boundary`).
  *
- * Cheap: a second float32 program of the same model, compiled once with a batch of SIZE² grid
- * points whose inputs are written once; each picture copies the weights into it and runs one
- * forward pass (no allocation but the array the picture is sent in).
+ * A second program of the same model, in float64 JS, compiled once with a batch of SIZE² grid points
+ * whose inputs are written once; each picture copies the weights into it and runs one forward pass
+ * (no allocation but the array the picture is sent in). Cheap for a small model; `pictureDue`
+ * spaces the pictures of a wide one by their cost.
  */
 import type { Dataset } from '../data/types';
 import { compileModel, type CompiledModel } from '../exec/program';
@@ -20,6 +21,35 @@ import type { DecisionBoundary } from './types';
 export const BOUNDARY_SIZE = 40;
 /** At most this many data points travel with each picture. */
 export const BOUNDARY_POINTS = 300;
+
+/** A stopped run's last report carries a picture only when one took at most this long. */
+export const STOP_PICTURE_MS = 50;
+/** Pictures take at most about 1 / (1 + this) of a run's time. */
+export const PICTURE_SPACING = 9;
+
+/**
+ * Whether a progress report carries a picture. Cheap for a small model, a picture is a forward pass
+ * over SIZE² points in float64 JS: for a 2-512-512-1 network about 0.5 s, the time of 800
+ * training steps, so a fixed interval would leave training all but stalled. A picture is therefore
+ * due at the first report; then once `interval` ms have passed and PICTURE_SPACING times the last
+ * picture's cost since it ended; always after the last epoch; and at a stop (the weights kept) when
+ * pictures are cheap, so the stop stays prompt.
+ */
+export function pictureDue(s: {
+  /** ms, the clock of `lastEnd` */
+  now: number;
+  /** when the last picture was finished (-Infinity: none yet) */
+  lastEnd: number;
+  /** how long it took, ms */
+  lastCost: number;
+  interval: number;
+  lastEpoch: boolean;
+  stop: boolean;
+}): boolean {
+  if (s.lastEnd === -Infinity || s.lastEpoch) return true;
+  if (s.stop) return s.lastCost <= STOP_PICTURE_MS;
+  return s.now - s.lastEnd >= Math.max(s.interval, PICTURE_SPACING * s.lastCost);
+}
 
 /** Whether a model's input is a point of the plane. */
 export function hasPlaneInput(model: IRModel): boolean {

@@ -38,8 +38,9 @@ export interface TrainInWorkerOptions {
   /** How long a worker may take to stop after an abort before it is terminated (ms, default 2000). */
   stopTimeoutMs?: number;
   /**
-   * For a model with a 2-D input, its output over the plane (`TrainProgress.boundary`) at least
-   * this often (ms). Absent: none — computing it costs a forward pass per cell.
+   * For a model with a 2-D input, its output over the plane (`TrainProgress.boundary`) at most
+   * this often (ms; wider apart when a picture costs more: `pictureDue`). Absent: none —
+   * computing it costs a forward pass per cell.
    */
   boundaryIntervalMs?: number;
 }

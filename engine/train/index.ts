@@ -19,4 +19,4 @@ export { weightsJson, shortestFloat32 } from './weights';
 export { trainInWorker, defaultWorkerScript, type TrainInWorkerOptions } from './in-worker';
 export { createOptimizer, optimizerStateSizes, describeOptimizer, type Optimizer } from './optimizers';
 export { outputNodeOf, outputNameOf, accuracyKindOf, countCorrect, type AccuracyKind } from './metrics';
-export { BoundaryGrid, hasPlaneInput, BOUNDARY_SIZE, BOUNDARY_POINTS } from './boundary';
+export { BoundaryGrid, hasPlaneInput, pictureDue, BOUNDARY_SIZE, BOUNDARY_POINTS, STOP_PICTURE_MS, PICTURE_SPACING } from './boundary';

@@ -39,7 +39,7 @@ import type { Backend, FloatArray } from '../kernels/backend';
 import { accuracyKindOf, countCorrect, outputNameOf, outputNodeOf, type AccuracyKind } from './metrics';
 import { createOptimizer, optimizerStateSizes, type Optimizer } from './optimizers';
 import type { TrainDivergence, TrainJob, TrainOutcome, TrainPlan, TrainPoint, TrainProgress } from './types';
-import { BoundaryGrid } from './boundary';
+import { BoundaryGrid, pictureDue } from './boundary';
 
 /**
  * A split of the data set, converted to float32 once and kept in the program's own memory (extra
@@ -591,7 +591,7 @@ export interface RunTrainingOptions {
   onStart?: (plan: TrainPlan) => void;
   /** Minimum time between two progress reports within an epoch (ms, default 50). */
   progressIntervalMs?: number;
-  /** Minimum time between two decision boundaries (ms, default 250; 0: none); the last epoch's end has one too. */
+  /** Minimum time between two decision boundaries (ms, default 250; 0: none); see `pictureDue`. */
   boundaryIntervalMs?: number;
   backend?: Backend;
 }
@@ -646,6 +646,7 @@ function trainLoop(
   const boundaryInterval = opts.boundaryIntervalMs ?? 250;
   const boundary = onProgress && boundaryInterval > 0 ? BoundaryGrid.for(job.program, trainer.model, trainer.dataset) : null;
   let lastBoundary = -Infinity;
+  let boundaryCost = 0;
   const every = plan.pointEvery;
 
   let valLoss: number | null = null;
@@ -696,12 +697,14 @@ function trainLoop(
       p.epochEnd = true;
       p.epochLoss = epochLoss;
     }
-    // at the interval, after the last epoch, and at a stop: the picture ends at the kept weights
-    // (every epoch's end would cost a forward pass per cell per epoch: a tiny model's short epochs
-    // would spend most of their time on it)
-    if (boundary && (last || now - lastBoundary >= boundaryInterval || (epochEnd && trainer.epoch >= plan.epochs))) {
+    // at the interval (spaced by the picture's cost), after the last epoch, and at a stop (the kept
+    // weights) — not at every epoch's end: a forward pass per cell per epoch would take most of a
+    // tiny model's short epochs
+    const lastEpoch = epochEnd && trainer.epoch >= plan.epochs;
+    if (boundary && pictureDue({ now, lastEnd: lastBoundary, lastCost: boundaryCost, interval: boundaryInterval, lastEpoch, stop: last })) {
       p.boundary = boundary.compute(trainer.program.params, trainer.steps, trainer.epoch);
-      lastBoundary = now;
+      lastBoundary = performance.now();
+      boundaryCost = lastBoundary - now;
     }
     onProgress(p);
   };

@@ -117,8 +117,9 @@ export interface TrainProgress {
   points?: TrainPoint[];
   /**
    * For a model whose input is a point of the plane: its output over the plane at the current
-   * weights (./boundary.ts), on a report at least every `RunTrainingOptions.boundaryIntervalMs`,
-   * at the last epoch's end, and on a stopped run's last report (the weights it kept).
+   * weights (./boundary.ts), on the reports `pictureDue` picks: every
+   * `RunTrainingOptions.boundaryIntervalMs` (wider apart for a picture that costs more), at the
+   * last epoch's end, and on a stopped run's last report (the weights it kept) when it is cheap.
    */
   boundary?: DecisionBoundary;
 }

@@ -4,7 +4,7 @@
  * checked against the model written out by hand — with the data points; none for other models.
  */
 import { describe, expect, it } from 'vitest';
-import { runTraining, type DecisionBoundary, type TrainProgress } from '../../engine/index';
+import { PICTURE_SPACING, pictureDue, runTraining, STOP_PICTURE_MS, type DecisionBoundary, type TrainProgress } from '../../engine/index';
 import { example, lowered, specDigits } from './helpers';
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -74,6 +74,50 @@ describe('the decision boundary', () => {
       expect(last.boundary).toMatchObject({ step: out.steps, epoch: out.stoppedInEpoch });
       expect(worstAgainstHand(last.boundary!, out.params)).toBeLessThan(1e-4);
     }
+  });
+
+  it('when a report carries a picture: the first, then spaced by the interval and by the picture’s own cost, the last epoch’s, and a cheap one at a stop', () => {
+    const at = (now: number, lastEnd: number, lastCost: number, more: { lastEpoch?: boolean; stop?: boolean } = {}) =>
+      pictureDue({ now, lastEnd, lastCost, interval: 250, lastEpoch: more.lastEpoch ?? false, stop: more.stop ?? false });
+    // the first report, whatever it is
+    expect(at(0, -Infinity, 0)).toBe(true);
+    expect(at(0, -Infinity, 0, { stop: true })).toBe(true);
+    // a cheap picture (2 ms): every 250 ms
+    expect(at(1249, 1000, 2)).toBe(false);
+    expect(at(1250, 1000, 2)).toBe(true);
+    // a dear one (500 ms, a 2-512-512-1 network): not before 9 × 500 ms after it ended
+    expect(PICTURE_SPACING).toBe(9);
+    expect(at(1000 + 4499, 1000, 500)).toBe(false);
+    expect(at(1000 + 4500, 1000, 500)).toBe(true);
+    // the last epoch's end always has one; a stop only when pictures are cheap (the stop stays prompt)
+    expect(at(1001, 1000, 500, { lastEpoch: true })).toBe(true);
+    expect(at(1001, 1000, STOP_PICTURE_MS, { stop: true })).toBe(true);
+    expect(at(1001, 1000, STOP_PICTURE_MS + 1, { stop: true })).toBe(false);
+  });
+
+  it('a wide 2-D network (2-512-512-1) trains on between its pictures: one picture takes as long as hundreds of steps', async () => {
+    const { program, model } = await lowered(`data ring = circle(n: 400, noise: 0.1, seed: 3)
+model Wide {
+  input x: [2]
+  target t: [1]
+  h1 = dense(x, 512, tanh)
+  h2 = dense(h1, 512, tanh)
+  y = dense(h2, 1, sigmoid)
+  loss C = binary_cross_entropy(y, t)
+}
+train Wide on ring { epochs: 1000  batch: 8 }`);
+    const progress: TrainProgress[] = [];
+    let asked = 0;
+    const out = runTraining({ program, model: model.name, ctx: { baseDir: '.' } }, (p) => progress.push(p), () => ++asked > 1000);
+    expect(out.steps).toBe(1000);
+    // a picture of 1,600 points in float64 JS costs what hundreds of (wasm, batch 8) steps do: at a
+    // fixed 250 ms nearly every report would carry one; spaced by 9× its cost, the first is the only
+    // one in 1,000 steps, and the stop draws none (it would delay the stop)
+    const pictures = progress.filter((p) => p.boundary);
+    expect(progress.length).toBeGreaterThan(2);
+    expect(pictures).toHaveLength(1);
+    expect(pictures[0]).toBe(progress[0]);
+    expect(progress.at(-1)!.boundary).toBeUndefined();
   });
 
   it('a 3-class spiral: one probability per class and cell, summing to 1, with class labels', async () => {
