@@ -152,7 +152,7 @@ export function mountBoundary(chartBox: HTMLElement): BoundaryView {
       pctx.strokeStyle = `rgb(${pal.background.map((v) => 255 - v).join(',')})`;
       pctx.stroke();
     }
-    head.textContent = `Decision boundary — epoch ${b.epoch}, step ${b.step}`;
+    head.textContent = `Decision boundary — epoch ${b.epoch.toLocaleString('en-US')}, step ${b.step.toLocaleString('en-US')}`;
     const f = (v: number) => String(Number(v.toPrecision(3)));
     axes.textContent = `x₁ ∈ [${f(b.x[0])}, ${f(b.x[1])}] across · x₂ ∈ [${f(b.y[0])}, ${f(b.y[1])}] up`;
     legend.textContent =

@@ -322,14 +322,17 @@ function lastNonNull(values: readonly (number | null)[]): number | null {
   return null;
 }
 
+/** A whole number as the status bar and the stop message write it (115,027). */
+const count = (v: number) => v.toLocaleString('en-US');
+
 function describe(run: RunData): string {
   const p = run.points;
   const n = p.step.length;
   const parts: string[] = [runLabel(run)];
   if (n > 0) {
     const epoch = p.epoch[n - 1];
-    parts.push(run.epochs ? `epoch ${epoch}/${run.epochs}` : `epoch ${epoch}`);
-    parts.push(`step ${p.step[n - 1]}`);
+    parts.push(run.epochs ? `epoch ${count(epoch)}/${count(run.epochs)}` : `epoch ${count(epoch)}`);
+    parts.push(`step ${count(p.step[n - 1])}`);
     parts.push(`loss ${fmt(p.loss[n - 1])}`);
     const val = lastNonNull(p.valLoss);
     if (val !== null) parts.push(`val ${fmt(val)}`);

@@ -124,5 +124,10 @@ describe.skipIf(!hasChromium)('the decision boundary in the loss panel', () => {
     // the picture is not uniform: the four points show different outputs
     expect(Math.max(...outputs) - Math.min(...outputs)).toBeGreaterThan(0.1);
     await page.screenshot({ path: join(results, 'loss-panel-boundary.png') });
+    // a later picture replaces it; big counts are written as the stop message writes them
+    const drawn = await page.evaluate(() => window.__nnlensBoundary!.draws);
+    await send({ type: 'boundary', runId: 'r1', boundary: { ...boundary, epoch: 2876, step: 115027 } });
+    await page.waitForFunction((n) => window.__nnlensBoundary!.draws > n, drawn);
+    expect(await page.locator('.nn-boundary-title').innerText()).toBe('Decision boundary — epoch 2,876, step 115,027');
   });
 });

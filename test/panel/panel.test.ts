@@ -199,7 +199,7 @@ describe.skipIf(!hasChromium)('loss panel in Chromium', () => {
     expect(await page.locator('h1').innerText()).toBe('Loss — Digits');
     const status = await page.locator('.nn-status').innerText();
     expect(status).toContain('epoch 20/20');
-    expect(status).toContain('step 1000');
+    expect(status).toContain('step 1,000'); // as the status bar and the stop message write it
     expect(status).toContain('accuracy 100%');
     expect(await page.locator('.nn-badge').first().innerText()).toBe('live');
     expect(await page.locator('#stop').isEnabled()).toBe(true);
