@@ -750,7 +750,9 @@ function trainLoop(
     // what was trained of the epoch in progress still makes a point, and a last report carries it
     // with the decision boundary of the weights kept
     if (pointN > 0) point(false);
-    if (points.length || (boundary && trainer.steps > 0)) report(false, undefined, true);
+    const picture = boundary !== null && trainer.steps > 0 &&
+      pictureDue({ now: performance.now(), lastEnd: lastBoundary, lastCost: boundaryCost, interval: boundaryInterval, lastEpoch: false, stop: true });
+    if (points.length || picture) report(false, undefined, true);
     const out = finish(
       'stopped',
       `stopped at epoch ${trainer.epoch}, step ${trainer.steps.toLocaleString('en-US')} of ${plan.totalSteps.toLocaleString('en-US')}; kept the weights after step ${trainer.steps.toLocaleString('en-US')}`,
