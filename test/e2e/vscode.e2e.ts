@@ -493,7 +493,11 @@ describe('NN Lens in VS Code (code-server)', () => {
     // the run is stopped by now: its first report drew the picture, and the stop's last report drew
     // it again at the weights kept, however soon the stop came (test/train/boundary.test.ts)
     await expect.poll(() => frame.evaluate(() => (window as { __nnlensBoundary?: { draws: number } }).__nnlensBoundary?.draws ?? 0), { timeout: 30_000 }).toBeGreaterThan(1);
-    expect(await frame.locator('.nn-boundary-title').innerText()).toMatch(/^Decision boundary — epoch [\d,]+, step [\d,]+$/);
+    const title = await frame.locator('.nn-boundary-title').innerText();
+    expect(title).toMatch(/^Decision boundary — epoch [\d,]+, step [\d,]+$/);
+    // the picture is of the weights the run kept: the step the stop message names
+    const step = /step ([\d,]+)$/.exec(title)![1];
+    expect(await frame.locator('.nn-status').innerText()).toContain(`kept the weights after step ${step}`);
     await shot('loss-panel-decision-boundary');
     await maximizedShot('Loss — Ring', 'loss-panel-decision-boundary-maximized');
   });
