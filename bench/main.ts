@@ -25,7 +25,7 @@
  * host. Each one-thread measurement is therefore a pair: an engine run (the step in this process, or
  * `nnlens train` E and 1 epochs) and the PyTorch run right after it (for `nnlens train`, a PyTorch
  * run before it too: their mean step time), all pinned to the same CPU (`taskset`), the pairs
- * alternating between CPUs 0, 1, …. engine/PyTorch is the median of the
+ * alternating between the CPUs the benchmark was given. engine/PyTorch is the median of the
  * pairs' ratios; the steps/s columns are the medians of each side's runs. The threaded rows are
  * not pinned (they need the cores).
  */
@@ -303,10 +303,9 @@ async function benchWorkload(
           break;
         }
         if (torch) {
-          if (cpu !== null) place(cpu);
+          // still on the pair's CPU (the commands ran there too)
           const t = await torch.stepsPerSecond(w, args.seconds, torchThreads);
           if (cpu !== null) {
-            place(null);
             const bracket = 2 / (1 / before + 1 / t);
             e2eTorch.push(bracket);
             e2e.pairCpus!.push(cpu);

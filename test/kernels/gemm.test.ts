@@ -71,8 +71,11 @@ function check(
 
 const SMALL = [1, 2, 3, 4, 5, 7, 8, 9, 16, 33];
 
-/** C0 (+)= op(A)·op(B) by the wasm kernel of the fused build with its sparse paths off. */
-function denseProduct(tA: boolean, tB: boolean, M: number, N: number, K: number, A: FloatArray, B: FloatArray, C0: FloatArray, accumulate: boolean): FloatArray {
+/**
+ * How many entries of C differ, bit for bit, from C0 (+)= op(A)·op(B) by the wasm kernel of the
+ * fused build with its sparse paths off.
+ */
+function differFromDense(C: FloatArray, tA: boolean, tB: boolean, M: number, N: number, K: number, A: FloatArray, B: FloatArray, C0: FloatArray, accumulate: boolean): number {
   const dense = wasmBackend({ fma: true, sparse: false });
   const [A2, B2, D] = dense.allocate([M * K, N * K, M * N]);
   A2.set(A.subarray(0, M * K));
@@ -80,7 +83,9 @@ function denseProduct(tA: boolean, tB: boolean, M: number, N: number, K: number,
   D.set(C0);
   dense.gemm(tA, tB, M, N, K, A2, 0, B2, 0, D, 0, accumulate);
   expect(dense.sparseProducts).toEqual({ rowMajor: 0, transposed: 0 });
-  return D;
+  let differ = 0;
+  for (let i = 0; i < C.length; i++) if (C[i] !== D[i]) differ++;
+  return differ;
 }
 
 function backends(): [string, () => Backend][] {
@@ -174,10 +179,7 @@ describe.each(backends())('%s gemm', (_label, make) => {
         if ((be as WasmBackend).fma) {
           // fused multiply-adds round once per term: the dense kernel of the same build adds the
           // same terms in the same order, zeros included
-          const D = denseProduct(tA, false, M, N, K, A, B, C0, accumulate);
-          let differ = 0;
-          for (let i = 0; i < C.length; i++) if (C[i] !== D[i]) differ++;
-          expect(differ, `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}: sparse vs dense`).toBe(0);
+          expect(differFromDense(C, tA, false, M, N, K, A, B, C0, accumulate), `${name(tA, false)} M=${M} N=${N} K=${K} accumulate=${accumulate}: sparse vs dense`).toBe(0);
           continue;
         }
         if (!be.name.startsWith('wasm')) continue;
@@ -214,10 +216,7 @@ describe.each(backends())('%s gemm', (_label, make) => {
         if (!wasm) continue;
         expect(wasm.sparseProducts.transposed, `${name(tA, true)} ${M}×${N}×${K}: the sparse path`).toBe(before + 1);
         if (wasm.fma && K <= 256) {
-          const D = denseProduct(tA, true, M, N, K, A, B, C0, accumulate);
-          let differ = 0;
-          for (let i = 0; i < C.length; i++) if (C[i] !== D[i]) differ++;
-          expect(differ, `${name(tA, true)} ${M}×${N}×${K}: sparse vs dense`).toBe(0);
+          expect(differFromDense(C, tA, true, M, N, K, A, B, C0, accumulate), `${name(tA, true)} ${M}×${N}×${K}: sparse vs dense`).toBe(0);
         }
       }
     }
