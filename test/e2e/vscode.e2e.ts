@@ -444,10 +444,10 @@ describe('NN Lens in VS Code (code-server)', () => {
     await expect.poll(async () => (await ring())?.points ?? 0, { timeout: SERVER_WAIT }).toBeGreaterThan(0);
     const first = (await ring())!.points;
     await expect.poll(async () => (await ring())?.points ?? 0, { timeout: 60_000 }).toBeGreaterThan(first + 5);
-    const s = await chartState(frame);
-    const loss = s.series.find((x) => x.label.startsWith('Ring') && x.metric === 'loss' && x.raw);
-    expect(loss?.length).toBeGreaterThan(first);
-    expect(Number.isFinite(loss?.last)).toBe(true);
+    // the runs' points count on arrival; the chart's series at its next animation frame
+    const loss = async () => (await chartState(frame)).series.find((x) => x.label.startsWith('Ring') && x.metric === 'loss' && x.raw);
+    await expect.poll(async () => (await loss())?.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(first);
+    expect(Number.isFinite((await loss())?.last)).toBe(true);
     // The status bar shows the live run; clicking it is how to get back to the panel.
     const item = page.locator('footer .statusbar-item', { hasText: /Ring: epoch/ });
     await expect.poll(async () => (await item.count()) ? item.first().innerText() : '').toMatch(/Ring: epoch [\d,]+\/1,?000,?000 · loss \d/);
@@ -584,7 +584,7 @@ describe('NN Lens in VS Code (code-server)', () => {
     // The same runs with the same numbers (a run that was live is marked as interrupted).
     const summary = (runs: ChartState['runs']) => runs.map((r) => `${r.label}: ${r.points}`);
     await expect.poll(async () => summary((await chartState(frame)).runs), { timeout: 60_000 }).toEqual(summary(before));
-    expect((await chartState(frame)).x).toBeGreaterThan(0);
+    await expect.poll(async () => (await chartState(frame)).x, { timeout: 30_000 }).toBeGreaterThan(0); // drawn at its next animation frame
     await shot('restored-after-reload');
   });
 
